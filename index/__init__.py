@@ -1,0 +1,1 @@
+"""Platform-neutral retrieval core: ingest -> chunk -> embed -> store -> search."""

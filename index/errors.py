@@ -1,0 +1,25 @@
+"""Errors a user can act on. The CLI and the chat adapters show ``str(error)`` as one line."""
+
+
+class CasebotError(Exception):
+    """Base class: the message is a complete, user-facing sentence."""
+
+
+class QuestionRejected(CasebotError):
+    """The question cannot be asked as given (empty, too long, binary)."""
+
+
+class CorpusError(CasebotError):
+    """The corpus folder is missing or holds no readable document."""
+
+
+class IndexMissing(CasebotError):
+    """No index has been built yet."""
+
+
+class IndexCorrupt(CasebotError):
+    """The index on disk cannot be read."""
+
+
+class ModelMismatch(CasebotError):
+    """The index was built with a different embedding model or dimension."""

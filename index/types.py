@@ -1,0 +1,79 @@
+"""Values that travel through the pipeline: documents, chunks and ranked passages.
+
+Every text span is given as character offsets into ``Document.text``; a passage shown to a user is
+always ``document.text[start:end]`` and nothing downstream re-derives offsets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Document:
+    """One corpus file, read and normalised to text."""
+
+    doc_id: str  # path relative to the corpus folder, with forward slashes
+    title: str
+    text: str
+    content_hash: str  # sha256 of the raw file bytes
+    date: str | None = None
+    source: str | None = None
+    author: str | None = None
+    url: str | None = None
+    # For PDFs: (start offset, page number) for each page, in order. Empty for other formats.
+    page_starts: tuple[tuple[int, int], ...] = ()
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page that holds ``offset``, or None when the document has no pages."""
+        page = None
+        for start, number in self.page_starts:
+            if start > offset:
+                break
+            page = number
+        return page
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage-sized span of one document: a paragraph, or part of a long one."""
+
+    doc_id: str
+    start: int
+    end: int
+    paragraph: int  # 1-based paragraph number within the document body
+    text: str  # == document.text[start:end]
+    # Sentence spans inside the chunk, as absolute (start, end) offsets into the document text.
+    sentences: tuple[tuple[int, int], ...] = field(default=())
+    page: int | None = None
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A ranked chunk with its attribution and the verbatim highlight that best answers."""
+
+    doc_id: str
+    title: str
+    date: str | None
+    source: str | None
+    url: str | None
+    paragraph: int
+    page: int | None
+    text: str
+    start: int
+    end: int
+    highlight_start: int  # offsets relative to ``text``
+    highlight_end: int
+    score: float
+
+    @property
+    def highlight(self) -> str:
+        return self.text[self.highlight_start : self.highlight_end]
+
+    @property
+    def before_highlight(self) -> str:
+        return self.text[: self.highlight_start]
+
+    @property
+    def after_highlight(self) -> str:
+        return self.text[self.highlight_end :]
