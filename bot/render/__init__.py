@@ -1,0 +1,1 @@
+"""Pure renderers: Answer -> what one platform can show."""
