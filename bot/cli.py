@@ -1,0 +1,282 @@
+"""The casebot command line: ask, chat, index, eval, run, discord sync.
+
+Every error a user can act on is printed as one line on stderr, with a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+from bot.settings import Settings
+from index.errors import CasebotError, QuestionRejected
+
+log = logging.getLogger("bot")
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+class Context:
+    """Settings and a lazily created CaseBot (loading the model takes seconds)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._casebot = None
+
+    def casebot(self, open_index: bool = True, progress: bool = False):  # -> CaseBot
+        if self._casebot is None:
+            from bot.service import CaseBot
+
+            self._casebot = CaseBot(self.settings)
+            if open_index:
+                self._casebot.open(build_if_missing=True, progress=progress)
+        return self._casebot
+
+
+def _configure_logging(level: str) -> None:
+    numeric = getattr(logging, level.upper(), logging.INFO)
+    logging.basicConfig(level=numeric, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(numeric)  # libraries that set their own logger level still stay quiet
+    for noisy in ("sentence_transformers", "transformers", "faiss", "bm25s", "httpx", "nio", "discord", "peewee"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+class CasebotGroup(click.Group):
+    """Turns CasebotError into one line on stderr and a non-zero exit."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except CasebotError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_ERROR)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=CasebotGroup)
+@click.option("--env-file", default=".env", show_default=True, help="Settings file; the environment wins over it.")
+@click.option("--verbose", "-v", is_flag=True, help="Log progress to stderr.")
+@click.pass_context
+def cli(ctx: click.Context, env_file: str, verbose: bool) -> None:
+    """casebot: answers questions about the case with verbatim, attributed quotes."""
+    settings = Settings.load(env_file)
+    level = "INFO" if verbose else settings.log_level
+    command = ctx.invoked_subcommand
+    if command in {"ask", "chat", "eval"} and not verbose and settings.log_level.upper() == "INFO":
+        level = "WARNING"  # keep answers readable; warnings (skipped files) still show
+    _configure_logging(level)
+    ctx.obj = Context(settings)
+
+
+# -- ask / chat -----------------------------------------------------------------------------
+
+def _read_questions(stream) -> Iterator[str]:
+    for line in stream:
+        if line.strip():
+            yield line.rstrip("\n")
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per question.")
+@click.option("--top-k", type=click.IntRange(min=1, max=20), default=None, help="Passages to show (default TOP_K, 3).")
+@click.pass_obj
+def ask(obj: Context, question: str, as_json: bool, top_k: int | None) -> None:
+    """Answer QUESTION; '-' reads one question per line from stdin."""
+    from bot.questions import clean_question
+    from bot.render.terminal import render_answer
+
+    if question != "-":
+        clean_question(question, obj.settings.max_question_chars)  # fail fast, before loading the model
+        answer = obj.casebot().ask(question, top_k)
+        if as_json:
+            click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+        else:
+            click.echo(render_answer(answer, color=sys.stdout.isatty()), nl=False)
+        return
+    failures = 0
+    casebot = obj.casebot()
+    for line in _read_questions(sys.stdin):
+        try:
+            answer = casebot.ask(line, top_k)
+        except QuestionRejected as exc:
+            failures += 1
+            if as_json:
+                click.echo(json.dumps({"question": line[:200], "error": str(exc)}, ensure_ascii=False))
+            else:
+                click.echo(f"error: {exc}", err=True)
+            continue
+        if as_json:
+            click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+        else:
+            click.echo(f"Q: {line}\n" + render_answer(answer, color=sys.stdout.isatty()))
+        sys.stdout.flush()
+    if failures:
+        sys.exit(EXIT_ERROR)
+
+
+@cli.command()
+@click.pass_obj
+def chat(obj: Context) -> None:
+    """An interactive session: type questions, empty line or Ctrl-D to quit."""
+    from bot.render.terminal import render_answer
+
+    history = obj.settings.index_dir.parent / "chat_history"
+    try:
+        import readline
+
+        history.parent.mkdir(parents=True, exist_ok=True)
+        if history.exists():
+            readline.read_history_file(history)
+    except (ImportError, OSError):
+        readline = None  # type: ignore[assignment]
+    casebot = obj.casebot()
+    click.echo("Ask about the case (Ctrl-D to quit).")
+    try:
+        while True:
+            try:
+                question = input("? ")
+            except EOFError:
+                click.echo()
+                break
+            if not question.strip():
+                continue
+            try:
+                click.echo(render_answer(casebot.ask(question), color=sys.stdout.isatty()))
+            except QuestionRejected as exc:
+                click.echo(f"error: {exc}")
+    finally:
+        if readline is not None:
+            try:
+                readline.write_history_file(history)
+            except OSError:
+                pass
+
+
+# -- index ----------------------------------------------------------------------------------
+
+@cli.group()
+def index() -> None:
+    """Build the index or show its status."""
+
+
+@index.command("build")
+@click.option("--full", is_flag=True, help="Re-embed everything instead of reusing unchanged vectors.")
+@click.pass_obj
+def index_build(obj: Context, full: bool) -> None:
+    """Bring the index up to date with the corpus (incremental)."""
+    casebot = obj.casebot(open_index=False)
+    report = casebot.rebuild(full=full, progress=sys.stderr.isatty())
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(report.summary())
+
+
+@index.command("status")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def index_status(obj: Context, as_json: bool) -> None:
+    """Documents, chunks, model, age and size of the current index."""
+    from index.store import IndexStore
+
+    status = IndexStore(obj.settings.index_dir).status()
+    m = status.manifest
+    data = {
+        "path": str(status.path), "documents": m.documents, "chunks": m.chunks, "vectors": m.units,
+        "model": m.model, "dimension": m.dimension, "vector_index": m.vector_index, "built": m.created,
+        "age_seconds": round(status.age_seconds), "size_bytes": status.size_bytes,
+    }
+    if as_json:
+        click.echo(json.dumps(data))
+        return
+    click.echo(
+        f"index      {data['path']}\n"
+        f"documents  {m.documents}\nchunks     {m.chunks}\nvectors    {m.units} ({m.vector_index})\n"
+        f"model      {m.model}, {m.dimension} dimensions\n"
+        f"built      {m.created} ({_age(status.age_seconds)} ago)\nsize       {status.size_bytes / 1e6:.1f} MB"
+    )
+
+
+def _age(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+# -- eval -----------------------------------------------------------------------------------
+
+@cli.command("eval")
+@click.argument("file", type=click.Path(path_type=Path), required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
+@click.option("--feedback", type=click.Path(path_type=Path), default=None,
+              help="Instead: turn a Discord feedback file into evaluation lines (JSONL on stdout).")
+@click.pass_obj
+def eval_command(obj: Context, file: Path | None, as_json: bool, feedback: Path | None) -> None:
+    """Score retrieval on FILE (JSONL lines {"q": ..., "gold": [...]}) or convert feedback."""
+    if feedback is not None:
+        from bot.feedback import feedback_to_eval_lines
+
+        for line in feedback_to_eval_lines(feedback):
+            click.echo(json.dumps(line, ensure_ascii=False))
+        return
+    if file is None:
+        raise click.UsageError("give an evaluation FILE, or --feedback FILE")
+    from bot.evaluation import evaluate, load_questions
+
+    questions = load_questions(file)
+    casebot = obj.casebot()
+    report = evaluate(questions, lambda q: casebot.ask(q, max(3, obj.settings.top_k)))
+    if as_json:
+        click.echo(json.dumps({name: value for name, value in report.rows()} | {"misses": list(report.misses)}))
+        return
+    for name, value in report.rows():
+        click.echo(f"{name:<28}{value}")
+    for miss in report.misses:
+        click.echo(f"  not found in top 3: {miss}")
+
+
+# -- chat platforms -------------------------------------------------------------------------
+
+@cli.command()
+@click.argument("platform", type=click.Choice(["matrix", "discord"]))
+@click.pass_obj
+def run(obj: Context, platform: str) -> None:
+    """Run the bot on PLATFORM until interrupted."""
+    if platform == "matrix":
+        from bot.adapters.matrix_bot import main
+    else:
+        from bot.adapters.discord_bot import main
+    sys.exit(main(obj.settings))
+
+
+@cli.group()
+def discord() -> None:
+    """Discord administration."""
+
+
+@discord.command("sync")
+@click.option("--guild", type=int, default=None, help="Sync to one guild (instant) instead of globally.")
+@click.pass_obj
+def discord_sync(obj: Context, guild: int | None) -> None:
+    """Register the slash commands with Discord (rate-limited: run it when commands change)."""
+    from bot.adapters.discord_bot import sync_commands
+
+    sys.exit(sync_commands(obj.settings, guild))
+
+
+def main() -> None:
+    cli(prog_name="python -m bot")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""Evaluation of retrieval, highlights and abstention on a JSONL question set.
+
+Each line is ``{"q": question, "gold": [verbatim spans]}``; a line without ``gold`` is an off-topic
+question that should be declined. A passage is correct when it contains a gold span; a highlight is
+correct when it covers at least half of a gold span that its passage contains.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.answer import Answer
+from index.errors import CasebotError
+
+
+@dataclass(frozen=True)
+class EvalQuestion:
+    question: str
+    gold: tuple[str, ...]  # empty: off-topic
+
+    @property
+    def on_topic(self) -> bool:
+        return bool(self.gold)
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    on_topic: int
+    off_topic: int
+    recall_at_1: float
+    recall_at_3: float
+    mrr: float
+    highlight_accuracy: float
+    off_topic_declined: float  # share of off-topic questions declined (want 1.0)
+    on_topic_declined: int  # number of on-topic questions declined (want <= 1)
+    misses: tuple[str, ...] = field(default=())  # on-topic questions without a correct passage in the top 3
+
+    def rows(self) -> list[tuple[str, str]]:
+        return [
+            ("on-topic questions", str(self.on_topic)),
+            ("off-topic questions", str(self.off_topic)),
+            ("recall@1", f"{self.recall_at_1:.3f}"),
+            ("recall@3", f"{self.recall_at_3:.3f}"),
+            ("MRR", f"{self.mrr:.3f}"),
+            ("highlight accuracy", f"{self.highlight_accuracy:.3f}"),
+            ("off-topic declined", f"{self.off_topic_declined:.3f}"),
+            ("on-topic declined", str(self.on_topic_declined)),
+        ]
+
+
+def load_questions(path: Path) -> list[EvalQuestion]:
+    questions: list[EvalQuestion] = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CasebotError(f"Cannot read the evaluation file {path}: {exc}") from None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            question = str(data["q"])
+            gold = tuple(str(g) for g in data.get("gold") or ())
+        except (ValueError, KeyError, TypeError):
+            raise CasebotError(f"{path}:{number}: expected a JSON object with \"q\" (and optional \"gold\").") from None
+        questions.append(EvalQuestion(question, gold))
+    if not questions:
+        raise CasebotError(f"The evaluation file {path} has no questions.")
+    return questions
+
+
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> int:
+    return max(0, min(a[1], b[1]) - max(a[0], b[0]))
+
+
+def evaluate(questions: Iterable[EvalQuestion], ask: Callable[[str], Answer]) -> EvalReport:
+    """Ask every question (``ask`` should return at least 3 passages) and score the answers.
+
+    Recall and MRR are computed on the returned passages; a declined on-topic question counts as a
+    miss.
+    """
+    on = off = declined_off = declined_on = 0
+    hits1 = hits3 = highlight_hits = 0
+    reciprocal = 0.0
+    misses: list[str] = []
+    for item in questions:
+        answer = ask(item.question)
+        if not item.on_topic:
+            off += 1
+            declined_off += not answer.answered
+            continue
+        on += 1
+        if not answer.answered:
+            declined_on += 1
+            misses.append(item.question)
+            continue
+        rank = None
+        for position, passage in enumerate(answer.passages, start=1):
+            spans = [(passage.text.find(g), len(g)) for g in item.gold]
+            spans = [(s, s + n) for s, n in spans if s >= 0]
+            if spans:
+                rank = position
+                highlight = (passage.highlight_start, passage.highlight_end)
+                if position == 1 and any(_overlap(highlight, span) * 2 >= span[1] - span[0] for span in spans):
+                    highlight_hits += 1
+                break
+        if rank is None:
+            misses.append(item.question)
+            continue
+        reciprocal += 1.0 / rank
+        hits1 += rank == 1
+        hits3 += rank <= 3
+    return EvalReport(
+        on_topic=on, off_topic=off,
+        recall_at_1=hits1 / on if on else 0.0, recall_at_3=hits3 / on if on else 0.0,
+        mrr=reciprocal / on if on else 0.0, highlight_accuracy=highlight_hits / on if on else 0.0,
+        off_topic_declined=declined_off / off if off else 1.0, on_topic_declined=declined_on,
+        misses=tuple(misses),
+    )

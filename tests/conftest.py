@@ -1,0 +1,98 @@
+"""Shared fixtures: the real embedding model, and real indexes built from real text.
+
+The model loads once per session; ``casebot`` indexes the real article once per session;
+``make_casebot`` builds a fresh corpus (the article plus extra documents) in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from bot.service import CaseBot  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from index.embed import Embedder, load_embedder  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+ARTICLE = REPO / "corpus" / "iran-fsb-telegram-2017.md"
+EVAL_FILE = REPO / "tests" / "eval" / "questions.jsonl"
+
+
+@pytest.fixture(autouse=True)
+def _no_dotenv_leak(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's own .env or environment must not change what tests see."""
+    for key in list(os.environ):
+        if key.startswith(("DISCORD_", "MATRIX_")) or key in {"CORPUS_DIR", "INDEX_DIR", "EMBEDDER", "TOP_K", "MIN_SCORE"}:
+            monkeypatch.delenv(key, raising=False)
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The real default model (all-MiniLM-L6-v2), loaded once."""
+    return load_embedder("minilm")
+
+
+@pytest.fixture(scope="session")
+def article_text() -> str:
+    return ARTICLE.read_text(encoding="utf-8")
+
+
+def make_corpus(folder: Path, extra_docs: dict[str, str | bytes] | None = None, with_article: bool = True) -> Path:
+    """A corpus folder holding the article (optional) and ``extra_docs`` (name -> text or bytes)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if with_article:
+        shutil.copy(ARTICLE, folder / ARTICLE.name)
+    for name, content in (extra_docs or {}).items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return folder
+
+
+def settings_for(root: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "corpus_dir": root / "corpus",
+        "index_dir": root / "index",
+        "feedback_file": root / "feedback.jsonl",
+        "matrix_store_dir": root / "matrix-store",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def casebot(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> CaseBot:
+    """A CaseBot over the real article, index built once per session. Do not rebuild it in tests."""
+    root = tmp_path_factory.mktemp("casebot")
+    make_corpus(root / "corpus")
+    bot = CaseBot(settings_for(root), embedder=embedder)
+    bot.open(build_if_missing=True)
+    return bot
+
+
+@pytest.fixture
+def make_casebot(embedder: Embedder, tmp_path: Path) -> Callable[..., CaseBot]:
+    """Factory: ``make_casebot(extra_docs={"name.md": text}, with_article=True, **settings)``."""
+    counter = 0
+
+    def factory(extra_docs: dict[str, str | bytes] | None = None, with_article: bool = True,
+                **overrides: object) -> CaseBot:
+        nonlocal counter
+        counter += 1
+        root = tmp_path / f"bot{counter}"
+        make_corpus(root / "corpus", extra_docs, with_article)
+        bot = CaseBot(settings_for(root, **overrides), embedder=embedder)
+        bot.open(build_if_missing=True)
+        return bot
+
+    return factory
