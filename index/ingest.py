@@ -190,12 +190,14 @@ def _read_html(html: str, doc_id: str, content_hash: str, path: Path) -> Documen
     url = (str(canonical["href"]) if canonical and canonical.get("href") else None) or meta("og:url")
     for tag in soup(_HTML_BOILERPLATE):
         tag.decompose()
+    for br in soup.find_all("br"):
+        br.replace_with("\n")
     main = soup.find("article") or soup.find("main") or soup.body or soup
     paragraphs: list[str] = []
     for block in main.find_all(_HTML_BLOCKS):
         if block.find_parent(_HTML_BLOCKS) is not None:
             continue  # nested blocks are read with their outermost block
-        text = " ".join(block.get_text(" ", strip=True).split())
+        text = " ".join(block.get_text().split())
         if text:
             paragraphs.append(text)
     if not paragraphs:
