@@ -301,6 +301,12 @@ def render_answer(answer: Answer) -> list[MessagePayload]:
     return pack_embeds(embeds, first_content=content)
 
 
+def render_thread_starter(answer: Answer) -> str:
+    """The message a thread of answers hangs from: the question, and where the answer is."""
+    tail = "\nThe answer is in the thread below."
+    return _question_line(answer.question, CONTENT_LIMIT - discord_len(tail)) + tail
+
+
 def render_decline(answer: Answer) -> str:
     """A plain statement that the corpus does not answer, with what it does cover."""
     intro = "\nThe documents I have do not answer this question, so I will not guess."

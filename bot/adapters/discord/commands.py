@@ -1,0 +1,120 @@
+"""The slash commands: ``/ask``, ``/sources`` and ``/reindex``.
+
+Each command's docstring is its description in Discord. Commands are registered with Discord by
+``python -m bot discord sync`` (see ``bot.adapters.discord_bot.sync_commands``), never on start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.adapters.discord.delivery import NO_MENTIONS, prepare, send_kwargs, to_interaction
+from bot.questions import clean_question
+from bot.render.discord import render_sources
+from index.errors import CasebotError, QuestionRejected
+
+if TYPE_CHECKING:
+    from bot.adapters.discord.client import CaseBotMixin
+
+log = logging.getLogger(__name__)
+
+ADMIN_ONLY = ("Only administrators can rebuild the index: you need the Manage Server permission, "
+              "or your user id in DISCORD_ADMIN_IDS.")
+
+
+def cooldown_text(limit: int, retry_after: float) -> str:
+    seconds = max(1, math.ceil(retry_after))
+    return (f"You have asked {limit} question{'s' * (limit != 1)} in the last minute, the most I take "
+            f"from one person. Please ask again in {seconds} second{'s' * (seconds != 1)}.")
+
+
+def is_admin(interaction: discord.Interaction[Any], admin_ids: tuple[str, ...]) -> bool:
+    """Manage Server permission in this guild, or a user id listed in DISCORD_ADMIN_IDS."""
+    if str(interaction.user.id) in admin_ids:
+        return True
+    return interaction.guild is not None and interaction.permissions.manage_guild
+
+
+class CaseCommands(commands.Cog):
+    """Questions about the case, the documents behind the answers, and index maintenance."""
+
+    def __init__(self, bot: CaseBotMixin) -> None:
+        self.bot = bot
+        self._rebuilds: set[asyncio.Task[None]] = set()
+
+    @app_commands.command(name="ask")
+    @app_commands.describe(question="What you want to know about the case")
+    async def ask(self, interaction: discord.Interaction[Any], question: str) -> None:
+        """Ask about the case; the answer quotes the documents word for word."""
+        bot = self.bot
+        user = str(interaction.user.id)
+        if not bot.limiter.allow(user):
+            await interaction.response.send_message(
+                cooldown_text(bot.limiter.limit, bot.limiter.retry_after(user)), ephemeral=True)
+            return
+        try:
+            clean_question(question, bot.settings.max_question_chars)
+        except QuestionRejected as error:
+            await interaction.response.send_message(str(error), ephemeral=True)
+            return
+        await interaction.response.defer(thinking=True)  # within Discord's 3 seconds, before any work
+        answer = await bot.casebot.ask_async(question)
+        messages = await prepare(bot, answer)
+        await to_interaction(interaction, answer, messages, thread_mode=bot.settings.discord_thread_mode)
+
+    @app_commands.command(name="sources")
+    async def sources(self, interaction: discord.Interaction[Any]) -> None:
+        """List the documents the answers are quoted from."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        sources = await asyncio.to_thread(self.bot.casebot.sources)
+        for payload in render_sources(sources):
+            await interaction.followup.send(**send_kwargs(payload), ephemeral=True)
+
+    @app_commands.command(name="reindex")
+    @app_commands.describe(full="Re-embed every document instead of only new and changed ones")
+    async def reindex(self, interaction: discord.Interaction[Any], full: bool = False) -> None:
+        """Rebuild the index from the corpus folder (administrators only)."""
+        bot = self.bot
+        if not is_admin(interaction, bot.settings.discord_admin_ids):
+            log.warning("refused /reindex for user %s in guild %s: not an administrator",
+                        interaction.user.id, interaction.guild_id)
+            await interaction.response.send_message(ADMIN_ONLY, ephemeral=True)
+            return
+        if bot.casebot.rebuilding or self._rebuilds:
+            await interaction.response.send_message(
+                "A rebuild is already running; questions are answered from the current index meanwhile.",
+                ephemeral=True)
+            return
+        log.info("/reindex%s by user %s in guild %s", " (full)" if full else "", interaction.user.id,
+                 interaction.guild_id)
+        await interaction.response.send_message(
+            "Rebuilding the index in the background. Questions are answered from the current index "
+            "until the new one is ready.", ephemeral=True)
+        task = asyncio.create_task(self._rebuild(interaction, full), name="casebot-reindex")
+        self._rebuilds.add(task)
+        task.add_done_callback(self._rebuilds.discard)
+
+    async def _rebuild(self, interaction: discord.Interaction[Any], full: bool) -> None:
+        try:
+            report = await self.bot.casebot.rebuild_async(full=full)
+        except Exception as error:
+            log.exception("/reindex failed")
+            reason = str(error) if isinstance(error, CasebotError) else "an internal error (see the log)"
+            text = f"The rebuild failed: {reason} The previous index keeps answering."
+        else:
+            text = f"Index rebuilt: {report.summary()}"
+        try:
+            await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException as error:  # e.g. the 15-minute follow-up window has passed
+            log.info("could not report the rebuild to the admin (%s): %s", error, text)
+
+    async def cog_unload(self) -> None:
+        for task in self._rebuilds:
+            task.cancel()
