@@ -237,12 +237,15 @@ def eval_command(obj: Context, file: Path | None, as_json: bool, feedback: Path 
     casebot = obj.casebot()
     report = evaluate(questions, lambda q: casebot.ask(q, max(3, obj.settings.top_k)))
     if as_json:
-        click.echo(json.dumps({name: value for name, value in report.rows()} | {"misses": list(report.misses)}))
+        click.echo(json.dumps({name: value for name, value in report.rows()}
+                              | {"misses": list(report.misses), "answered_off_topic": list(report.answered_off_topic)}))
         return
     for name, value in report.rows():
         click.echo(f"{name:<28}{value}")
     for miss in report.misses:
         click.echo(f"  not found in top 3: {miss}")
+    for question in report.answered_off_topic:
+        click.echo(f"  answered though off-topic: {question}")
 
 
 # -- chat platforms -------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """Evaluation of retrieval, highlights and abstention on a JSONL question set.
 
-Each line is ``{"q": question, "gold": [verbatim spans]}``; a line without ``gold`` is an off-topic
-question that should be declined. A passage is correct when it contains a gold span; a highlight is
+Each line is ``{"q": question, "gold": [verbatim spans]}``; a line without ``gold`` is a question the
+corpus does not answer and that should be declined. Such lines may say which ``kind`` they are:
+``off_topic`` (not about the case at all, the default) or ``unanswerable`` (about the case, but asking
+for a fact the corpus does not hold: a much harder decline without a reader model; reported apart). A passage is correct when it contains a gold span; a highlight is
 correct when it covers at least half of a gold span that its passage contains.
 """
 
@@ -19,7 +21,8 @@ from index.errors import CasebotError
 @dataclass(frozen=True)
 class EvalQuestion:
     question: str
-    gold: tuple[str, ...]  # empty: off-topic
+    gold: tuple[str, ...]  # empty: the corpus does not answer it
+    kind: str = "answerable"  # answerable | off_topic | unanswerable
 
     @property
     def on_topic(self) -> bool:
@@ -36,7 +39,10 @@ class EvalReport:
     highlight_accuracy: float
     off_topic_declined: float  # share of off-topic questions declined (want 1.0)
     on_topic_declined: int  # number of on-topic questions declined (want <= 1)
+    unanswerable: int = 0
+    unanswerable_declined: float = 1.0  # share of in-domain unanswerable questions declined
     misses: tuple[str, ...] = field(default=())  # on-topic questions without a correct passage in the top 3
+    answered_off_topic: tuple[str, ...] = field(default=())  # off-topic questions that were answered
 
     def rows(self) -> list[tuple[str, str]]:
         return [
@@ -48,6 +54,8 @@ class EvalReport:
             ("highlight accuracy", f"{self.highlight_accuracy:.3f}"),
             ("off-topic declined", f"{self.off_topic_declined:.3f}"),
             ("on-topic declined", str(self.on_topic_declined)),
+            ("unanswerable questions", str(self.unanswerable)),
+            ("unanswerable declined", f"{self.unanswerable_declined:.3f}"),
         ]
 
 
@@ -64,9 +72,12 @@ def load_questions(path: Path) -> list[EvalQuestion]:
             data = json.loads(line)
             question = str(data["q"])
             gold = tuple(str(g) for g in data.get("gold") or ())
-        except (ValueError, KeyError, TypeError):
+            kind = "answerable" if gold else str(data.get("kind") or "off_topic")
+        except (ValueError, KeyError, TypeError, AttributeError):
             raise CasebotError(f"{path}:{number}: expected a JSON object with \"q\" (and optional \"gold\").") from None
-        questions.append(EvalQuestion(question, gold))
+        if kind not in {"answerable", "off_topic", "unanswerable"}:
+            raise CasebotError(f"{path}:{number}: \"kind\" must be off_topic or unanswerable, not {kind!r}.")
+        questions.append(EvalQuestion(question, gold, kind))
     if not questions:
         raise CasebotError(f"The evaluation file {path} has no questions.")
     return questions
@@ -82,15 +93,22 @@ def evaluate(questions: Iterable[EvalQuestion], ask: Callable[[str], Answer]) ->
     Recall and MRR are computed on the returned passages; a declined on-topic question counts as a
     miss.
     """
-    on = off = declined_off = declined_on = 0
+    on = off = declined_off = declined_on = unanswerable = declined_unanswerable = 0
+    answered_off: list[str] = []
     hits1 = hits3 = highlight_hits = 0
     reciprocal = 0.0
     misses: list[str] = []
     for item in questions:
         answer = ask(item.question)
+        if item.kind == "unanswerable":
+            unanswerable += 1
+            declined_unanswerable += not answer.answered
+            continue
         if not item.on_topic:
             off += 1
             declined_off += not answer.answered
+            if answer.answered:
+                answered_off.append(item.question)
             continue
         on += 1
         if not answer.answered:
@@ -118,5 +136,7 @@ def evaluate(questions: Iterable[EvalQuestion], ask: Callable[[str], Answer]) ->
         recall_at_1=hits1 / on if on else 0.0, recall_at_3=hits3 / on if on else 0.0,
         mrr=reciprocal / on if on else 0.0, highlight_accuracy=highlight_hits / on if on else 0.0,
         off_topic_declined=declined_off / off if off else 1.0, on_topic_declined=declined_on,
-        misses=tuple(misses),
+        unanswerable=unanswerable,
+        unanswerable_declined=declined_unanswerable / unanswerable if unanswerable else 1.0,
+        misses=tuple(misses), answered_off_topic=tuple(answered_off),
     )

@@ -1,0 +1,71 @@
+"""Answers from the real index: verbatim passages, highlights, no overlap, declines, bad questions."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.service import CaseBot
+from index.errors import QuestionRejected
+
+QUESTIONS = [
+    "Why did Iran open a criminal case against Pavel Durov?",
+    "What does Yarovaya's law require from network operators?",
+    "What did Durov say about weakening encryption?",
+    "How many users does Telegram have in Russia?",
+]
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_every_passage_is_an_exact_slice_and_highlight_is_inside_it(casebot: CaseBot, question: str) -> None:
+    answer = casebot.ask(question, top_k=5)
+    assert answer.answered and len(answer.passages) == 5
+    documents = {d.doc_id: d for d in casebot.searcher.documents}
+    spans = []
+    for passage in answer.passages:
+        document = documents[passage.doc_id]
+        assert passage.text == document.text[passage.start : passage.end]
+        assert passage.highlight and passage.highlight in passage.text
+        assert passage.text[passage.highlight_start : passage.highlight_end] == passage.highlight
+        assert passage.title == document.title and passage.date == "2017-09-28"
+        spans.append((passage.start, passage.end))
+    spans.sort()
+    assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:])), "passages overlap"
+    scores = [p.score for p in answer.passages]
+    assert scores[0] == max(scores)
+
+
+def test_best_passage_answers_a_plain_question(casebot: CaseBot) -> None:
+    answer = casebot.ask("How many people in Iran use Telegram?")
+    assert "Around 40 million people in Iran use Telegram" in answer.passages[0].highlight
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What's a good recipe for chocolate chip cookies?", "How do I reverse a list in Python?",
+     "Who won the 2018 FIFA World Cup?"],
+)
+def test_off_topic_question_is_declined_with_what_the_corpus_covers(casebot: CaseBot, question: str) -> None:
+    answer = casebot.ask(question)
+    assert not answer.answered and answer.passages == ()
+    assert answer.suggestions == ("Iran Joins Russia’s FSB In Fight Against Internet Freedoms",)
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [("", "empty"), ("   \n\t ", "empty"), ("x" * 100_000, "too long"), ("a\x00b\x00c", "binary"),
+     ("?!?", "no words"), (b"\xff\xfe\x00".decode("latin-1") * 20, "binary")],
+)
+def test_unusable_question_is_rejected_with_a_reason(casebot: CaseBot, question: str, message: str) -> None:
+    with pytest.raises(QuestionRejected, match=message):
+        casebot.ask(question)
+
+
+def test_markup_in_a_question_is_treated_as_text(casebot: CaseBot) -> None:
+    answer = casebot.ask("<b>Who</b> is **Zharov**? @everyone")
+    assert answer.question == "<b>Who</b> is **Zharov**? @everyone"
+    assert answer.answered and "Zharov" in answer.passages[0].text
+
+
+def test_sources_list_the_documents_with_chunk_counts(casebot: CaseBot) -> None:
+    (source,) = casebot.sources()
+    assert source.doc_id == "iran-fsb-telegram-2017.md" and source.chunks == 16 and source.date == "2017-09-28"
