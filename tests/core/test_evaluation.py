@@ -1,0 +1,31 @@
+"""The evaluation set is sound, and the default settings meet the targets of issue 2 on the real model."""
+
+from __future__ import annotations
+
+import json
+
+from bot.evaluation import evaluate, load_questions
+from bot.service import CaseBot
+from tests.conftest import ARTICLE, EVAL_FILE
+
+
+def test_evaluation_set_has_verbatim_gold_and_enough_hard_questions() -> None:
+    text = ARTICLE.read_text(encoding="utf-8")
+    lines = [json.loads(line) for line in EVAL_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    on_topic = [line for line in lines if line.get("gold")]
+    off_topic = [line for line in lines if not line.get("gold") and line.get("kind", "off_topic") == "off_topic"]
+    assert len(on_topic) >= 40 and len(off_topic) >= 10
+    assert sum(bool(line.get("paraphrase")) for line in on_topic) * 2 >= len(on_topic)
+    for line in on_topic:
+        for span in line["gold"]:
+            assert span in text, f"gold span is not verbatim: {span!r}"
+    assert len({line["q"] for line in lines}) == len(lines), "duplicate questions"
+
+
+def test_default_settings_meet_the_evaluation_targets(casebot: CaseBot) -> None:
+    report = evaluate(load_questions(EVAL_FILE), lambda question: casebot.ask(question, 3))
+    summary = dict(report.rows())
+    assert report.recall_at_1 >= 0.90, summary
+    assert report.recall_at_3 >= 0.97, summary
+    assert report.off_topic_declined == 1.0, report.answered_off_topic
+    assert report.on_topic_declined <= 1, summary
