@@ -56,10 +56,12 @@ def assert_within_discord_limits(content: str, embeds: list[discord.Embed]) -> N
     assert total <= EMBED_TOTAL_LIMIT
 
 
-def custom_ids(components: list[dict]) -> list[str]:
-    """Every custom_id in a message's raw component payloads."""
+def custom_ids(components: list) -> list[str]:
+    """Every custom_id in a message's components (raw payloads or discord.py objects)."""
     found: list[str] = []
     for component in components:
+        if not isinstance(component, dict):
+            component = component.to_dict()
         if "custom_id" in component:
             found.append(component["custom_id"])
         found.extend(custom_ids(component.get("components", [])))

@@ -27,6 +27,7 @@ from bot.render.discord import (
     unescape_markdown,
 )
 from index.types import Passage
+from tests.discord.helpers import parse_description
 
 HOSTILE = "@everyone <@123456789012345678> <@&42> <#7> **bold** __u__ ~~s~~ `c` ||spoiler|| [x](https://e.vil) \\"
 ALPHABET = string.ascii_letters + string.digits + " \n\t.,;:!?'\"()[]{}<>@#*_~`|\\-+=/&%$^" + "éß€…—¶😀𝔘\u200b"
@@ -39,32 +40,6 @@ def passage(text: str, hs: int = 0, he: int | None = None, **kw: object) -> Pass
                                      score=1.0)
     fields.update(kw)
     return Passage(text=text, highlight_start=hs, highlight_end=he, **fields)  # type: ignore[arg-type]
-
-
-def parse_description(description: str) -> tuple[str, list[str]]:
-    """Read a description the way Discord would: (visible text, the bold runs)."""
-    visible: list[str] = []
-    bold: list[str] = []
-    current: list[str] | None = None
-    i = 0
-    while i < len(description):
-        if description[i] == "\\" and i + 1 < len(description) and description[i + 1] in string.punctuation:
-            ch, i = description[i + 1], i + 2
-        elif description.startswith("**", i):
-            if current is None:
-                current = []
-            else:
-                bold.append("".join(current))
-                current = None
-            i += 2
-            continue
-        else:
-            ch, i = description[i], i + 1
-        visible.append(ch)
-        if current is not None:
-            current.append(ch)
-    assert current is None, "unbalanced bold markers"
-    return "".join(visible), bold
 
 
 def assert_fits(messages: list[MessagePayload]) -> None:
