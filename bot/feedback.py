@@ -154,9 +154,11 @@ def feedback_to_eval_lines(path: Path | str) -> list[dict[str, Any]]:
     - helpful, answered: ``{"q": question, "gold": [the highlights that were shown]}``;
     - helpful, declined: ``{"q": question}`` — the eval format for a question that should not be
       answered;
-    - not helpful: ``{"q": question, "not_helpful": [the highlights that were shown]}`` (empty
-      when the bot declined). These are for a person to review: they say what was *not* a good
-      answer, not what is, so they have no ``gold`` and are not off-topic lines either.
+    - not helpful: ``{"q": question, "kind": "needs_review", "not_helpful": [the highlights that
+      were shown]}`` (empty when the bot declined). They say what was *not* a good answer, not
+      what is: a person adds the right ``gold`` (or decides the question is off-topic) and removes
+      ``kind``. Until then ``eval`` refuses the line (an unknown ``kind``) instead of silently
+      scoring it as an off-topic question.
 
     Identical lines are given once.
     """
@@ -182,7 +184,7 @@ def feedback_to_eval_lines(path: Path | str) -> list[dict[str, Any]]:
                 continue  # nothing verbatim to hold on to
             line = {"q": record["question"], "gold": spans} if answered else {"q": record["question"]}
         else:
-            line = {"q": record["question"], "not_helpful": spans}
+            line = {"q": record["question"], "kind": "needs_review", "not_helpful": spans}
         key = json.dumps(line, sort_keys=True, ensure_ascii=False)
         if key not in seen:
             seen.add(key)

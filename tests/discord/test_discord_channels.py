@@ -98,3 +98,11 @@ async def test_corpus_and_question_text_ping_no_one(
             assert pings(env, message) == ([], [], False)
             assert not message.mentions and not message.role_mentions and not message.mention_everyone
         assert result.response is not None
+
+
+async def test_a_direct_message_is_a_question(world: World) -> None:
+    user = world.alice.user
+    await user.send_dm(QUESTION)
+    [asked, reply, *_] = user.dm_channel.history()
+    assert asked.author.id == user.id and reply.author.id == world.env.bot.user.id
+    assert reply.content.startswith(f"**Question:** {QUESTION}") and reply.embeds

@@ -85,9 +85,9 @@ def test_each_click_appends_a_line_and_the_majority_of_latest_votes_decides(tmp_
 
     assert feedback_to_eval_lines(tmp_path / "fb.jsonl") == [
         {"q": "Which sentence?", "gold": ["The key sentence."]},
-        {"q": "Which other sentence?", "not_helpful": ["The key sentence."]},
+        {"q": "Which other sentence?", "kind": "needs_review", "not_helpful": ["The key sentence."]},
         {"q": "Weather in Oslo?"},  # a confirmed decline is an off-topic eval line
-        {"q": "Who is Durov?", "not_helpful": []},
+        {"q": "Who is Durov?", "kind": "needs_review", "not_helpful": []},
     ]
 
 
@@ -114,3 +114,19 @@ def read_lines_lenient(path: Path) -> list[dict]:
         except json.JSONDecodeError:
             pass
     return out
+
+
+def test_eval_accepts_the_gold_lines_and_refuses_unreviewed_ones(tmp_path: Path) -> None:
+    from bot.evaluation import load_questions
+    from index.errors import CasebotError
+
+    store = FeedbackStore(tmp_path / "fb.jsonl")
+    for question, verdict in (("Which sentence?", "helpful"), ("Which other?", "not_helpful")):
+        store.record_verdict(store.record_answer(Answer(question, True, (PASSAGE,))), verdict, user_id=1)
+    reviewed, unreviewed = feedback_to_eval_lines(tmp_path / "fb.jsonl")
+    (tmp_path / "good.jsonl").write_text(json.dumps(reviewed) + "\n", encoding="utf-8")
+    [loaded] = load_questions(tmp_path / "good.jsonl")
+    assert loaded.gold == ("The key sentence.",)
+    (tmp_path / "review.jsonl").write_text(json.dumps(unreviewed) + "\n", encoding="utf-8")
+    with pytest.raises(CasebotError, match="needs_review"):
+        load_questions(tmp_path / "review.jsonl")
