@@ -61,8 +61,8 @@ def scan_corpus(corpus_dir: Path) -> CorpusScan:
     warnings: list[IngestWarning] = []
     for path in sorted(_walk(root)):
         rel = path.relative_to(root).as_posix()
-        if path.name.startswith(".") or path.name.lower() in {"readme.md"}:
-            continue
+        if path.name.startswith("."):
+            continue  # hidden files (editor swap files, .DS_Store)
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             warnings.append(IngestWarning(rel, f"unsupported file type {path.suffix or '(none)'!r}"))
             continue
