@@ -1,0 +1,35 @@
+"""``python -m bot run matrix``: serve the corpus in Matrix rooms until interrupted."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from bot.adapters.matrix import MatrixBot
+from bot.settings import Settings
+from index.errors import CasebotError
+
+log = logging.getLogger("bot.matrix")
+
+
+def main(settings: Settings) -> int:
+    """Run the Matrix bot; returns the process exit code (2: bad credentials or configuration)."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.service import CaseBot  # imported here: loading the core pulls in the model libraries
+
+    try:
+        casebot = CaseBot(settings)
+        casebot.open()
+    except CasebotError as error:
+        log.error("%s", error)
+        return 1
+    return asyncio.run(_serve(MatrixBot(settings, casebot)))
+
+
+async def _serve(bot: MatrixBot) -> int:
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, bot.stop)
+    return await bot.run()

@@ -1,0 +1,250 @@
+"""Render answers for Matrix: a plain ``body`` and an HTML ``formatted_body``.
+
+Pure functions, no I/O. This module owns Matrix's limits: every event must fit in 64 KiB of
+canonical JSON (the whole event, so the content gets a smaller budget), and HTML must be escaped
+because corpus documents and questions are untrusted. Quotes are verbatim: a passage is shown
+exactly as it is in the document, with its highlight in bold. When an answer is too large, whole
+passages are dropped first (lowest-ranked last); only a single passage that is too large on its
+own is shortened, visibly, with ``[…]``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Sequence
+
+from bot.answer import Answer
+from index.types import Passage
+
+if TYPE_CHECKING:
+    from bot.service import SourceInfo
+
+MAX_EVENT_BYTES = 65_536
+# Room for the event envelope that the server adds (ids, auth/prev events, hashes, signatures)
+# and for ``m.relates_to`` / ``m.mentions``: a few KiB at most.
+CONTENT_BUDGET = MAX_EVENT_BYTES - 6_144
+ELISION = "[…]"
+MAX_SUGGESTIONS = 12
+MAX_ECHO_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A message ready for Matrix: ``body`` for plain clients, ``html`` for ``formatted_body``."""
+
+    body: str
+    html: str
+
+    def content(self, msgtype: str = "m.notice") -> dict[str, object]:
+        return {"msgtype": msgtype, "body": self.body,
+                "format": "org.matrix.custom.html", "formatted_body": self.html}
+
+    @property
+    def size(self) -> int:
+        """Bytes of this message's text as the server counts them (UTF-8 canonical JSON)."""
+        return content_size(self.body, self.html)
+
+
+def content_size(body: str, formatted: str) -> int:
+    data = {"body": body, "format": "org.matrix.custom.html", "formatted_body": formatted,
+            "msgtype": "m.notice"}
+    return len(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
+def escape(text: str) -> str:
+    """HTML-escape text for an element body; newlines become ``<br>``."""
+    return html.escape(text, quote=False).replace("\n", "<br>")
+
+
+def _link(url: str | None, label: str) -> str:
+    if url and url.lower().startswith(("https://", "http://")):
+        return f'<a href="{html.escape(url, quote=True)}">{escape(label)}</a>'
+    return escape(label)
+
+
+def attribution(passage: Passage) -> str:
+    """``Title, 2017-06-28, Source, p. 3, ¶ 4`` (plain text)."""
+    parts = [passage.title]
+    parts += [value for value in (passage.date, passage.source) if value]
+    if passage.page is not None:
+        parts.append(f"p. {passage.page}")
+    parts.append(f"¶ {passage.paragraph}")
+    return ", ".join(parts)
+
+
+def _attribution_html(passage: Passage) -> str:
+    rest = attribution(passage)[len(passage.title):]
+    return f"— {_link(passage.url, passage.title)}{escape(rest)}"
+
+
+# -- passages ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Quote:
+    """The three verbatim pieces of a passage shown to the user (possibly shortened)."""
+
+    before: str
+    highlight: str
+    after: str
+    passage: Passage
+
+    @classmethod
+    def of(cls, passage: Passage) -> "_Quote":
+        return cls(passage.before_highlight, passage.highlight, passage.after_highlight, passage)
+
+    @property
+    def shortened(self) -> bool:
+        return self.before + self.highlight + self.after != self.passage.text
+
+    def plain(self) -> str:
+        quoted = "\n".join("> " + line for line in (self.before + self.highlight + self.after).split("\n"))
+        return f"{quoted}\n— {attribution(self.passage)}"
+
+    def html(self) -> str:
+        text = escape(self.before) + f"<strong>{escape(self.highlight)}</strong>" + escape(self.after)
+        return f"<blockquote>{text}</blockquote>\n<p>{_attribution_html(self.passage)}</p>"
+
+    def shorten(self, keep: int) -> "_Quote":
+        """Keep about ``keep`` characters around the highlight, cutting at spaces, marking cuts."""
+        highlight = self.highlight
+        if len(highlight) > keep:
+            highlight = _cut_end(highlight, keep) + " " + ELISION
+            return _Quote("", highlight, "", self.passage)
+        room = keep - len(highlight)
+        before_room = min(len(self.before), room // 2)
+        after_room = min(len(self.after), room - before_room)
+        before_room = min(len(self.before), room - after_room)
+        before = self.before if before_room >= len(self.before) else ELISION + " " + _cut_start(self.before, before_room)
+        after = self.after if after_room >= len(self.after) else _cut_end(self.after, after_room) + " " + ELISION
+        return _Quote(before, highlight, after, self.passage)
+
+
+def _cut_end(text: str, keep: int) -> str:
+    """The first ``keep`` characters of ``text``, ending at a word boundary when there is one."""
+    cut = text[:keep]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > keep // 2 else cut).rstrip()
+
+
+def _cut_start(text: str, keep: int) -> str:
+    if keep <= 0:
+        return ""
+    cut = text[-keep:]
+    space = cut.find(" ")
+    return (cut[space + 1:] if 0 <= space < keep // 2 else cut).lstrip()
+
+
+# -- answers -------------------------------------------------------------------------------------
+def render_answer(answer: Answer, budget: int = CONTENT_BUDGET) -> Rendered:
+    """The reply to one question, guaranteed to fit ``budget`` bytes."""
+    if not answer.answered or not answer.passages:
+        return render_decline(answer, budget)
+    quotes = [_Quote.of(p) for p in answer.passages]
+    rendered = _compose(quotes, dropped=0)
+    dropped = 0
+    while rendered.size > budget and len(quotes) > 1:
+        quotes.pop()
+        dropped += 1
+        rendered = _compose(quotes, dropped)
+    if rendered.size <= budget:
+        return rendered
+    # One passage alone is too large: shorten it around its highlight (binary search on length).
+    full = quotes[0]
+    low, high = 0, len(full.passage.text)
+    best = _compose([full.shorten(0)], dropped)
+    while low <= high:
+        middle = (low + high) // 2
+        candidate = _compose([full.shorten(middle)], dropped)
+        if candidate.size <= budget:
+            best, low = candidate, middle + 1
+        else:
+            high = middle - 1
+    return best
+
+
+def _compose(quotes: list[_Quote], dropped: int) -> Rendered:
+    plain = [q.plain() for q in quotes]
+    rich = [q.html() for q in quotes]
+    notes = []
+    if any(q.shortened for q in quotes):
+        notes.append(f"The quote was shortened ({ELISION}) to fit Matrix's message size limit.")
+    if dropped:
+        more = "passage was" if dropped == 1 else "passages were"
+        notes.append(f"{dropped} more {more} left out to fit Matrix's message size limit.")
+    plain += notes
+    rich += [f"<p><em>{escape(note)}</em></p>" for note in notes]
+    return Rendered("\n\n".join(plain), "\n".join(rich))
+
+
+def render_decline(answer: Answer, budget: int = CONTENT_BUDGET) -> Rendered:
+    """Say plainly that the documents do not answer, and what they do cover."""
+    question = answer.question
+    if len(question) > MAX_ECHO_CHARS:
+        question = _cut_end(question, MAX_ECHO_CHARS) + " …"
+    lead = f"The documents I have do not answer “{question}”."
+    suggestions = list(answer.suggestions[:MAX_SUGGESTIONS])
+    while True:
+        plain = [lead]
+        rich = [f"<p>{escape(lead)}</p>"]
+        if suggestions:
+            plain.append("They cover:\n" + "\n".join(f"• {s}" for s in suggestions))
+            rich.append("<p>They cover:</p>\n<ul>" + "".join(f"<li>{escape(s)}</li>" for s in suggestions) + "</ul>")
+        plain.append("Try a question about one of those, or send !sources for the full list.")
+        rich.append("<p>Try a question about one of those, or send <code>!sources</code> for the full list.</p>")
+        rendered = Rendered("\n\n".join(plain), "\n".join(rich))
+        if rendered.size <= budget or not suggestions:
+            return rendered
+        suggestions.pop()
+
+
+# -- other messages ------------------------------------------------------------------------------
+def render_sources(sources: Sequence["SourceInfo"], budget: int = CONTENT_BUDGET) -> Rendered:
+    """The documents the bot answers from: title, date, source, chunks."""
+    if not sources:
+        return render_text("The index holds no documents yet.")
+    items = list(sources)
+    left_out = 0
+    while True:
+        plain = [f"I answer from {len(sources)} document{'s' if len(sources) != 1 else ''}:"]
+        rich_items = []
+        for s in items:
+            details = ", ".join(v for v in (s.date, s.source) if v)
+            details = f"{details}, {s.chunks} passages" if details else f"{s.chunks} passages"
+            plain.append(f"• {s.title} ({details})" + (f" {s.url}" if s.url else ""))
+            rich_items.append(f"<li>{_link(s.url, s.title)} ({escape(details)})</li>")
+        rich = f"<p>{escape(plain[0])}</p>\n<ul>{''.join(rich_items)}</ul>"
+        if left_out:
+            note = f"…and {left_out} more."
+            plain.append(note)
+            rich += f"\n<p>{escape(note)}</p>"
+        rendered = Rendered("\n".join(plain), rich)
+        if rendered.size <= budget or len(items) <= 1:
+            return rendered
+        items.pop()
+        left_out += 1
+
+
+def render_text(text: str) -> Rendered:
+    """A plain notice (status, errors, hints), escaped for HTML."""
+    paragraphs = text.split("\n\n")
+    return Rendered(text, "\n".join(f"<p>{escape(p)}</p>" for p in paragraphs))
+
+
+def render_help(user_id: str, display_name: str | None) -> Rendered:
+    name = display_name or user_id
+    lines = [
+        ("I answer questions about the Telegram case (Iran and Russia's FSB, 2017) with verbatim, "
+         "attributed quotes from the documents I hold. I never paraphrase."),
+        (f"Ask me by mentioning me ({name}: what did the FSB demand?), with !ask followed by the "
+         "question, or write to me in a direct chat."),
+        "!sources lists the documents. !help shows this. !reindex (admins) rebuilds the index.",
+    ]
+    rich = [
+        escape(lines[0]),
+        (f"Ask me by mentioning me (<code>{escape(name)}: what did the FSB demand?</code>), with "
+         "<code>!ask</code> followed by the question, or write to me in a direct chat."),
+        ("<code>!sources</code> lists the documents. <code>!help</code> shows this. "
+         "<code>!reindex</code> (admins) rebuilds the index."),
+    ]
+    return Rendered("\n\n".join(lines), "\n".join(f"<p>{r}</p>" for r in rich))
