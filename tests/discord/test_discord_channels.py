@@ -75,6 +75,13 @@ async def test_thread_mode_answers_in_a_thread_named_after_the_question(
         await world.bob.send(world.channel, f"{env.bot.user.mention} Who runs the FSB?")
         assert {t.name for t in world.channel.threads} == {thread.name, "Who runs the FSB?"}
 
+        # Without the permission to open threads, the answer comes in the channel instead.
+        closed = world.guild.create_text_channel(
+            "no-threads", overwrites={world.guild.me: discord.PermissionOverwrite(create_public_threads=False)})
+        result = await world.alice.slash(closed, "ask", question=QUESTION)
+        assert not closed.threads
+        assert result.response.content.startswith(f"**Question:** {QUESTION}") and result.response.embeds
+
 
 async def test_corpus_and_question_text_ping_no_one(
         make_casebot: Callable[..., CaseBot], make_bot: Callable[..., discord.Client]) -> None:

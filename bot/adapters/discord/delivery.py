@@ -62,13 +62,14 @@ async def to_interaction(interaction: discord.Interaction[Any], answer: Answer,
     """After a defer: the answer as follow-ups, or in a thread started from the response."""
     if thread_mode and _can_branch(interaction.channel):
         try:
-            original = await interaction.edit_original_response(
-                content=render_thread_starter(answer), allowed_mentions=NO_MENTIONS)
+            original = await interaction.original_response()
             thread = await original.create_thread(name=thread_name(answer.question))
         except discord.HTTPException as error:
             log.warning("could not open a thread in #%s (%s); answering in the channel",
                         getattr(interaction.channel, "name", "?"), error)
         else:
+            await interaction.edit_original_response(content=render_thread_starter(answer),
+                                                     allowed_mentions=NO_MENTIONS)
             for kwargs in messages:
                 await thread.send(**kwargs)
             return
