@@ -101,7 +101,8 @@ def _word(name: str) -> re.Pattern[str]:
 def _leading_name(body: str, names: list[str]) -> str | None:
     """The name that opens ``body`` as an address (``name:``, ``name,``), if any."""
     for name in names:
-        match = re.match(r"\s*@?" + re.escape(name.lstrip("@")) + r"\s*[:,]\s*", body, re.IGNORECASE)
+        # "casebot: hi" but not "@casebot:example.org" (a user id, maybe someone else's)
+        match = re.match(r"\s*@?" + re.escape(name.lstrip("@")) + r"\s*[:,](?=\s|$)\s*", body, re.IGNORECASE)
         if match:
             return body[match.end():]
     return None

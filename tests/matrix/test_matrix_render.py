@@ -1,0 +1,144 @@
+"""The Matrix renderer, without a server: verbatim quotes, escaping, and the event size limit."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.answer import Answer
+from bot.render.matrix import (
+    CONTENT_BUDGET,
+    ELISION,
+    MAX_EVENT_BYTES,
+    render_answer,
+    render_decline,
+    render_help,
+    render_sources,
+    render_text,
+)
+from bot.service import SourceInfo
+from index.types import Passage
+
+
+def passage(text: str, highlight: tuple[int, int] | None = None, **fields: object) -> Passage:
+    start, end = highlight or (0, len(text))
+    values: dict[str, object] = dict(doc_id="a.md", title="Iran Joins Russia’s FSB", date="2017-09-28",
+                                     source="Example News", url=None, paragraph=4, page=None, text=text,
+                                     start=100, end=100 + len(text), highlight_start=start, highlight_end=end,
+                                     score=0.9)
+    values.update(fields)
+    return Passage(**values)  # type: ignore[arg-type]
+
+
+def visible(formatted: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", formatted.replace("<br>", "\n")))
+
+
+def quotes(formatted: str) -> list[str]:
+    return [visible(q) for q in re.findall(r"<blockquote>(.*?)</blockquote>", formatted, flags=re.S)]
+
+
+def test_passage_is_quoted_verbatim_with_its_highlight_in_bold():
+    text = "Telegram’s London office receives frequent letters.\nThe FSB demands the keys."
+    p = passage(text, (52, len(text)))
+    rendered = render_answer(Answer("q", True, (p,)))
+    assert quotes(rendered.html) == [text]
+    assert "<strong>The FSB demands the keys.</strong>" in rendered.html
+    assert "— Iran Joins Russia’s FSB, 2017-09-28, Example News, ¶ 4" in rendered.body
+    assert "> Telegram’s London office receives frequent letters.\n> The FSB demands the keys." in rendered.body
+
+
+def test_attribution_names_the_page_for_pdfs_and_links_only_web_urls():
+    pdf = passage("Text.", page=3, url="https://example.org/a?x=1&y=<2>")
+    rendered = render_answer(Answer("q", True, (pdf,)))
+    assert "Example News, p. 3, ¶ 4" in rendered.body
+    assert '<a href="https://example.org/a?x=1&amp;y=&lt;2&gt;">Iran Joins Russia’s FSB</a>' in rendered.html
+    sneaky = passage("Text.", url="javascript:alert(1)")
+    assert "javascript:" not in render_answer(Answer("q", True, (sneaky,))).html
+
+
+def test_corpus_and_question_text_is_escaped():
+    hostile = passage("<script>alert(1)</script> & <img src=x onerror=y>", (0, 8),
+                      title="</blockquote><b>Title</b>", source="<i>src</i>")
+    rendered = render_answer(Answer("<q>", True, (hostile,)))
+    assert "<script" not in rendered.html and "<img" not in rendered.html
+    assert "<b>" not in rendered.html and "<i>" not in rendered.html
+    assert rendered.html.count("<blockquote>") == rendered.html.count("</blockquote>") == 1
+    assert quotes(rendered.html) == [hostile.text]
+    declined = render_decline(Answer("<script>x</script>", False, (), ("<b>A</b>",)))
+    assert "&lt;script&gt;x&lt;/script&gt;" in declined.html and "&lt;b&gt;A&lt;/b&gt;" in declined.html
+
+
+def test_decline_says_so_and_lists_what_the_corpus_covers():
+    rendered = render_answer(Answer("pizza?", False, (), ("Doc one", "Doc two")))
+    assert rendered.body.startswith("The documents I have do not answer “pizza?”.")
+    assert "• Doc one\n• Doc two" in rendered.body
+    assert "<li>Doc one</li><li>Doc two</li>" in rendered.html
+    assert "<blockquote>" not in rendered.html
+
+
+def test_too_many_passages_drop_whole_lowest_ranked_passages_with_a_note():
+    paragraphs = [passage(f"Passage {n}. " + "word " * 3000, (0, 10), paragraph=n) for n in range(1, 9)]
+    rendered = render_answer(Answer("q", True, tuple(paragraphs)))
+    assert rendered.size <= CONTENT_BUDGET
+    shown = quotes(rendered.html)
+    assert 1 <= len(shown) < 8
+    assert shown == [p.text for p in paragraphs[: len(shown)]]  # whole, verbatim, best first
+    dropped = 8 - len(shown)
+    assert f"{dropped} more passages were left out to fit Matrix's message size limit." in rendered.body
+    assert ELISION not in rendered.body
+
+
+def test_one_huge_passage_is_shortened_around_its_highlight_and_says_so():
+    text = "Before. " * 5000 + "THE KEY SENTENCE." + " After." * 5000
+    start = text.index("THE KEY")
+    huge = passage(text, (start, start + len("THE KEY SENTENCE.")))
+    rendered = render_answer(Answer("q", True, (huge, passage("Second."))))
+    assert rendered.size <= CONTENT_BUDGET
+    assert rendered.size > CONTENT_BUDGET - 1000  # uses the room it has
+    [shown] = quotes(rendered.html)
+    assert "<strong>THE KEY SENTENCE.</strong>" in rendered.html
+    before, after = shown.split("THE KEY SENTENCE.")
+    assert before.startswith(ELISION) and after.endswith(ELISION)
+    assert before[len(ELISION):].strip() in text and after[: -len(ELISION)].strip() in text  # still verbatim
+    assert "The quote was shortened ([…]) to fit" in rendered.body
+    assert "1 more passage was left out" in rendered.body
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=40_000), min_size=1, max_size=5))
+def test_any_answer_fits_the_event_limit_and_quotes_are_verbatim_or_marked(texts):
+    passages = tuple(passage(t, (0, min(len(t), 7))) for t in texts)
+    rendered = render_answer(Answer("q", True, passages))
+    assert rendered.size <= CONTENT_BUDGET < MAX_EVENT_BYTES
+    for shown, original in zip(quotes(rendered.html), texts):
+        if ELISION in shown and ELISION not in original:  # shortened: the note says so, the rest is verbatim
+            assert "The quote was shortened" in rendered.body
+            assert all(piece.strip() in original for piece in shown.split(ELISION))
+        else:
+            assert shown == original
+
+
+def test_sources_list_titles_dates_and_passage_counts():
+    sources = [SourceInfo("a.md", "First <doc>", "2017-09-28", "News", "https://example.org/a", 16),
+               SourceInfo("b.md", "Second", None, None, None, 3)]
+    rendered = render_sources(sources)
+    assert "• First <doc> (2017-09-28, News, 16 passages) https://example.org/a" in rendered.body
+    assert "• Second (3 passages)" in rendered.body
+    assert '<a href="https://example.org/a">First &lt;doc&gt;</a>' in rendered.html
+
+
+def test_sources_list_is_trimmed_to_fit():
+    many = [SourceInfo(f"{n}.md", f"Document number {n} " + "x" * 200, None, None, None, 1) for n in range(2000)]
+    rendered = render_sources(many)
+    assert rendered.size <= CONTENT_BUDGET
+    assert re.search(r"…and \d+ more\.$", rendered.body)
+
+
+def test_plain_notices_and_help_are_escaped():
+    assert render_text("a <b> & c").html == "<p>a &lt;b&gt; &amp; c</p>"
+    helped = render_help("@casebot:example.org", "Case <Bot>")
+    assert "Case &lt;Bot&gt;:" in helped.html and "!ask" in helped.body
