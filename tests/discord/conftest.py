@@ -39,6 +39,25 @@ def simcord_bot(casebot: CaseBot, make_bot: Callable[..., discord.Client]) -> di
     return make_bot(casebot)
 
 
+# Answers run the real model in a worker thread, on shared CPUs: allow more than simcord's default
+# 5 s of wall time for the bot to settle after each action (the virtual clock is unaffected).
+SETTLE_TIMEOUT = 60.0
+
+
+def run(bot: discord.Client, **options: object) -> simcord.run:
+    """``simcord.run`` with this suite's settle timeout."""
+    options.setdefault("settle_timeout", SETTLE_TIMEOUT)
+    return simcord.run(bot, **options)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """simcord's ``simcord_env`` fixture, with this suite's settle timeout (unless a test sets its own)."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents and item.get_closest_marker("simcord") is None:
+            item.add_marker(pytest.mark.simcord(settle_timeout=SETTLE_TIMEOUT))
+
+
 @dataclass
 class World:
     """A guild with a #general channel, two members and an admin (Manage Server)."""

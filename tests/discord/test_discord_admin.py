@@ -15,7 +15,7 @@ from bot.adapters.discord.client import APOLOGY
 from bot.adapters.discord.commands import ADMIN_ONLY
 from bot.adapters.discord_bot import sync_tree
 from bot.service import CaseBot
-from tests.discord.conftest import QUESTION, World, make_world
+from tests.discord.conftest import run, QUESTION, World, make_world
 from tests.discord.helpers import assert_within_discord_limits, custom_ids, parse_description
 
 pytestmark = pytest.mark.slow
@@ -42,7 +42,7 @@ async def test_reindex_is_for_administrators_only(
         make_casebot: Callable[..., CaseBot], make_bot: Callable[..., discord.Client],
         caplog: pytest.LogCaptureFixture) -> None:
     service = make_casebot()
-    async with simcord.run(make_bot(service, discord_admin_ids=("999",))) as env:
+    async with run(make_bot(service, discord_admin_ids=("999",))) as env:
         world = await make_world(env)
         with caplog.at_level(logging.WARNING, logger="bot.adapters.discord.commands"):
             refused = await world.alice.slash(world.channel, "reindex")
@@ -65,7 +65,7 @@ async def test_reindex_by_configured_admin_id_and_while_a_rebuild_runs(
         monkeypatch: pytest.MonkeyPatch) -> None:
     service = make_casebot()
     bot = make_bot(service)
-    async with simcord.run(bot) as env:
+    async with run(bot) as env:
         world = await make_world(env)
         bot.settings = dataclasses.replace(bot.settings, discord_admin_ids=(str(world.bob.id),))
         monkeypatch.setattr(CaseBot, "rebuilding", property(lambda self: True))
@@ -78,7 +78,7 @@ async def test_reindex_by_configured_admin_id_and_while_a_rebuild_runs(
 
 async def test_cooldown_answers_politely_and_only_for_that_user(
         casebot: CaseBot, make_bot: Callable[..., discord.Client]) -> None:
-    async with simcord.run(make_bot(casebot, rate_limit_per_minute=2)) as env:
+    async with run(make_bot(casebot, rate_limit_per_minute=2)) as env:
         world = await make_world(env)
         for _ in range(2):
             assert (await world.alice.slash(world.channel, "ask", question=QUESTION)).response.embeds
@@ -126,7 +126,7 @@ async def test_commands_are_not_synced_on_start(simcord_env: simcord.Env) -> Non
 async def test_sharded_bot_answers_on_every_shard(casebot: CaseBot, make_bot: Callable[..., discord.Client]) -> None:
     bot = make_bot(casebot, discord_shard_count=2)
     assert isinstance(bot, discord.AutoShardedClient) and bot.shard_count == 2
-    async with simcord.run(bot) as env:
+    async with run(bot) as env:
         for shard in (0, 1):
             guild = env.create_guild(f"Guild {shard}", shard_id=shard)
             channel = guild.create_text_channel("general")
@@ -141,7 +141,7 @@ async def test_sharded_bot_answers_on_every_shard(casebot: CaseBot, make_bot: Ca
 async def test_a_long_answer_is_split_into_followups_within_every_limit(
         make_casebot: Callable[..., CaseBot], make_bot: Callable[..., discord.Client], tmp_path: Path) -> None:
     service = make_casebot({"keys-file.md": long_document()}, top_k=10)
-    async with simcord.run(make_bot(service)) as env:
+    async with run(make_bot(service)) as env:
         world = await make_world(env)
         question = "Did Telegram hand the FSB the encryption keys?"
         result = await world.alice.slash(world.channel, "ask", question=question)

@@ -9,7 +9,7 @@ import pytest
 import simcord
 
 from bot.service import CaseBot
-from tests.discord.conftest import QUESTION, World, make_world
+from tests.discord.conftest import run, QUESTION, World, make_world
 from tests.discord.helpers import custom_ids
 
 pytestmark = pytest.mark.slow
@@ -60,7 +60,7 @@ async def test_an_empty_mention_is_told_how_to_ask(world: World) -> None:
 async def test_thread_mode_answers_in_a_thread_named_after_the_question(
         casebot: CaseBot, make_bot: Callable[..., discord.Client]) -> None:
     long_question = QUESTION + " And " + "what happened next? " * 10
-    async with simcord.run(make_bot(casebot, discord_thread_mode=True)) as env:
+    async with run(make_bot(casebot, discord_thread_mode=True)) as env:
         world = await make_world(env)
         result = await world.alice.slash(world.channel, "ask", question=long_question)
         [thread] = world.channel.threads
@@ -87,7 +87,7 @@ async def test_corpus_and_question_text_ping_no_one(
         make_casebot: Callable[..., CaseBot], make_bot: Callable[..., discord.Client]) -> None:
     service = make_casebot({"zebra.md": HOSTILE_DOC})
     bot = make_bot(service)
-    async with simcord.run(bot) as env:
+    async with run(bot) as env:
         world = await make_world(env)
         question = "@everyone <@111111111111111111> when does the zebra council meet?"
         result = await world.admin.slash(world.channel, "ask", question=question)

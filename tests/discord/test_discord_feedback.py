@@ -8,13 +8,12 @@ from pathlib import Path
 
 import discord
 import pytest
-import simcord
 
 from bot.answer import Answer
 from bot.feedback import FeedbackStore, answers_path_for, feedback_to_eval_lines
 from bot.service import CaseBot
 from index.types import Passage
-from tests.discord.conftest import QUESTION, make_world
+from tests.discord.conftest import run, QUESTION, make_world
 
 PASSAGE = Passage(doc_id="a.md", title="A", date=None, source=None, url=None, paragraph=2, page=None,
                   text="One. The key sentence. Three.", start=10, end=39, highlight_start=5,
@@ -29,7 +28,7 @@ def read_lines(path: Path) -> list[dict]:
 async def test_feedback_buttons_still_work_after_a_restart(
         casebot: CaseBot, make_bot: Callable[..., discord.Client], tmp_path: Path) -> None:
     feedback_file = tmp_path / "feedback.jsonl"
-    async with simcord.run(make_bot(casebot)) as env:
+    async with run(make_bot(casebot)) as env:
         world = await make_world(env)
         result = await world.alice.slash(world.channel, "ask", question=QUESTION)
         answer_message = ([result.response, *result.followups])[-1]
@@ -57,7 +56,7 @@ async def test_feedback_buttons_still_work_after_a_restart(
 @pytest.mark.slow
 async def test_a_click_on_a_forgotten_answer_says_so(
         casebot: CaseBot, make_bot: Callable[..., discord.Client], tmp_path: Path) -> None:
-    async with simcord.run(make_bot(casebot)) as env:
+    async with run(make_bot(casebot)) as env:
         world = await make_world(env)
         result = await world.alice.slash(world.channel, "ask", question=QUESTION)
         answers_path_for(tmp_path / "feedback.jsonl").unlink()
