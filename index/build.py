@@ -1,6 +1,6 @@
 """Build the index from the corpus, incrementally.
 
-Every embedding unit (a sentence, and the whole chunk) is keyed by a hash of the embedder's name and
+Every embedding unit (one per chunk: the chunk's text) is keyed by a hash of the embedder's name and
 the exact text embedded: a rebuild reuses the vectors of every unit whose hash is already in the
 current index and embeds only the rest. Unchanged documents therefore cost no model time, changed
 ones are replaced and deleted ones disappear. The new index is written beside the old one and
@@ -30,8 +30,10 @@ from index.vectors import build_vector_index
 
 log = logging.getLogger(__name__)
 
-# What a vector stands for: every sentence of a chunk, and the chunk as a whole.
-UNIT_KIND = "sentence+chunk/v1"
+# What a vector stands for: the chunk as a whole, one vector per chunk, so that a build costs what
+# one model.encode of the chunk texts costs. Sentences are scored at question time, word by word,
+# for the few candidates (index.search); separate sentence vectors did not rank better with it.
+UNIT_KIND = "chunk/v2"
 
 
 @dataclass(frozen=True)
@@ -64,20 +66,9 @@ def unit_hash(model_name: str, text: str) -> bytes:
 
 
 def make_units(chunks: list[Chunk]) -> tuple[list[int], list[int], list[int], list[str]]:
-    """Units for ``chunks``: (chunk index, start, end, text) columns."""
-    chunk_ids: list[int] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    texts: list[str] = []
-    for index, chunk in enumerate(chunks):
-        spans = list(chunk.sentences) if len(chunk.sentences) > 1 else []
-        spans.append((chunk.start, chunk.end))
-        for start, end in spans:
-            chunk_ids.append(index)
-            starts.append(start)
-            ends.append(end)
-            texts.append(chunk.text[start - chunk.start : end - chunk.start])
-    return chunk_ids, starts, ends, texts
+    """Units for ``chunks``, grouped by chunk in order: (chunk index, start, end, text) columns."""
+    chunk_ids = list(range(len(chunks)))
+    return chunk_ids, [c.start for c in chunks], [c.end for c in chunks], [c.text for c in chunks]
 
 
 def _previous(store: IndexStore, embedder: Embedder, full: bool) -> LoadedIndex | None:

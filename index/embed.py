@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -34,6 +35,22 @@ class Embedder(Protocol):
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """(len(texts), dimension) float32, each row L2-normalised."""
+        ...
+
+
+@dataclass(frozen=True)
+class TokenVectors:
+    """Contextual vectors of the word pieces of one text, with their character spans in it."""
+
+    vectors: np.ndarray  # (n, dimension) float32, each row L2-normalised
+    spans: np.ndarray  # (n, 2) int: text[start:end] is the piece (special tokens are left out)
+
+
+@runtime_checkable
+class TokenEmbedder(Protocol):
+    """An embedder that can also show its per-token vectors (used to re-score a few candidates)."""
+
+    def encode_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
         ...
 
 
@@ -92,6 +109,42 @@ class SentenceTransformerEmbedder:
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self.encode_passages(texts)
+
+    def encode_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
+        """The last layer's vector for every word piece of each text (what mean pooling averages).
+
+        A text longer than the model's window is read in overlapping windows, so no piece is lost.
+        """
+        import torch
+
+        tokenizer = self._model.tokenizer
+        transformer = self._model[0].auto_model
+        window = int(self._model.max_seq_length or 256)
+        pieces: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in texts]
+        for offset in range(0, len(texts), self.batch_size):
+            batch = [str(t) for t in texts[offset : offset + self.batch_size]]
+            encoded = tokenizer(batch, padding=True, truncation=True, max_length=window, stride=window // 8,
+                                return_overflowing_tokens=True, return_offsets_mapping=True,
+                                return_tensors="pt")
+            owners = encoded.pop("overflow_to_sample_mapping").tolist()
+            spans = encoded.pop("offset_mapping").numpy()
+            inputs = {k: encoded[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded}
+            with torch.inference_mode():
+                hidden = transformer(**inputs).last_hidden_state.float().numpy()
+            mask = encoded["attention_mask"].numpy().astype(bool)
+            for row, owner in enumerate(owners):
+                keep = mask[row] & (spans[row, :, 1] > spans[row, :, 0])  # drops [CLS], [SEP], padding
+                pieces[offset + owner].append((hidden[row][keep], spans[row][keep]))
+        result: list[TokenVectors] = []
+        for parts in pieces:
+            if parts:
+                vectors = np.concatenate([p[0] for p in parts])
+                spans_ = np.concatenate([p[1] for p in parts]).astype(np.int64)
+            else:
+                vectors = np.zeros((0, self.dimension), dtype=np.float32)
+                spans_ = np.zeros((0, 2), dtype=np.int64)
+            result.append(TokenVectors(_normalised(vectors) if len(vectors) else vectors, spans_))
+        return result
 
     def encode_raw(self, texts: Sequence[str]) -> np.ndarray:
         """One plain ``model.encode`` call: the baseline for throughput benchmarks."""

