@@ -75,6 +75,9 @@ def load_questions(path: Path) -> list[EvalQuestion]:
             kind = "answerable" if gold else str(data.get("kind") or "off_topic")
         except (ValueError, KeyError, TypeError, AttributeError):
             raise CasebotError(f"{path}:{number}: expected a JSON object with \"q\" (and optional \"gold\").") from None
+        if kind == "needs_review":
+            raise CasebotError(f"{path}:{number}: this line is marked needs_review (a Not helpful answer): add its "
+                               "verbatim \"gold\" spans, or set \"kind\" to off_topic or unanswerable, or delete it.")
         if kind not in {"answerable", "off_topic", "unanswerable"}:
             raise CasebotError(f"{path}:{number}: \"kind\" must be off_topic or unanswerable, not {kind!r}.")
         questions.append(EvalQuestion(question, gold, kind))
