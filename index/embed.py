@@ -17,6 +17,11 @@ import numpy as np
 
 from index.errors import CasebotError
 
+# OpenMP threads that spin while waiting turn a 6 ms query embedding into 500 ms as soon as another
+# process (a homeserver, a second bot) wants the CPU. Passive waiting costs nothing measurable when the
+# machine is idle. Must be set before torch is first imported; the environment still wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int], None]  # called with the number of texts just embedded
