@@ -20,6 +20,8 @@ from bot.service import CaseBot
 from tests.matrix.synapse_server import Synapse
 
 PASSWORD = "correct horse battery staple"
+# People must see every event, even in a burst: a timeline limit above anything a test produces.
+SYNC_FILTER = {"room": {"timeline": {"limit": 1000}}}
 _names = itertools.count(1)
 
 
@@ -64,7 +66,8 @@ class Person:
         return person
 
     async def _sync_once(self, timeout: int) -> None:
-        response = await self.client.sync(timeout=timeout, full_state=self.client.next_batch is None)
+        response = await self.client.sync(timeout=timeout, full_state=self.client.next_batch is None,
+                                          sync_filter=SYNC_FILTER)
         if not hasattr(response, "rooms"):
             await asyncio.sleep(0.2)
             return
