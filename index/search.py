@@ -56,7 +56,7 @@ class SearchParams:
     rerank_depth: int = 30  # candidates re-scored word by word (model time per question)
     token_weight: float = 2 / 3  # share of the word-by-word match in the score
     min_score: float = 0.29
-    highlight_join_margin: float = 0.02
+    highlight_join_margin: float = 0.1  # join a neighbour sentence whose match is this close
     token_cache: int = 256  # chunks whose token vectors are kept between questions (float16)
 
     def __post_init__(self) -> None:
