@@ -71,6 +71,7 @@ def idf(model, terms: Sequence[str]) -> np.ndarray:  # model: bm25s.BM25 | None
         return np.ones(len(terms), dtype=np.float32)
     indptr = model.scores["indptr"]  # column pointers of the term x document score matrix
     n_docs = float(model.scores["num_docs"])
-    df = np.array([indptr[i + 1] - indptr[i] if (i := model.vocab_dict.get(t)) is not None else 0 for t in terms],
+    ids = [model.vocab_dict.get(t) for t in terms]
+    df = np.array([indptr[i + 1] - indptr[i] if i is not None and i + 1 < len(indptr) else 0 for i in ids],
                   dtype=np.float64)
     return np.log1p((n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
