@@ -60,6 +60,7 @@ TIMELINE_LIMIT = 50
 GAP_PAGE_SIZE = 100
 GAP_MAX_PAGES = 20
 ANSWER_CONCURRENCY = 2
+TYPING_AFTER = 0.5  # seconds an answer may take before the bot shows "typing…"
 SEEN_EVENTS = 5_000
 TRANSIENT = (ClientConnectionError, asyncio.TimeoutError, TimeoutError, OSError)
 
@@ -107,6 +108,7 @@ class MatrixBot:
         self._joined: set[str] = set()
         self._invites_handled: set[str] = set()
         self._greet: set[str] = set()
+        self._typing_rooms: dict[str, int] = {}
         self._warned_until: dict[str, float] = {}
         self._slots = asyncio.Semaphore(ANSWER_CONCURRENCY)
         self._reindexing = False
@@ -130,6 +132,7 @@ class MatrixBot:
                 raise
             if self._main is not None and self._main.cancelling():
                 self._main.uncancel()
+            log.info("Matrix bot stopped")
             return 0
         finally:
             await self._shutdown()
@@ -294,7 +297,12 @@ class MatrixBot:
         while True:
             previous = self.store.session.next_batch
             response = await self._sync(previous)
-            await self._handle_sync(response, previous)
+            try:
+                await self._handle_sync(response, previous)
+            except (asyncio.CancelledError, LoginFailed, Stopped):
+                raise
+            except Exception:  # a bug must not turn into a crash loop that re-reads the same sync
+                log.exception("could not handle a sync response; skipping it")
             self.store.update(next_batch=response.next_batch)
 
     async def _handle_sync(self, response: SyncResponse, previous: str) -> None:
@@ -448,15 +456,21 @@ class MatrixBot:
                 f"You have asked {limit} question{'s' if limit != 1 else ''} in the last minute, which is my "
                 f"limit per person. Please ask again in about {wait} seconds."))
             return
-        self._typing(room_id, True)
+        # Typing notifications cost the homeserver work; most answers take well under TYPING_AFTER.
+        typing: list[bool] = []
+        timer = asyncio.get_running_loop().call_later(
+            TYPING_AFTER, lambda: (typing.append(True), self._typing(room_id, True)))
         try:
             async with self._slots:
                 answer = await self.casebot.ask_async(question)
             rendered = render_answer(answer)
         except CasebotError as error:
             rendered = render_text(str(error))
+        finally:
+            timer.cancel()
         await self._reply(room_id, event, rendered)
-        self._typing(room_id, False)
+        if typing:
+            self._typing(room_id, False)
 
     async def _reindex(self, room_id: str, event: Mapping[str, Any]) -> None:
         if not is_admin(event["sender"], self.settings.matrix_admins):
@@ -516,7 +530,11 @@ class MatrixBot:
             return None
 
     def _typing(self, room_id: str, typing: bool) -> None:
-        if self.client is not None:
+        """Show "typing…" while at least one slow answer for the room is being prepared."""
+        before = self._typing_rooms.get(room_id, 0)
+        after = max(0, before + (1 if typing else -1))
+        self._typing_rooms[room_id] = after
+        if self.client is not None and (before == 0) != (after == 0):
             self._spawn(self._call(self.client.room_typing(room_id, typing_state=typing, timeout=30_000)))
 
 
