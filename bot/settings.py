@@ -57,6 +57,7 @@ class Settings:
     matrix_store_dir: Path = Path("var/matrix")
     matrix_allowed_inviters: tuple[str, ...] = ()  # empty: users of the bot's own homeserver
     matrix_admins: tuple[str, ...] = ()
+    matrix_encryption: bool = True  # read and answer in end-to-end encrypted rooms (matrix-nio[e2e])
 
     @classmethod
     def load(cls, env_file: str | os.PathLike[str] | None = ".env",

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import dataclasses
 import itertools
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -52,10 +53,13 @@ class Person:
         self._task: asyncio.Task[None] | None = None
 
     @classmethod
-    async def login(cls, synapse: Synapse, localpart: str, display_name: str | None = None) -> "Person":
+    async def login(cls, synapse: Synapse, localpart: str, display_name: str | None = None,
+                    encrypted: bool = False) -> "Person":
+        """Log in; ``encrypted`` people have a key store and can read and write encrypted rooms."""
         synapse.register(localpart, PASSWORD)
-        client = AsyncClient(synapse.url, synapse.user_id(localpart),
-                             config=AsyncClientConfig(encryption_enabled=False, max_timeouts=3))
+        store = tempfile.mkdtemp(prefix="person-store-") if encrypted else ""
+        client = AsyncClient(synapse.url, synapse.user_id(localpart), store_path=store,
+                             config=AsyncClientConfig(encryption_enabled=encrypted, max_timeouts=3))
         response = await client.login(PASSWORD, device_name="test")
         assert isinstance(response, LoginResponse), response
         if display_name:
@@ -71,6 +75,14 @@ class Person:
         if not hasattr(response, "rooms"):
             await asyncio.sleep(0.2)
             return
+        if self.client.olm is not None:  # what sync_forever does: publish and fetch keys
+            if self.client.should_upload_keys:
+                await self.client.keys_upload()
+            if self.client.should_query_keys:
+                await self.client.keys_query()
+            if self.client.should_claim_keys:
+                await self.client.keys_claim(self.client.get_users_for_key_claiming())
+            await self.client.send_to_device_messages()
         async with self._changed:
             for room_id, info in response.rooms.join.items():
                 self.events.extend((room_id, e.source) for e in info.timeline.events)
@@ -106,7 +118,7 @@ class Person:
     async def send(self, room_id: str, body: str, msgtype: str = "m.text", event_type: str = "m.room.message",
                    **extra: Any) -> str:
         content = {"msgtype": msgtype, "body": body, **extra} if event_type == "m.room.message" else extra
-        response = await self.client.room_send(room_id, event_type, content)
+        response = await self.client.room_send(room_id, event_type, content, ignore_unverified_devices=True)
         assert isinstance(response, RoomSendResponse), response
         return response.event_id
 
@@ -149,8 +161,8 @@ async def people(synapse: Synapse) -> AsyncIterator[Callable[..., Awaitable[Pers
     """Factory: ``await people("alice")`` logs in a fresh user (unique id per call)."""
     made: list[Person] = []
 
-    async def make(prefix: str = "alice", display_name: str | None = None) -> Person:
-        person = await Person.login(synapse, unique(prefix), display_name)
+    async def make(prefix: str = "alice", display_name: str | None = None, encrypted: bool = False) -> Person:
+        person = await Person.login(synapse, unique(prefix), display_name, encrypted)
         made.append(person)
         return person
 

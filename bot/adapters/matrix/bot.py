@@ -26,6 +26,9 @@ from typing import TYPE_CHECKING, Any, Awaitable, Iterable, Mapping
 from aiohttp import ClientConnectionError
 from nio import (
     AsyncClient,
+    LocalProtocolError,
+    MegolmEvent,
+    OlmTrustError,
     AsyncClientConfig,
     ErrorResponse,
     InviteMemberEvent,
@@ -39,6 +42,8 @@ from nio import (
     SyncResponse,
     WhoamiError,
 )
+
+from nio.crypto import ENCRYPTION_ENABLED
 
 from bot.adapters.matrix.messages import Request, is_question_candidate, parse_request, reply_relation
 from bot.adapters.matrix.policy import is_admin, may_invite
@@ -68,6 +73,10 @@ ENCRYPTED_NOTICE = (
     "This room is end-to-end encrypted, and I cannot read encrypted messages, so I will not see "
     "questions asked here. Ask me in an unencrypted room, or in a direct chat created without "
     "encryption."
+)
+UNDECRYPTABLE = (
+    "I could not decrypt this message: your client did not share its key with my device. If it was "
+    "a question, please send it again."
 )
 GREETING = (
     "Hello! I answer questions about the Telegram case (Iran and Russia's FSB, 2017) with verbatim, "
@@ -109,6 +118,7 @@ class MatrixBot:
         self._invites_handled: set[str] = set()
         self._greet: set[str] = set()
         self._typing_rooms: dict[str, int] = {}
+        self._undecryptable_told: dict[str, float] = {}
         self._warned_until: dict[str, float] = {}
         self._slots = asyncio.Semaphore(ANSWER_CONCURRENCY)
         self._reindexing = False
@@ -167,7 +177,11 @@ class MatrixBot:
                               f"not {settings.matrix_homeserver!r}.")
         if not settings.matrix_access_token and not (settings.matrix_user_id and settings.matrix_password):
             raise LoginFailed("Set MATRIX_USER_ID and MATRIX_PASSWORD (or MATRIX_ACCESS_TOKEN) to run the Matrix bot.")
-        config = AsyncClientConfig(encryption_enabled=False, max_timeouts=0, request_timeout=30)
+        encryption = settings.matrix_encryption and ENCRYPTION_ENABLED
+        if settings.matrix_encryption and not ENCRYPTION_ENABLED:
+            log.warning("matrix-nio's encryption support is not installed: encrypted rooms will get a notice")
+        config = AsyncClientConfig(encryption_enabled=encryption, store_sync_tokens=False,
+                                   max_timeouts=0, request_timeout=30)
         settings.matrix_store_dir.mkdir(parents=True, exist_ok=True)
         self.client = AsyncClient(self.homeserver, self.user_id, store_path=str(settings.matrix_store_dir),
                                   config=config)
@@ -226,6 +240,11 @@ class MatrixBot:
             raise LoginFailed(f"The access token belongs to {response.user_id}, not MATRIX_USER_ID={self.user_id}.")
         client.user_id = self.user_id = response.user_id
         client.device_id = response.device_id or device_id
+        if client.config.encryption_enabled:
+            if client.device_id:
+                client.restore_login(client.user_id, client.device_id, token)  # opens the key store
+            else:
+                log.warning("the token has no device id: set MATRIX_DEVICE_ID to read encrypted rooms")
         return True
 
     def _remember_login(self, token: str) -> None:
@@ -291,6 +310,7 @@ class MatrixBot:
         for room_id, info in response.rooms.join.items():
             await self._warn_if_encrypted(room_id, _sources(info.timeline.events))
         await self._handle_invites(response.rooms.invite)
+        await self._crypto_housekeeping()
         self.store.update(next_batch=response.next_batch)
 
     async def _sync_loop(self) -> int:
@@ -303,7 +323,31 @@ class MatrixBot:
                 raise
             except Exception:  # a bug must not turn into a crash loop that re-reads the same sync
                 log.exception("could not handle a sync response; skipping it")
+            await self._crypto_housekeeping()
             self.store.update(next_batch=response.next_batch)
+
+    @property
+    def encrypting(self) -> bool:
+        """True when the bot reads and writes end-to-end encrypted rooms."""
+        return self.client is not None and self.client.olm is not None
+
+    async def _crypto_housekeeping(self) -> None:
+        """Publish our keys, learn other devices' keys and send pending room keys (what nio's
+        ``sync_forever`` would do after each sync)."""
+        client = self.client
+        if client is None or client.olm is None:
+            return
+        try:
+            if client.should_upload_keys:
+                await client.keys_upload()
+            if client.should_query_keys:
+                await client.keys_query()
+            if client.should_claim_keys:
+                await client.keys_claim(client.get_users_for_key_claiming())
+            await client.send_to_device_messages()
+        except TRANSIENT as error:
+            log.warning("encryption key exchange with %s failed (%s); retrying after the next sync",
+                        self.homeserver, _describe(error))
 
     async def _handle_sync(self, response: SyncResponse, previous: str) -> None:
         await self._handle_invites(response.rooms.invite)
@@ -324,7 +368,7 @@ class MatrixBot:
             room = self.client.rooms.get(room_id) if self.client else None
             if room_id in self._greet:
                 self._greet.discard(room_id)
-                if room is not None and not room.encrypted:
+                if room is not None and (not room.encrypted or self.encrypting):
                     await self._send(room_id, render_text(GREETING).content())
             for event in events:
                 self._handle_event(room_id, room, event)
@@ -395,6 +439,8 @@ class MatrixBot:
     async def _warn_if_encrypted(self, room_id: str, events: Iterable[Mapping[str, Any]]) -> None:
         """Say once per room that encrypted messages are unreadable to the bot."""
         assert self.client is not None
+        if self.encrypting:
+            return  # we can read them
         room = self.client.rooms.get(room_id)
         encrypted = (room is not None and room.encrypted) or any(
             e.get("type") == "m.room.encrypted" and e.get("sender") != self.user_id for e in events)
@@ -406,14 +452,36 @@ class MatrixBot:
 
     # -- messages --------------------------------------------------------------------------
     def _handle_event(self, room_id: str, room: "MatrixRoom | None", event: Mapping[str, Any]) -> None:
-        if not self._remember(event.get("event_id")) or not is_question_candidate(event, self.user_id):
+        if not self._remember(event.get("event_id")):
+            return
+        direct = room is not None and len(room.users) == 2
+        if event.get("type") == "m.room.encrypted" and self.encrypting and event.get("sender") != self.user_id:
+            self._spawn(self._undecryptable(room_id, event, direct))
+            return
+        if not is_question_candidate(event, self.user_id):
             return
         member = room.users.get(self.user_id) if room is not None else None
         names = tuple(n for n in {self.display_name, getattr(member, "display_name", None)} if n)
-        direct = room is not None and len(room.users) == 2
         request = parse_request(event["content"], self.user_id, names, direct)
         if request is not None:
             self._spawn(self._respond(room_id, event, request))
+
+    async def _undecryptable(self, room_id: str, event: Mapping[str, Any], direct: bool) -> None:
+        """A message nio could not decrypt: ask the sender's devices for the key, and in a direct
+        chat (where every message is for the bot) say so, at most once per sender per minute."""
+        assert self.client is not None
+        log.info("could not decrypt %s in %s from %s", event.get("event_id"), room_id, event.get("sender"))
+        megolm = MegolmEvent.from_dict(dict(event))
+        if isinstance(megolm, MegolmEvent):
+            try:
+                await self._call(self.client.request_room_key(megolm))
+            except LocalProtocolError:
+                pass  # already requested for this session
+        sender = str(event.get("sender"))
+        now = time.monotonic()
+        if direct and self._undecryptable_told.get(sender, 0.0) <= now:
+            self._undecryptable_told[sender] = now + 60
+            await self._reply(room_id, event, render_text(UNDECRYPTABLE))
 
     def _spawn(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)
@@ -508,7 +576,13 @@ class MatrixBot:
         delay = 0.5
         for attempt in range(4):
             try:
-                response = await self.client.room_send(room_id, "m.room.message", content, tx_id=transaction)
+                # Answers quote a public corpus: share the room key with every device in the room,
+                # verified or not, rather than refuse to answer.
+                response = await self.client.room_send(room_id, "m.room.message", content, tx_id=transaction,
+                                                       ignore_unverified_devices=True)
+            except (LocalProtocolError, OlmTrustError) as error:
+                log.warning("could not encrypt a message for %s: %s", room_id, error)
+                return None
             except TRANSIENT as error:
                 if attempt == 3:
                     log.warning("could not send to %s: %s", room_id, _describe(error))
