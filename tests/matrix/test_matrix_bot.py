@@ -411,3 +411,26 @@ async def test_unreachable_homeserver_is_retried_with_backoff(start_bot, caplog)
     assert all(r.exc_info is None for r in caplog.records)
     delays = [float(re.search(r"retrying in ([\d.]+) s", line).group(1)) for line in lines]
     assert delays == sorted(delays)
+
+
+async def test_access_token_login_uses_the_tokens_device(synapse, people, start_bot, bot_account, article_text):
+    from nio import AsyncClient
+
+    setup = AsyncClient(synapse.url, bot_account.user_id)
+    login = await setup.login(bot_account.password, device_name="deployed elsewhere")
+    await setup.close()  # no logout: the token stays valid
+    alice = await people("alice")
+    bot = await start_bot(matrix_password="", matrix_access_token=login.access_token)
+    assert bot.bot.client.device_id == login.device_id
+    assert bot.bot.store.session.access_token == ""  # a configured token is never copied to disk
+    room_id = await alice.create_room(invite=(bot.user_id,), direct=True)
+    await alice.membership(room_id, bot.user_id, "join")
+    assert_is_answer(await alice.reply_to(await alice.send(room_id, FSB_QUESTION)), article_text)
+
+
+async def test_rejected_access_token_fails_with_one_clear_line(start_bot, caplog):
+    caplog.set_level(logging.INFO, logger="bot.matrix")
+    handle = await start_bot(wait=False, matrix_password="", matrix_access_token="syt_not_a_real_token")
+    assert await asyncio.wait_for(handle.task, 30) == 2
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "rejected MATRIX_ACCESS_TOKEN" in errors[0].getMessage()
