@@ -4,21 +4,33 @@ It owns the embedder and the current searcher, answers questions (synchronously 
 loop without blocking it), lists sources, and rebuilds the index in the background, swapping the
 new searcher in only when the build is complete: questions asked during a rebuild are answered
 from the old index.
+
+``ask_async`` never runs the model on the event loop: the question is answered in a worker thread,
+and every model call of those threads (question vectors, token vectors) goes through one model
+thread (``BatchingEmbedder``) that runs all the calls waiting at that moment as one batch. With 20
+askers at once the model then sees a few large batches instead of 20 threads fighting over two
+cores (bench/load.py measures both).
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import threading
+from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Callable
+from queue import Empty, SimpleQueue
+from typing import Any, Callable
+
+import numpy as np
 
 from bot.answer import Answer
 from bot.questions import clean_question
 from bot.settings import Settings
 from index.build import BuildReport, build_index
-from index.embed import Embedder, load_embedder
+from index.embed import Embedder, TokenEmbedder, TokenVectors, load_embedder
 from index.errors import IndexMissing
 from index.search import Searcher
 from index.store import IndexStore
@@ -46,6 +58,8 @@ class CaseBot:
         self._searcher: Searcher | None = None
         self._lock = threading.Lock()  # guards _searcher swaps
         self._rebuild_lock = threading.Lock()  # one rebuild at a time
+        self._batching = batching_embedder(self.embedder)  # the model thread behind ask_async
+        self._async_searcher: tuple[Searcher, Searcher] | None = None  # (searcher, its batching view)
 
     # -- index lifecycle -------------------------------------------------------------------
     def open(self, build_if_missing: bool = True, progress: bool = False) -> None:
@@ -97,8 +111,20 @@ class CaseBot:
         return self.searcher.answer(cleaned, top_k or self.settings.top_k)
 
     async def ask_async(self, question: str, top_k: int | None = None) -> Answer:
-        """Like ``ask`` but off the event loop."""
-        return await asyncio.to_thread(self.ask, question, top_k)
+        """Like ``ask`` but off the event loop; model calls of concurrent questions are batched."""
+        cleaned = clean_question(question, self.settings.max_question_chars)
+        searcher = await asyncio.to_thread(self._batching_searcher)  # may load the index
+        return await asyncio.to_thread(searcher.answer, cleaned, top_k or self.settings.top_k)
+
+    def _batching_searcher(self) -> Searcher:
+        """The current searcher, seen through the batching model thread (same index, same caches)."""
+        searcher = self.searcher
+        with self._lock:
+            if self._async_searcher is None or self._async_searcher[0] is not searcher:
+                view = copy.copy(searcher)  # a Searcher is immutable after construction: a shallow
+                view.embedder = self._batching  # copy shares its index and token cache
+                self._async_searcher = (searcher, view)
+            return self._async_searcher[1]
 
     def sources(self) -> list[SourceInfo]:
         searcher = self.searcher
@@ -109,3 +135,100 @@ class CaseBot:
 
 
 ProgressCallback = Callable[[int, int], None]
+
+
+class BatchingEmbedder:
+    """An embedder whose calls, from any number of threads, run on one model thread in batches.
+
+    Each call is queued; the model thread takes every call waiting when it is free (up to
+    ``max_texts`` texts), runs one model call per kind (question vectors, passage vectors, token
+    vectors) over all their texts, sorted by length to keep padding low, and hands each caller its
+    rows. A lone call waits for nothing: batching happens only when several are waiting.
+    """
+
+    def __init__(self, inner: Embedder, max_texts: int = 256) -> None:
+        if max_texts < 1:
+            raise ValueError("max_texts must be > 0")
+        self.inner = inner
+        self.name = inner.name
+        self.dimension = inner.dimension
+        self.max_texts = max_texts
+        self.batches = 0  # model calls made, for tests and benchmarks
+        self._queue: SimpleQueue[tuple[str, list[str], Future[Any]]] = SimpleQueue()
+        self._start_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def encode_passages(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        result = self._submit("passages", texts)
+        if progress is not None:
+            progress(len(texts))
+        return result
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._submit("queries", texts)
+
+    def _submit(self, kind: str, texts: Sequence[str]) -> Any:
+        if not texts:
+            return self._run(kind, [])
+        self._start()
+        future: Future[Any] = Future()
+        self._queue.put((kind, list(texts), future))
+        return future.result()
+
+    def _start(self) -> None:
+        if self._thread is None:
+            with self._start_lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._serve, name="casebot-model", daemon=True)
+                    self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            waiting = [self._queue.get()]
+            count = len(waiting[0][1])
+            while count < self.max_texts:
+                try:
+                    waiting.append(self._queue.get_nowait())
+                except Empty:
+                    break
+                count += len(waiting[-1][1])
+            for kind in {k for k, _, _ in waiting}:
+                self._batch([w for w in waiting if w[0] == kind])
+
+    def _batch(self, calls: list[tuple[str, list[str], Future[Any]]]) -> None:
+        kind = calls[0][0]
+        texts = [t for _, call_texts, _ in calls for t in call_texts]
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        try:
+            rows = self._run(kind, [texts[i] for i in order])
+            self.batches += 1
+        except BaseException as exc:  # every caller gets the error; the model thread lives on
+            for _, _, future in calls:
+                future.set_exception(exc)
+            return
+        unsorted: list[Any] = [None] * len(texts)
+        for position, i in enumerate(order):
+            unsorted[i] = rows[position]
+        offset = 0
+        for _, call_texts, future in calls:
+            part = unsorted[offset : offset + len(call_texts)]
+            offset += len(call_texts)
+            future.set_result(part if kind == "tokens" else np.stack(part))
+
+    def _run(self, kind: str, texts: list[str]) -> Any:
+        if kind == "queries":
+            return self.inner.encode_queries(texts)
+        if kind == "passages":
+            return self.inner.encode_passages(texts)
+        return self.inner.encode_tokens(texts)  # type: ignore[attr-defined]
+
+
+class BatchingTokenEmbedder(BatchingEmbedder):
+    """A ``BatchingEmbedder`` for a model that also gives token vectors (``TokenEmbedder``)."""
+
+    def encode_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
+        return self._submit("tokens", texts)
+
+
+def batching_embedder(inner: Embedder) -> BatchingEmbedder:
+    return BatchingTokenEmbedder(inner) if isinstance(inner, TokenEmbedder) else BatchingEmbedder(inner)

@@ -3,11 +3,19 @@
     INDEX_DIR/current -> builds/<build id>      (a symlink, replaced with os.replace)
     INDEX_DIR/builds/<build id>/manifest.json   format, model, dimension, counts, document hashes
                                /documents.json  documents with their text and metadata
-                               /chunks.json     chunk spans (doc, start, end, paragraph, page, sentences)
+                               /chunks.json     the chunk table's header: counts and columns
+                               /chunks.npy      (n, 6) int64 columns: document, start, end,
+                                                paragraph, page (-1: none), sentence count
+                               /sentences.npy   (m, 2) int64 sentence spans of all chunks, in order
                                /units.npz       embedding units: chunk, span, content hash
                                /vectors.npy     float32 unit vectors (memory-mapped when loaded)
-                               /vectors.faiss   the FAISS index over those vectors
-                               /bm25/           the bm25s word index over chunk texts
+                               /vectors.faiss   the FAISS index over those vectors (memory-mapped)
+                               /bm25/           the bm25s word index over chunk texts (memory-mapped)
+
+Loading is cheap at any size: chunks are columns, and a ``Chunk`` is made when it is asked for
+(``ChunkTable``), so a million chunks cost about 60 MB instead of a Python object each; the big
+arrays are memory-mapped, so they load in milliseconds and several processes serving one index
+share one copy in the page cache. Format 1 indexes (chunks as JSON rows) are still read.
 
 A build writes a complete new folder, then swaps the link: a build killed at any moment leaves
 the previous index in place and loadable. The manifest is written last inside the folder, so a
@@ -23,9 +31,10 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -35,7 +44,9 @@ from index.types import Chunk, Document
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
+CHUNK_COLUMNS = ("document", "start", "end", "paragraph", "page", "sentences")
 REBUILD_HINT = "run: python -m bot index build --full"
 
 
@@ -76,7 +87,7 @@ class LoadedIndex:
     path: Path
     manifest: Manifest
     documents: tuple[Document, ...]
-    chunks: tuple[Chunk, ...]
+    chunks: Sequence[Chunk]  # a ChunkTable: Chunk objects made on access
     units: Units
     vectors: np.ndarray
     vector_index: Any  # faiss.Index
@@ -124,7 +135,7 @@ class IndexStore:
             raise IndexCorrupt(f"The index in {build} has no manifest (an unfinished build?); {REBUILD_HINT}") from None
         except (ValueError, KeyError, TypeError) as exc:
             raise IndexCorrupt(f"The index manifest in {build} is unreadable ({type(exc).__name__}); {REBUILD_HINT}") from None
-        if manifest.format != FORMAT_VERSION:
+        if manifest.format not in READABLE_FORMATS:
             raise IndexCorrupt(f"The index in {build} has format {manifest.format}, this casebot reads {FORMAT_VERSION}; {REBUILD_HINT}")
         return manifest
 
@@ -154,19 +165,25 @@ class IndexStore:
         import faiss
 
         documents = tuple(_document_from_json(d) for d in json.loads((build / "documents.json").read_text("utf-8")))
-        by_id = {d.doc_id: d for d in documents}
-        chunks = tuple(_chunk_from_json(c, by_id) for c in json.loads((build / "chunks.json").read_text("utf-8")))
+        if manifest.format == 1:
+            by_id = {d.doc_id: d for d in documents}
+            chunks: Sequence[Chunk] = tuple(_chunk_from_json(c, by_id)
+                                            for c in json.loads((build / "chunks.json").read_text("utf-8")))
+        else:
+            chunks = ChunkTable.load(build, documents)
         with np.load(build / "units.npz") as data:
             units = Units(data["chunk"], data["start"], data["end"], data["hashes"])
         vectors = np.load(build / "vectors.npy", mmap_mode="r")
-        vector_index = faiss.read_index(str(build / "vectors.faiss"))
+        # Memory-mapped: an exact index maps its codes in place, an IVF index its inverted lists.
+        flag = faiss.IO_FLAG_MMAP_IFC if manifest.vector_index == "IndexFlatIP" else faiss.IO_FLAG_MMAP
+        vector_index = faiss.read_index(str(build / "vectors.faiss"), flag)
         expected = (manifest.documents, manifest.chunks, manifest.units, manifest.units, manifest.units)
         actual = (len(documents), len(chunks), len(units), vectors.shape[0], vector_index.ntotal)
         if expected != actual or (len(units) and vectors.shape[1] != manifest.dimension):
             raise IndexCorrupt(f"The index in {build} is inconsistent (counts {actual}, manifest says {expected}); {REBUILD_HINT}")
         if len(units) and (int(units.chunk.max()) >= len(chunks) or int(units.chunk.min()) < 0):
             raise IndexCorrupt(f"The index in {build} refers to chunks it does not have; {REBUILD_HINT}")
-        bm25 = bm25s.BM25.load(str(build / "bm25"), load_corpus=False, mmap=False) if chunks else None
+        bm25 = bm25s.BM25.load(str(build / "bm25"), load_corpus=False, mmap=True) if len(chunks) else None
         return LoadedIndex(build, manifest, documents, chunks, units, vectors, vector_index, bm25)
 
     def status(self) -> IndexStatus:
@@ -192,7 +209,7 @@ class IndexStore:
         import faiss
 
         _write_json(build / "documents.json", [_document_to_json(d) for d in documents])
-        _write_json(build / "chunks.json", [_chunk_to_json(c) for c in chunks])
+        ChunkTable.write(build, documents, chunks)
         with open(build / "units.npz", "wb") as fh:
             np.savez(fh, chunk=units.chunk, start=units.start, end=units.end, hashes=units.hashes)
             _sync(fh)
@@ -255,11 +272,90 @@ def _document_from_json(d: dict[str, Any]) -> Document:
     return Document(**d)
 
 
-def _chunk_to_json(c: Chunk) -> list[Any]:
-    return [c.doc_id, c.start, c.end, c.paragraph, c.page, [list(s) for s in c.sentences]]
-
-
 def _chunk_from_json(row: list[Any], documents: dict[str, Document]) -> Chunk:
     doc_id, start, end, paragraph, page, sentences = row
     return Chunk(doc_id, start, end, paragraph, documents[doc_id].text[start:end],
                  tuple((s, e) for s, e in sentences), page)
+
+
+class ChunkTable(Sequence[Chunk]):
+    """The chunks of a build as columns; ``table[i]`` makes the ``Chunk`` (its text a slice of the
+    document text). Read-only and thread-safe."""
+
+    def __init__(self, documents: Sequence[Document], columns: np.ndarray, sentences: np.ndarray) -> None:
+        if columns.ndim != 2 or columns.shape[1] != len(CHUNK_COLUMNS) or sentences.ndim != 2 or sentences.shape[1] != 2:
+            raise ValueError("chunk columns have the wrong shape")
+        self._documents = tuple(documents)
+        self._columns = columns
+        self._sentences = sentences
+        self._first_sentence = np.zeros(len(columns) + 1, dtype=np.int64)
+        np.cumsum(columns[:, 5], out=self._first_sentence[1:])
+        if self._first_sentence[-1] != len(sentences):
+            raise ValueError(f"chunks name {self._first_sentence[-1]} sentences, the file holds {len(sentences)}")
+        if len(columns) and (int(columns[:, 0].min()) < 0 or int(columns[:, 0].max()) >= len(self._documents)):
+            raise ValueError("chunks refer to documents the index does not have")
+
+    @classmethod
+    def load(cls, build: Path, documents: Sequence[Document]) -> "ChunkTable":
+        header = json.loads((build / "chunks.json").read_text("utf-8"))
+        if header.get("columns") != list(CHUNK_COLUMNS):
+            raise ValueError("chunks.json does not describe the chunk columns this casebot reads")
+        columns = np.load(build / "chunks.npy", mmap_mode="r")
+        sentences = np.load(build / "sentences.npy", mmap_mode="r")
+        if (len(columns), len(sentences)) != (header["chunks"], header["sentences"]):
+            raise ValueError(f"chunks.json counts {header['chunks']} chunks and {header['sentences']} sentences, "
+                             f"the columns hold {len(columns)} and {len(sentences)}")
+        return cls(documents, columns, sentences)
+
+    @staticmethod
+    def write(build: Path, documents: Sequence[Document], chunks: Sequence[Chunk]) -> None:
+        position = {d.doc_id: i for i, d in enumerate(documents)}
+        columns = np.empty((len(chunks), len(CHUNK_COLUMNS)), dtype=np.int64)
+        spans: list[tuple[int, int]] = []
+        for row, c in enumerate(chunks):
+            columns[row] = (position[c.doc_id], c.start, c.end, c.paragraph, -1 if c.page is None else c.page,
+                            len(c.sentences))
+            spans.extend(c.sentences)
+        sentences = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+        for name, array in (("chunks.npy", columns), ("sentences.npy", sentences)):
+            with open(build / name, "wb") as fh:
+                np.save(fh, array)
+                _sync(fh)
+        _write_json(build / "chunks.json", {"chunks": len(chunks), "sentences": len(sentences),
+                                            "columns": list(CHUNK_COLUMNS)})
+
+    def __len__(self) -> int:
+        return len(self._columns)
+
+    @overload
+    def __getitem__(self, index: int) -> Chunk: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Chunk]: ...
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        index = int(index)
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("chunk index out of range")
+        document, start, end, paragraph, page, _ = self._columns[index].tolist()
+        first, last = int(self._first_sentence[index]), int(self._first_sentence[index + 1])
+        sentences = tuple(map(tuple, self._sentences[first:last].tolist())) if last > first else ()
+        doc = self._documents[document]
+        return Chunk(doc.doc_id, start, end, paragraph, doc.text[start:end], sentences, None if page < 0 else page)
+
+    def __iter__(self) -> Iterator[Chunk]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def document_index(self) -> np.ndarray:
+        """(n,) the position in ``documents`` of each chunk's document (a column, no Chunk made)."""
+        return np.asarray(self._columns[:, 0])
+
+    def counts_by_document(self) -> dict[str, int]:
+        """Chunks per document id, from the column (fast at any size)."""
+        counts = np.bincount(self.document_index(), minlength=len(self._documents))
+        return {d.doc_id: int(n) for d, n in zip(self._documents, counts.tolist()) if n}

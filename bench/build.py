@@ -1,0 +1,179 @@
+"""Build throughput against raw ``model.encode``, and incremental rebuild costs.
+
+    python bench/build.py [--documents 1000 --paragraphs 20] [--repeats 2] [--designs 2000]
+
+1. Full build of a generated corpus (bench/corpus.py, 20,000 chunks by default) next to one plain
+   ``model.encode`` of the same chunk texts, in the same process, alternating which runs first.
+   ratio = raw encode time / build time (1.0 = the build costs exactly the model's time).
+2. Incremental: a build that finds nothing changed; a build after adding one document (with the
+   model time for that document's chunks alone measured right after); the count of texts sent to
+   the model proves that no unchanged chunk is re-embedded.
+3. ``--designs N``: model time of the embedding-unit designs on the texts of N chunks (chunk
+   only, sentences only, sentences + chunk), side by side, and the build ratio each implies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from _common import WORK, header, spread, table, timed
+from corpus import generate
+
+from index import build as build_module
+from index.build import build_index
+from index.chunk import chunk_document
+from index.embed import SentenceTransformerEmbedder
+from index.ingest import scan_corpus
+from index.store import IndexStore
+
+
+class CountingEmbedder:
+    """Wraps an embedder and counts the texts sent to the model."""
+
+    def __init__(self, inner: SentenceTransformerEmbedder) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dimension = inner.dimension
+        self.count = 0
+
+    def encode_passages(self, texts: Sequence[str], progress=None) -> np.ndarray:
+        self.count += len(texts)
+        return self.inner.encode_passages(texts, progress)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.inner.encode_queries(texts)
+
+
+def unit_texts(chunks, design: str) -> list[str]:
+    texts = []
+    for chunk in chunks:
+        sentences = [chunk.text[s - chunk.start : e - chunk.start] for s, e in chunk.sentences] or [chunk.text]
+        if design == "chunk":
+            texts.append(chunk.text)
+        elif design == "sentence":
+            texts.extend(sentences)
+        else:  # sentence+chunk, the committed design before chunk/v2: sentences (when > 1) and the chunk
+            texts.extend((sentences if len(sentences) > 1 else []) + [chunk.text])
+    return texts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--documents", type=int, default=1000)
+    parser.add_argument("--paragraphs", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--designs", type=int, default=2000, help="chunks for the unit-design comparison (0: skip)")
+    parser.add_argument("--skip-build", action="store_true")
+    args = parser.parse_args()
+
+    corpus = WORK / f"corpus-{args.documents}x{args.paragraphs}"
+    if not corpus.is_dir():
+        generate(corpus, args.documents, args.paragraphs)
+    index_dir = WORK / "index-build"
+    embedder = SentenceTransformerEmbedder()
+    documents = scan_corpus(corpus).documents
+    chunks = [c for d in documents for c in chunk_document(d)]
+    texts = [c.text for c in chunks]
+    header(f"Build throughput: {len(documents)} documents, {len(chunks)} chunks (generated, bench/corpus.py), "
+           f"unit kind {build_module.UNIT_KIND}")
+    embedder.encode_raw(texts[:64])  # warm the model
+
+    if not args.skip_build:
+        raw_times, build_times, ratios, phases = [], [], [], []
+        for repeat in range(args.repeats):
+            order = ("raw", "build") if repeat % 2 == 0 else ("build", "raw")
+            for what in order:
+                if what == "raw":
+                    seconds, _ = timed(lambda: embedder.encode_raw(texts))
+                    raw_times.append(seconds)
+                else:
+                    shutil.rmtree(index_dir, ignore_errors=True)
+                    seconds, report = timed(lambda: build_index(corpus, IndexStore(index_dir), embedder, full=True))
+                    build_times.append(seconds)
+                    phases.append(report.timings)
+            ratios.append(raw_times[-1] / build_times[-1])
+            print(f"  repeat {repeat + 1}: raw {raw_times[-1]:.1f} s, build {build_times[-1]:.1f} s, "
+                  f"phases {', '.join(f'{k} {v:.2f}' for k, v in phases[-1].items())}", flush=True)
+        rows = [
+            ["raw model.encode of the chunk texts", spread(raw_times), spread([len(texts) / t for t in raw_times])],
+            ["index build --full", spread(build_times), spread([len(texts) / t for t in build_times])],
+        ]
+        for phase in phases[0]:
+            rows.append([f"  of which {phase}", spread([p[phase] for p in phases]), ""])
+        print()
+        print(table(["step", "seconds", "chunks/s"], rows))
+        print(f"\nthroughput ratio build/raw (same repeat): {spread(ratios)}  (goal >= 0.9)\n")
+        incremental(corpus, index_dir, embedder, args)
+
+    if args.designs:
+        designs(chunks[: args.designs], embedder, args.repeats)
+
+
+def incremental(corpus: Path, index_dir: Path, embedder: SentenceTransformerEmbedder, args) -> None:
+    store = IndexStore(index_dir)
+    counting = CountingEmbedder(embedder)
+    rows = []
+    nothing = []
+    for _ in range(5):
+        counting.count = 0
+        seconds, report = timed(lambda: build_index(corpus, store, counting))
+        assert report.up_to_date and counting.count == 0
+        nothing.append((seconds, report.timings))
+    rows.append(["touch nothing", spread([s for s, _ in nothing]), "0", "-",
+                 ", ".join(f"{k} {v:.2f}" for k, v in nothing[0][1].items())])
+    added_times, embed_times, extra = [], [], []
+    new_doc = None
+    for repeat in range(args.repeats + 1):
+        number = args.documents + repeat
+        (new_doc,) = generate(corpus, 1, args.paragraphs, start=number)
+        counting.count = 0
+        seconds, report = timed(lambda: build_index(corpus, store, counting))
+        doc_chunks = [c.text for d in scan_corpus_one(new_doc) for c in chunk_document(d)]
+        embed_seconds, _ = timed(lambda: embedder.encode_passages(doc_chunks))
+        assert counting.count == len(doc_chunks) == report.embedded, (counting.count, len(doc_chunks), report.embedded)
+        added_times.append(seconds)
+        embed_times.append(embed_seconds)
+        extra.append(seconds - embed_seconds)
+        last = report
+        new_doc.unlink()
+        build_index(corpus, store, embedder)  # back to the original corpus
+    rows.append([f"add one document ({len(doc_chunks)} chunks)", spread(added_times), str(last.embedded),
+                 spread(embed_times), ", ".join(f"{k} {v:.2f}" for k, v in last.timings.items())])
+    print(table(["incremental build", "seconds", "texts embedded", "model time for the new text", "phases (s), one run"], rows))
+    print(f"\nadd one document minus its model time: {spread(extra)} s  (goal <= 1 s); "
+          f"texts embedded = the new document's chunks exactly, {last.reused} reused\n")
+
+
+def scan_corpus_one(path: Path):
+    from index.ingest import read_document
+
+    return [read_document(path, path.name)]
+
+
+def designs(chunks, embedder: SentenceTransformerEmbedder, repeats: int) -> None:
+    names = ("chunk", "sentence", "sentence+chunk")
+    texts = {name: unit_texts(chunks, name) for name in names}
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for repeat in range(repeats):
+        for name in names if repeat % 2 == 0 else reversed(names):
+            seconds, _ = timed(lambda: embedder.encode_raw(texts[name]))
+            times[name].append(seconds)
+    base = times["chunk"]
+    rows = []
+    for name in names:
+        rel = [t / b for t, b in zip(times[name], base)]
+        rows.append([name, len(texts[name]), sum(map(len, texts[name])), spread(times[name]), spread(rel),
+                     f"{1 / np.median(rel):.2f}"])
+    print(table(["unit design", "texts", "characters", "model seconds", "model time / chunk-only",
+                 "best build ratio it allows"], rows))
+    print(f"\n({len(chunks)} chunks; a build embeds every unit text, so its ratio to raw encode of the chunk "
+          f"texts is at most 1 / (model time / chunk-only))\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""Behaviour of the paths that make casebot scale: the vector index chosen by size, its recall,
+the columnar chunk table, and batched model calls for concurrent questions. No timings here:
+bench/ measures speed (docs/performance.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.service import BatchingEmbedder, BatchingTokenEmbedder, CaseBot, batching_embedder
+from index.build import build_index
+from index.embed import Embedder
+from index.store import ChunkTable, IndexStore
+from index.types import Chunk, Document
+from index.vectors import (EXACT_LIMIT, FLAT, IVF_SQ8, build_vector_index, choose_kind, index_kind,
+                           search_many, search_vectors)
+from tests.conftest import make_corpus, settings_for
+
+
+def clustered(n: int, dimension: int = 64, clusters: int = 50, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((clusters, dimension))
+    x = centres[rng.integers(0, clusters, n)] + 0.6 * rng.standard_normal((n, dimension))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_index_kind_is_exact_below_the_limit_and_ivf_from_it() -> None:
+    assert choose_kind(0) == choose_kind(EXACT_LIMIT - 1) == FLAT
+    assert choose_kind(EXACT_LIMIT) == choose_kind(10 * EXACT_LIMIT) == IVF_SQ8
+    assert choose_kind(500, exact_limit=100) == IVF_SQ8
+    with pytest.raises(ValueError, match="exact_limit"):
+        choose_kind(10, exact_limit=0)
+    assert index_kind(build_vector_index(clustered(300))) == FLAT
+    assert index_kind(build_vector_index(np.zeros((0, 8), dtype=np.float32))) == FLAT
+
+
+def test_quantised_ivf_keeps_recall_at_10_against_exact_search() -> None:
+    vectors = clustered(20_000)
+    queries = clustered(100, seed=1)
+    exact = build_vector_index(vectors, kind=FLAT)
+    approx = build_vector_index(vectors, kind=IVF_SQ8)
+    assert index_kind(approx) == IVF_SQ8 and approx.nprobe >= 16
+    _, truth = search_many(exact, queries, 10)
+    _, found = search_many(approx, queries, 10)
+    recall = np.mean([len(set(a) & set(t)) / 10 for a, t in zip(found.tolist(), truth.tolist())])
+    assert recall >= 0.95
+    scores, ids = search_vectors(approx, queries[0], 10)
+    assert list(ids) == list(found[0]) and np.all(np.diff(scores) <= 1e-6)
+
+
+def test_ivf_index_survives_the_store_round_trip_memory_mapped(tmp_path: Path) -> None:
+    import faiss
+
+    vectors = clustered(5_000)
+    index = build_vector_index(vectors, kind=IVF_SQ8)
+    faiss.write_index(index, str(tmp_path / "v.faiss"))
+    loaded = faiss.read_index(str(tmp_path / "v.faiss"), faiss.IO_FLAG_MMAP)
+    assert loaded.nprobe == index.nprobe
+    assert search_many(loaded, vectors[:5], 10)[1].tolist() == search_many(index, vectors[:5], 10)[1].tolist()
+
+
+def test_chunk_table_gives_back_every_chunk_exactly(tmp_path: Path) -> None:
+    text_a = "First sentence. Second one!\n\nA lone paragraph with \udc80 a surrogate"
+    text_b = "Page one text.\n\nPage two text."
+    docs = [Document("a.md", "A", text_a, "h1"), Document("b.pdf", "B", text_b, "h2", page_starts=((0, 1), (16, 2)))]
+    chunks = [
+        Chunk("a.md", 0, 27, 1, text_a[0:27], ((0, 15), (16, 27))),
+        Chunk("a.md", 29, len(text_a), 2, text_a[29:], ()),
+        Chunk("b.pdf", 0, 14, 1, text_b[0:14], ((0, 14),), page=1),
+        Chunk("b.pdf", 16, 30, 2, text_b[16:30], ((16, 30),), page=2),
+    ]
+    ChunkTable.write(tmp_path, docs, chunks)
+    table = ChunkTable.load(tmp_path, docs)
+    assert len(table) == 4 and list(table) == chunks and table[-1] == chunks[-1] and table[1:3] == chunks[1:3]
+    assert table.counts_by_document() == {"a.md": 2, "b.pdf": 2}
+    with pytest.raises(IndexError):
+        table[4]
+    header = json.loads((tmp_path / "chunks.json").read_text())
+    header["sentences"] += 1
+    (tmp_path / "chunks.json").write_text(json.dumps(header))
+    with pytest.raises(ValueError, match="sentences"):
+        ChunkTable.load(tmp_path, docs)
+
+
+class SlowFakeEmbedder:
+    """Deterministic vectors from the text; each call takes a while, as a model call does."""
+
+    name = "fake"
+    dimension = 8
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def encode_passages(self, texts, progress=None):
+        self.calls.append(len(texts))
+        time.sleep(0.05)
+        rows = [np.frombuffer(t.encode().ljust(8, b"_")[:8], dtype=np.uint8).astype(np.float32) + 1 for t in texts]
+        out = np.array(rows, dtype=np.float32).reshape(len(texts), 8)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    def encode_queries(self, texts):
+        return self.encode_passages(texts)
+
+
+def test_concurrent_model_calls_are_batched_and_each_caller_gets_its_own_rows() -> None:
+    inner = SlowFakeEmbedder()
+    batching = batching_embedder(inner)
+    assert isinstance(batching, BatchingEmbedder) and not isinstance(batching, BatchingTokenEmbedder)
+    texts = [f"question {i}" + "x" * (i % 7) for i in range(20)]
+    results: dict[int, np.ndarray] = {}
+
+    def ask(i: int) -> None:
+        results[i] = batching.encode_queries([texts[i]])
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(inner.calls) == 20 and len(inner.calls) < 20  # fewer model calls than questions
+    for i, text in enumerate(texts):
+        assert np.array_equal(results[i], SlowFakeEmbedder().encode_queries([text]))
+    assert batching.encode_queries([]).shape == (0, 8) or len(batching.encode_queries([])) == 0
+
+
+def test_a_failing_model_call_reaches_every_waiting_caller_and_the_thread_lives_on() -> None:
+    class Failing(SlowFakeEmbedder):
+        def encode_queries(self, texts):
+            if any("boom" in t for t in texts):
+                raise RuntimeError("model failed")
+            return super().encode_queries(texts)
+
+    batching = batching_embedder(Failing())
+    with pytest.raises(RuntimeError, match="model failed"):
+        batching.encode_queries(["boom"])
+    assert batching.encode_queries(["fine"]).shape == (1, 8)
+
+
+@pytest.mark.slow
+async def test_concurrent_async_questions_get_the_same_answers_as_sequential_ones(casebot: CaseBot) -> None:
+    questions = [
+        "Why did Iran open a criminal case against Pavel Durov?",
+        "How many monthly active users did Telegram have?",
+        "What is Yarovaya's law?",
+        "Who is the Iranian prosecutor general?",
+        "What did Durov say on Twitter?",
+        "How many channels are blocked every day?",
+        "Which apps are banned in Iran?",
+        "What is the recipe for a chocolate cake?",
+    ]
+    sequential = [casebot.ask(q) for q in questions]
+    before = casebot._batching.batches
+    concurrent = await asyncio.gather(*(casebot.ask_async(q) for q in questions))
+    for one, other in zip(sequential, concurrent):
+        assert one.answered == other.answered
+        assert [(p.doc_id, p.start, p.end, p.highlight) for p in one.passages] == \
+               [(p.doc_id, p.start, p.end, p.highlight) for p in other.passages]
+        assert [p.score for p in one.passages] == pytest.approx([p.score for p in other.passages], abs=1e-4)
+    assert casebot._batching.batches - before <= 2 * len(questions)  # never more model calls than alone
+
+
+@pytest.mark.slow
+def test_an_index_over_the_limit_is_built_approximate_and_answers(tmp_path: Path, embedder: Embedder,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import index.vectors as vectors
+
+    monkeypatch.setattr(vectors, "EXACT_LIMIT", 10)  # the article has 16 chunks
+    settings = settings_for(tmp_path)
+    make_corpus(settings.corpus_dir)
+    store = IndexStore(settings.index_dir)
+    build_index(settings.corpus_dir, store, embedder)
+    assert store.read_manifest().vector_index == "IndexIVFScalarQuantizer"
+    bot = CaseBot(settings, embedder=embedder)
+    bot.open(build_if_missing=False)
+    answer = bot.ask("Why did Iran open a criminal case against Pavel Durov?")
+    assert answer.answered and "Durov" in answer.passages[0].text
