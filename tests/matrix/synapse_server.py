@@ -147,6 +147,7 @@ class Synapse:
     server_name: str
     directory: Path
     secret: str
+    python: Path = field(default=DEFAULT_VENV / "bin" / "python", repr=False)
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @classmethod
@@ -160,23 +161,26 @@ class Synapse:
         values = {"server_name": server_name, "url": url, "port": port, "dir": directory, "secret": secret}
         (directory / "homeserver.yaml").write_text(CONFIG.format(**values))
         (directory / "log.config").write_text(LOG_CONFIG.format(**values))
-        config = str(directory / "homeserver.yaml")
-        _run([str(python), "-m", "synapse.app.homeserver", "-c", config, "--generate-keys"],
-             "generating Synapse keys")
-        output = open(directory / "stdout.log", "wb")
-        process = subprocess.Popen(
-            [str(python), "-m", "synapse.app.homeserver", "-c", config],
+        _run([str(python), "-m", "synapse.app.homeserver", "-c", str(directory / "homeserver.yaml"),
+              "--generate-keys"], "generating Synapse keys")
+        server = cls(url, server_name, directory, secret, python=python)
+        server.resume(timeout)
+        return server
+
+    def resume(self, timeout: float = 90.0) -> None:
+        """Start the server process (again) on the same port, data and config."""
+        output = open(self.directory / "stdout.log", "ab")
+        self.process = subprocess.Popen(
+            [str(self.python), "-m", "synapse.app.homeserver", "-c", str(self.directory / "homeserver.yaml")],
             stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
-            cwd=directory, start_new_session=True,
+            cwd=self.directory, start_new_session=True,
         )
         output.close()
-        server = cls(url, server_name, directory, secret, process)
         try:
-            server._wait_ready(timeout)
+            self._wait_ready(timeout)
         except BaseException:
-            server.stop(keep_data=True)
+            self.stop(keep_data=True)
             raise
-        return server
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

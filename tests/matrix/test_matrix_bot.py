@@ -434,3 +434,36 @@ async def test_rejected_access_token_fails_with_one_clear_line(start_bot, caplog
     assert await asyncio.wait_for(handle.task, 30) == 2
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and "rejected MATRIX_ACCESS_TOKEN" in errors[0].getMessage()
+
+
+async def test_survives_losing_the_homeserver_and_answers_after_it_returns(start_bot, caplog, article_text):
+    """A Synapse of its own, stopped and started again under the running bot."""
+    from tests.matrix.conftest import Person
+    from tests.matrix.synapse_server import Synapse
+
+    caplog.set_level(logging.INFO, logger="bot.matrix")
+    server = await asyncio.to_thread(Synapse.start)
+    try:
+        server.register("lonely", "pw")
+        bob = await Person.login(server, "bob")
+        bot = await start_bot(matrix_homeserver=server.url, matrix_user_id=server.user_id("lonely"),
+                              matrix_password="pw")
+        room_id = await bob.create_room(invite=(bot.user_id,), direct=True)
+        await bob.membership(room_id, bot.user_id, "join")
+        await bob.close()
+
+        await asyncio.to_thread(server.stop, True)
+        await asyncio.sleep(3)
+        assert not bot.task.done()
+        await asyncio.to_thread(server.resume)
+        bob = await Person.login(server, "bob")
+        try:
+            question_id = await bob.send(room_id, FSB_QUESTION)
+            assert_is_answer(await bob.reply_to(question_id), article_text)
+        finally:
+            await bob.close()
+        assert any("Lost the Matrix homeserver" in r.getMessage() for r in caplog.records)
+        assert all(r.exc_info is None for r in caplog.records if r.name == "bot.matrix")
+        await bot.stop()
+    finally:
+        await asyncio.to_thread(server.stop)
