@@ -11,7 +11,7 @@ it to the asker's client receiving the reply. Three rows:
 * one at a time: the next question is sent when the previous answer has arrived;
 * burst: all questions sent at once (latency then includes queueing behind the others).
 
-Prints a table of median, p95 and max in milliseconds.
+Prints a Markdown table of median, p95 and max in milliseconds (pasted into docs/matrix.md).
 """
 
 from __future__ import annotations
@@ -22,15 +22,11 @@ import json
 import os
 import platform
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from _common import ROOT, percentile, table
 
 from nio import AsyncClient, AsyncClientConfig, LoginResponse, RoomSendResponse  # noqa: E402
 
@@ -42,11 +38,6 @@ from tests.matrix.synapse_server import SYNAPSE_VERSION, Synapse  # noqa: E402
 PASSWORD = "bench password"
 # The asker must see every reply even in a burst: a timeline limit above what a burst produces.
 FILTER = {"room": {"timeline": {"limit": 1000}}}
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
 
 
 class Asker:
@@ -155,10 +146,9 @@ def main() -> None:
     rows = {"core only (CaseBot.ask)": core, **{f"through Synapse, {k}": v for k, v in results.items()}}
     print(f"Matrix question -> answer latency: {len(questions)} questions, Synapse {SYNAPSE_VERSION} "
           f"(SQLite) on 127.0.0.1, {os.cpu_count()} CPU, Python {platform.python_version()}")
-    print(f"{'':34} {'n':>4} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}")
-    for name, values in rows.items():
-        print(f"{name:34} {len(values):>4} {statistics.median(values) * 1000:>10.0f} "
-              f"{percentile(values, 0.95) * 1000:>8.0f} {max(values) * 1000:>8.0f}")
+    print(table(["", "n", "median ms", "p95 ms", "max ms"], [
+        [name, len(values), f"{statistics.median(values) * 1000:.0f}", f"{percentile(values, 95) * 1000:.0f}",
+         f"{max(values) * 1000:.0f}"] for name, values in rows.items()]))
 
 
 if __name__ == "__main__":

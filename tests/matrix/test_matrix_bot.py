@@ -50,6 +50,13 @@ async def group_room(person, bot, bystander) -> str:
     return room_id
 
 
+async def direct_chat(person, bot, encrypted: bool = False) -> str:
+    """A direct chat between the person and the bot, once the bot has joined."""
+    room_id = await person.create_room(invite=(bot.user_id,), direct=True, encrypted=encrypted)
+    await person.membership(room_id, bot.user_id, "join")
+    return room_id
+
+
 # -- invites ---------------------------------------------------------------------------------------
 async def test_joins_when_invited_by_a_user_of_its_server_and_greets(people, start_bot):
     alice = await people("alice")
@@ -116,8 +123,7 @@ async def test_answers_bang_ask_and_ignores_chatter(people, start_bot, article_t
 async def test_answers_any_message_in_a_direct_chat(people, start_bot, article_text):
     alice = await people("alice")
     bot = await start_bot()
-    room_id = await alice.create_room(invite=(bot.user_id,), direct=True)
-    await alice.membership(room_id, bot.user_id, "join")
+    room_id = await direct_chat(alice, bot)
     question_id = await alice.send(room_id, FSB_QUESTION)
     assert_is_answer(await alice.reply_to(question_id), article_text)
 
@@ -140,8 +146,7 @@ async def test_answers_inside_a_thread(people, start_bot, article_text):
 async def test_declines_off_topic_questions_and_says_what_it_covers(people, start_bot):
     alice = await people("alice")
     bot = await start_bot()
-    room_id = await alice.create_room(invite=(bot.user_id,), direct=True)
-    await alice.membership(room_id, bot.user_id, "join")
+    room_id = await direct_chat(alice, bot)
     question_id = await alice.send(room_id, f"{OFF_TOPIC} <b>now</b>")
     reply = (await alice.reply_to(question_id))["content"]
     assert reply["msgtype"] == "m.notice"
@@ -155,8 +160,7 @@ async def test_declines_off_topic_questions_and_says_what_it_covers(people, star
 async def test_rejected_questions_get_the_reason(people, start_bot):
     alice = await people("alice")
     bot = await start_bot()
-    room_id = await alice.create_room(invite=(bot.user_id,), direct=True)
-    await alice.membership(room_id, bot.user_id, "join")
+    room_id = await direct_chat(alice, bot)
     question_id = await alice.send(room_id, "!ask")
     reply = await alice.reply_to(question_id)
     assert reply["content"]["body"] == "The question is empty: ask something about the case."
@@ -176,8 +180,7 @@ async def test_hostile_corpus_text_is_escaped(people, start_bot, make_casebot):
     core = make_casebot(extra_docs={"hostile.md": HOSTILE})
     alice = await people("alice")
     bot = await start_bot(core)
-    room_id = await alice.create_room(invite=(bot.user_id,), direct=True)
-    await alice.membership(room_id, bot.user_id, "join")
+    room_id = await direct_chat(alice, bot)
     question_id = await alice.send(room_id, "Did pigeons carry the decryption keys for the courier pigeon protocol?")
     content = (await alice.reply_to(question_id))["content"]
     formatted = content["formatted_body"]
@@ -229,8 +232,7 @@ async def test_ignores_its_own_messages_and_other_bots_notices(synapse, people, 
 async def test_restart_answers_nothing_old_and_keeps_its_device(people, start_bot, bot_account, article_text):
     alice = await people("alice")
     first = await start_bot()
-    room_id = await alice.create_room(invite=(first.user_id,), direct=True)
-    await alice.membership(room_id, first.user_id, "join")
+    room_id = await direct_chat(alice, first)
     answered_id = await alice.send(room_id, FSB_QUESTION)
     assert_is_answer(await alice.reply_to(answered_id), article_text)
     device = first.bot.store.session.device_id
@@ -267,8 +269,7 @@ async def test_burst_of_questions_is_fully_answered_when_a_sync_is_limited(peopl
 async def test_rate_limit_answers_politely_once(people, start_bot):
     alice = await people("alice")
     bot = await start_bot(rate_limit_per_minute=2)
-    room_id = await alice.create_room(invite=(bot.user_id,), direct=True)
-    await alice.membership(room_id, bot.user_id, "join")
+    room_id = await direct_chat(alice, bot)
     ids = [await alice.send(room_id, FSB_QUESTION) for _ in range(4)]
     first, second, third = [await alice.reply_to(i) for i in ids[:3]]
     assert "<blockquote>" in first["content"]["formatted_body"]
@@ -324,8 +325,7 @@ async def test_reindex_is_admin_only_and_questions_flow_meanwhile(people, start_
 async def test_answers_in_encrypted_direct_chats_across_restarts(people, start_bot, article_text):
     alice = await people("alice", encrypted=True)
     first = await start_bot()
-    room_id = await alice.create_room(invite=(first.user_id,), direct=True, encrypted=True)
-    await alice.membership(room_id, first.user_id, "join")
+    room_id = await direct_chat(alice, first, encrypted=True)
     greeting = await alice.wait_for(lambda r, e: r == room_id and e.get("sender") == first.user_id
                                     and e.get("type") == "m.room.message")
     assert greeting["content"]["body"] == GREETING  # encrypted by the bot, decrypted by alice
@@ -343,8 +343,7 @@ async def test_answers_in_encrypted_direct_chats_across_restarts(people, start_b
 async def test_undecryptable_messages_in_direct_chats_are_explained(people, start_bot):
     alice = await people("alice")
     bot = await start_bot()
-    room_id = await alice.create_room(invite=(bot.user_id,), direct=True, encrypted=True)
-    await alice.membership(room_id, bot.user_id, "join")
+    room_id = await direct_chat(alice, bot, encrypted=True)
     garbage = {"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "AwgAEnAc", "device_id": "TESTDEVICE",
                "sender_key": "abc", "session_id": "def"}
     event_id = await alice.send(room_id, "", event_type="m.room.encrypted", **garbage)
@@ -423,8 +422,7 @@ async def test_access_token_login_uses_the_tokens_device(synapse, people, start_
     bot = await start_bot(matrix_password="", matrix_access_token=login.access_token)
     assert bot.bot.client.device_id == login.device_id
     assert bot.bot.store.session.access_token == ""  # a configured token is never copied to disk
-    room_id = await alice.create_room(invite=(bot.user_id,), direct=True)
-    await alice.membership(room_id, bot.user_id, "join")
+    room_id = await direct_chat(alice, bot)
     assert_is_answer(await alice.reply_to(await alice.send(room_id, FSB_QUESTION)), article_text)
 
 
@@ -448,8 +446,7 @@ async def test_survives_losing_the_homeserver_and_answers_after_it_returns(start
         bob = await Person.login(server, "bob")
         bot = await start_bot(matrix_homeserver=server.url, matrix_user_id=server.user_id("lonely"),
                               matrix_password="pw")
-        room_id = await bob.create_room(invite=(bot.user_id,), direct=True)
-        await bob.membership(room_id, bot.user_id, "join")
+        room_id = await direct_chat(bob, bot)
         await bob.close()
 
         await asyncio.to_thread(server.stop, True)
