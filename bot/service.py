@@ -19,7 +19,7 @@ import copy
 import logging
 import threading
 from collections.abc import Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from queue import Empty, SimpleQueue
 from typing import Any, Callable
@@ -36,6 +36,10 @@ from index.search import Searcher
 from index.store import IndexStore
 
 log = logging.getLogger(__name__)
+
+# Questions answered at once by ask_async. The threads mostly wait for the model thread, so more
+# of them than cores means larger batches there, not more contention.
+ASK_THREADS = 32
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ class CaseBot:
         self._rebuild_lock = threading.Lock()  # one rebuild at a time
         self._batching = batching_embedder(self.embedder)  # the model thread behind ask_async
         self._async_searcher: tuple[Searcher, Searcher] | None = None  # (searcher, its batching view)
+        self._ask_pool: ThreadPoolExecutor | None = None  # worker threads of ask_async
 
     # -- index lifecycle -------------------------------------------------------------------
     def open(self, build_if_missing: bool = True, progress: bool = False) -> None:
@@ -113,8 +118,15 @@ class CaseBot:
     async def ask_async(self, question: str, top_k: int | None = None) -> Answer:
         """Like ``ask`` but off the event loop; model calls of concurrent questions are batched."""
         cleaned = clean_question(question, self.settings.max_question_chars)
-        searcher = await asyncio.to_thread(self._batching_searcher)  # may load the index
-        return await asyncio.to_thread(searcher.answer, cleaned, top_k or self.settings.top_k)
+
+        def answer() -> Answer:  # in a worker thread: may load the index, waits for the model thread
+            return self._batching_searcher().answer(cleaned, top_k or self.settings.top_k)
+
+        if self._ask_pool is None:
+            with self._lock:
+                if self._ask_pool is None:
+                    self._ask_pool = ThreadPoolExecutor(ASK_THREADS, thread_name_prefix="casebot-ask")
+        return await asyncio.get_running_loop().run_in_executor(self._ask_pool, answer)
 
     def _batching_searcher(self) -> Searcher:
         """The current searcher, seen through the batching model thread (same index, same caches)."""
