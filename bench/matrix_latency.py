@@ -27,13 +27,12 @@ import time
 from pathlib import Path
 
 from _common import ROOT, percentile, table
+from nio import AsyncClient, AsyncClientConfig, LoginResponse, RoomSendResponse
 
-from nio import AsyncClient, AsyncClientConfig, LoginResponse, RoomSendResponse  # noqa: E402
-
-from bot.adapters.matrix import MatrixBot  # noqa: E402
-from bot.service import CaseBot  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from tests.matrix.synapse_server import SYNAPSE_VERSION, Synapse  # noqa: E402
+from bot.adapters.matrix import MatrixBot
+from bot.service import CaseBot
+from bot.settings import Settings
+from tests.matrix.synapse_server import SYNAPSE_VERSION, Synapse
 
 PASSWORD = "bench password"
 # The asker must see every reply even in a burst: a timeline limit above what a burst produces.

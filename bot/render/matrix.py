@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from bot.answer import Answer
 from index.types import Passage
@@ -90,7 +91,7 @@ class _Quote:
     passage: Passage
 
     @classmethod
-    def of(cls, passage: Passage) -> "_Quote":
+    def of(cls, passage: Passage) -> _Quote:
         return cls(passage.before_highlight, passage.highlight, passage.after_highlight, passage)
 
     @property
@@ -105,7 +106,7 @@ class _Quote:
         text = escape(self.before) + f"<strong>{escape(self.highlight)}</strong>" + escape(self.after)
         return f"<blockquote>{text}</blockquote>\n<p>{_attribution_html(self.passage)}</p>"
 
-    def shorten(self, keep: int) -> "_Quote":
+    def shorten(self, keep: int) -> _Quote:
         """Keep about ``keep`` characters around the highlight, cutting at spaces, marking cuts."""
         highlight = self.highlight
         if len(highlight) > keep:
@@ -199,7 +200,7 @@ def render_decline(answer: Answer, budget: int = CONTENT_BUDGET) -> Rendered:
 
 
 # -- other messages ------------------------------------------------------------------------------
-def render_sources(sources: Sequence["SourceInfo"], budget: int = CONTENT_BUDGET) -> Rendered:
+def render_sources(sources: Sequence[SourceInfo], budget: int = CONTENT_BUDGET) -> Rendered:
     """The documents the bot answers from: title, date, source, chunks."""
     if not sources:
         return render_text("The index holds no documents yet.")

@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nio import AsyncClient, AsyncClientConfig, JoinResponse, LoginResponse, RoomCreateResponse, RoomSendResponse
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    JoinResponse,
+    LoginResponse,
+    RoomCreateResponse,
+    RoomSendResponse,
+)
 
 from bot.adapters.matrix import MatrixBot
 from bot.service import CaseBot
@@ -54,7 +61,7 @@ class Person:
 
     @classmethod
     async def login(cls, synapse: Synapse, localpart: str, display_name: str | None = None,
-                    encrypted: bool = False) -> "Person":
+                    encrypted: bool = False) -> Person:
         """Log in; ``encrypted`` people have a key store and can read and write encrypted rooms."""
         synapse.register(localpart, PASSWORD)
         store = tempfile.mkdtemp(prefix="person-store-") if encrypted else ""
@@ -182,7 +189,7 @@ class RunningBot:
     def user_id(self) -> str:
         return self.bot.user_id
 
-    async def ready(self, timeout: float = 60.0) -> "RunningBot":
+    async def ready(self, timeout: float = 60.0) -> RunningBot:
         waiter = asyncio.create_task(self.bot.ready.wait())
         done, _ = await asyncio.wait({waiter, self.task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         if self.task in done:

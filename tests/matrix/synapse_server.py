@@ -152,7 +152,7 @@ class Synapse:
 
     @classmethod
     def start(cls, venv: Path = DEFAULT_VENV, server_name: str = "localhost",
-              timeout: float = 90.0) -> "Synapse":
+              timeout: float = 90.0) -> Synapse:
         python = ensure_installed(venv)
         directory = Path(tempfile.mkdtemp(prefix="casebot-synapse-", dir=_data_parent()))
         port = free_port()

@@ -210,7 +210,7 @@ async def test_sources_help_and_unknown_commands(people, start_bot):
 
 # -- what the bot never answers ---------------------------------------------------------------------
 async def test_ignores_its_own_messages_and_other_bots_notices(synapse, people, start_bot, bot_account):
-    from tests.matrix.conftest import PASSWORD, Person
+    from tests.matrix.conftest import Person
 
     alice, other_bot = await people("alice"), await people("otherbot")
     bot = await start_bot()

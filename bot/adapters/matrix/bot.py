@@ -21,28 +21,27 @@ import math
 import time
 import uuid
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any, Awaitable, Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import ClientConnectionError
 from nio import (
     AsyncClient,
-    LocalProtocolError,
-    MegolmEvent,
-    OlmTrustError,
     AsyncClientConfig,
     ErrorResponse,
     InviteMemberEvent,
     JoinError,
+    LocalProtocolError,
     LoginError,
+    MegolmEvent,
     MessageDirection,
+    OlmTrustError,
     ProfileGetDisplayNameResponse,
     RoomMessagesError,
     RoomSendError,
-    SyncError,
     SyncResponse,
     WhoamiError,
 )
-
 from nio.crypto import ENCRYPTION_ENABLED
 
 from bot.adapters.matrix.messages import Request, is_question_candidate, parse_request, reply_relation
@@ -96,7 +95,7 @@ class Stopped(Exception):
 class MatrixBot:
     """Serves one Matrix account until ``stop()``."""
 
-    def __init__(self, settings: Settings, casebot: "CaseBot", *, timeline_limit: int = TIMELINE_LIMIT,
+    def __init__(self, settings: Settings, casebot: CaseBot, *, timeline_limit: int = TIMELINE_LIMIT,
                  backoff_start: float = 1.0, backoff_cap: float = 60.0) -> None:
         self.settings = settings
         self.casebot = casebot
@@ -451,7 +450,7 @@ class MatrixBot:
         await self._send(room_id, render_text(ENCRYPTED_NOTICE).content())
 
     # -- messages --------------------------------------------------------------------------
-    def _handle_event(self, room_id: str, room: "MatrixRoom | None", event: Mapping[str, Any]) -> None:
+    def _handle_event(self, room_id: str, room: MatrixRoom | None, event: Mapping[str, Any]) -> None:
         if not self._remember(event.get("event_id")):
             return
         direct = room is not None and len(room.users) == 2

@@ -8,8 +8,9 @@ no ``:server`` part.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import unquote
 
 COMMANDS = ("ask", "sources", "help", "reindex")
