@@ -464,3 +464,16 @@ async def test_survives_losing_the_homeserver_and_answers_after_it_returns(start
         await bot.stop()
     finally:
         await asyncio.to_thread(server.stop)
+
+
+async def test_rejoins_when_invited_again_after_being_kicked(people, start_bot):
+    alice = await people("alice")
+    bot = await start_bot()
+    room_id = await alice.create_room(invite=(bot.user_id,))
+    await alice.membership(room_id, bot.user_id, "join")
+    await alice.client.room_kick(room_id, bot.user_id, reason="testing")
+    await alice.membership(room_id, bot.user_id, "leave")
+    await alice.client.room_invite(room_id, bot.user_id)
+    joins = lambda r, e: (r == room_id and e.get("type") == "m.room.member"  # noqa: E731
+                          and e.get("state_key") == bot.user_id and e["content"].get("membership") == "join")
+    await alice.wait_for(lambda r, e: joins(r, e) and sum(joins(*x) for x in alice.events) >= 2)

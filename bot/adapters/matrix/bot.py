@@ -126,6 +126,8 @@ class MatrixBot:
     async def run(self) -> int:
         """Log in and serve until ``stop()``. Returns a process exit code."""
         self._main = asyncio.current_task()  # type: ignore[assignment]
+        if self._stop_requested:
+            return 0
         try:
             await self._login()
             await self._first_sync()
@@ -276,7 +278,8 @@ class MatrixBot:
             },
         }
 
-    async def _sync(self, since: str | None, full_state: bool = False, timeout: int = SYNC_TIMEOUT_MS) -> SyncResponse:
+    async def _sync(self, since: str | None, full_state: bool = False, timeout: int = SYNC_TIMEOUT_MS,
+                    first: bool = False) -> SyncResponse:
         """One sync, retried with capped exponential backoff while the homeserver is unreachable."""
         assert self.client is not None
         delay = self.backoff_start
@@ -294,6 +297,11 @@ class MatrixBot:
                     self.store.update(access_token="")
                     raise LoginFailed(f"The homeserver {self.homeserver} no longer accepts the bot's access "
                                       f"token ({response.status_code}); restart it to log in again.")
+                status = getattr(response.transport_response, "status", None)
+                if first and since and status == 400:  # e.g. the server's database was reset
+                    log.warning("The homeserver rejected the stored sync position; starting from now.")
+                    since = None
+                    continue
                 log.warning("Sync with %s failed (%s); retrying in %g s.", self.homeserver, response, delay)
             await self._pause(delay)
             delay = self._backoff(delay)
@@ -301,7 +309,7 @@ class MatrixBot:
     async def _first_sync(self) -> None:
         """Learn rooms and state; answer nothing: every message so far is from before the start."""
         since = self.store.session.next_batch or None
-        response = await self._sync(since, full_state=True, timeout=0)
+        response = await self._sync(since, full_state=True, timeout=0, first=True)
         for room_id, info in response.rooms.join.items():
             self._joined.add(room_id)
             for event in _sources(info.timeline.events):
@@ -350,9 +358,11 @@ class MatrixBot:
 
     async def _handle_sync(self, response: SyncResponse, previous: str) -> None:
         await self._handle_invites(response.rooms.invite)
-        for room_id in response.rooms.leave:
+        for room_id in response.rooms.leave:  # left, kicked, or an invite withdrawn or declined
             self._joined.discard(room_id)
+            self._invites_handled.discard(room_id)  # so a new invite is handled again
         for room_id, info in response.rooms.join.items():
+            self._invites_handled.discard(room_id)
             events = _sources(info.timeline.events)
             if room_id not in self._joined:  # joined since the last sync: skip the history before our join
                 self._joined.add(room_id)
