@@ -103,7 +103,8 @@ class _Quote:
         return f"{quoted}\n— {attribution(self.passage)}"
 
     def html(self) -> str:
-        text = escape(self.before) + f"<strong>{escape(self.highlight)}</strong>" + escape(self.after)
+        highlight = f"<strong>{escape(self.highlight)}</strong>" if self.highlight else ""
+        text = escape(self.before) + highlight + escape(self.after)
         return f"<blockquote>{text}</blockquote>\n<p>{_attribution_html(self.passage)}</p>"
 
     def shorten(self, keep: int) -> _Quote:

@@ -51,6 +51,12 @@ def test_passage_is_quoted_verbatim_with_its_highlight_in_bold():
     assert "> Telegram’s London office receives frequent letters.\n> The FSB demands the keys." in rendered.body
 
 
+def test_a_passage_without_highlight_is_quoted_whole_without_empty_bold():
+    rendered = render_answer(Answer("q", True, (passage("Just the paragraph.", (5, 5)),)))
+    assert "<strong>" not in rendered.html
+    assert quotes(rendered.html) == ["Just the paragraph."]
+
+
 def test_attribution_names_the_page_for_pdfs_and_links_only_web_urls():
     pdf = passage("Text.", page=3, url="https://example.org/a?x=1&y=<2>")
     rendered = render_answer(Answer("q", True, (pdf,)))
