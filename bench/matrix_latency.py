@@ -1,11 +1,12 @@
 """Question -> answer latency of the Matrix bot through a real Synapse.
 
-    python bench/matrix_latency.py [--questions 50] [--questions-file tests/eval/questions.jsonl]
+    python bench/matrix_latency.py [--questions 50] [--questions-file tests/eval/questions.jsonl] [--encrypted]
 
 Starts a throw-away Synapse on 127.0.0.1 (tests/matrix/synapse_server.py: installs the pinned
 version into .venv-synapse on first use), indexes corpus/ into a temporary folder, runs the bot and
 an asking user (matrix-nio) in one process, and measures, for each question, the time from sending
-it to the asker's client receiving the reply. Three rows:
+it to the asker's client receiving the reply (``--encrypted``: in an end-to-end encrypted direct
+chat, both sides encrypting and decrypting). Three rows:
 
 * core only: ``CaseBot.ask`` called directly (what the Matrix layer adds is the difference);
 * one at a time: the next question is sent when the previous answer has arrived;
@@ -50,12 +51,27 @@ class Asker:
 
     async def start(self) -> None:
         await self.client.sync(timeout=0, full_state=True)
+        await self._keys()
         self.task = asyncio.create_task(self._loop())
+
+    async def _keys(self) -> None:
+        """Encryption housekeeping, as nio's sync_forever does it."""
+        client = self.client
+        if client.olm is None:
+            return
+        if client.should_upload_keys:
+            await client.keys_upload()
+        if client.should_query_keys:
+            await client.keys_query()
+        if client.should_claim_keys:
+            await client.keys_claim(client.get_users_for_key_claiming())
+        await client.send_to_device_messages()
 
     async def _loop(self) -> None:
         while True:
             response = await self.client.sync(timeout=10_000, sync_filter=FILTER)
             now = time.perf_counter()
+            await self._keys()
             for info in getattr(getattr(response, "rooms", None), "join", {}).values():
                 for event in info.timeline.events:
                     relation = event.source.get("content", {}).get("m.relates_to", {})
@@ -71,7 +87,8 @@ class Asker:
     async def ask(self, room_id: str, question: str) -> float:
         """Send ``question`` and return seconds until its reply arrives."""
         sent = time.perf_counter()
-        response = await self.client.room_send(room_id, "m.room.message", {"msgtype": "m.text", "body": question})
+        response = await self.client.room_send(room_id, "m.room.message", {"msgtype": "m.text", "body": question},
+                                               ignore_unverified_devices=True)
         assert isinstance(response, RoomSendResponse), response
         if response.event_id in self.early:
             return self.early.pop(response.event_id) - sent
@@ -80,7 +97,8 @@ class Asker:
         return await asyncio.wait_for(future, 300) - sent
 
 
-async def run(synapse: Synapse, casebot: CaseBot, questions: list[str], store: Path) -> dict[str, list[float]]:
+async def run(synapse: Synapse, casebot: CaseBot, questions: list[str], store: Path,
+              encrypted: bool) -> dict[str, list[float]]:
     bot_id = synapse.register("casebot", PASSWORD)
     asker_id = synapse.register("asker", PASSWORD)
     settings = Settings(corpus_dir=casebot.settings.corpus_dir, index_dir=casebot.settings.index_dir,
@@ -90,11 +108,15 @@ async def run(synapse: Synapse, casebot: CaseBot, questions: list[str], store: P
     serving = asyncio.create_task(bot.run())
     await asyncio.wait_for(bot.ready.wait(), 60)
 
-    client = AsyncClient(synapse.url, asker_id, config=AsyncClientConfig(encryption_enabled=False))
+    asker_store = store.parent / "asker-store"
+    asker_store.mkdir(parents=True, exist_ok=True)
+    client = AsyncClient(synapse.url, asker_id, store_path=str(asker_store),
+                         config=AsyncClientConfig(encryption_enabled=encrypted))
     assert isinstance(await client.login(PASSWORD), LoginResponse)
     asker = Asker(client)
     await asker.start()
-    created = await client.room_create(invite=[bot_id], is_direct=True)
+    state = [{"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}]
+    created = await client.room_create(invite=[bot_id], is_direct=True, initial_state=state if encrypted else [])
     room_id = created.room_id
     for _ in range(600):  # wait until the bot has joined and answers
         if bot_id in (client.rooms.get(room_id).users if client.rooms.get(room_id) else {}):
@@ -124,6 +146,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--questions", type=int, default=50)
     parser.add_argument("--questions-file", type=Path, default=ROOT / "tests" / "eval" / "questions.jsonl")
+    parser.add_argument("--encrypted", action="store_true", help="ask in an end-to-end encrypted direct chat")
     args = parser.parse_args()
     questions = load_questions(args.questions_file, args.questions)
 
@@ -138,12 +161,13 @@ def main() -> None:
             core.append(time.perf_counter() - started)
         synapse = Synapse.start()
         try:
-            results = asyncio.run(run(synapse, casebot, questions, Path(folder) / "matrix-store"))
+            results = asyncio.run(run(synapse, casebot, questions, Path(folder) / "matrix-store", args.encrypted))
         finally:
             synapse.stop()
 
     rows = {"core only (CaseBot.ask)": core, **{f"through Synapse, {k}": v for k, v in results.items()}}
-    print(f"Matrix question -> answer latency: {len(questions)} questions, Synapse {SYNAPSE_VERSION} "
+    room = "encrypted" if args.encrypted else "unencrypted"
+    print(f"Matrix question -> answer latency ({room} direct chat): {len(questions)} questions, Synapse {SYNAPSE_VERSION} "
           f"(SQLite) on 127.0.0.1, {os.cpu_count()} CPU, Python {platform.python_version()}")
     print(table(["", "n", "median ms", "p95 ms", "max ms"], [
         [name, len(values), f"{statistics.median(values) * 1000:.0f}", f"{percentile(values, 95) * 1000:.0f}",
