@@ -477,3 +477,21 @@ async def test_rejoins_when_invited_again_after_being_kicked(people, start_bot):
     joins = lambda r, e: (r == room_id and e.get("type") == "m.room.member"  # noqa: E731
                           and e.get("state_key") == bot.user_id and e["content"].get("membership") == "join")
     await alice.wait_for(lambda r, e: joins(r, e) and sum(joins(*x) for x in alice.events) >= 2)
+
+
+async def test_logged_out_session_logs_in_again_as_a_new_device(synapse, people, start_bot, article_text):
+    from nio import AsyncClient
+
+    alice = await people("alice")
+    first = await start_bot()
+    room_id = await direct_chat(alice, first)
+    old = first.bot.store.session
+    assert await first.stop() == 0
+    other = AsyncClient(synapse.url, old.user_id)  # e.g. the owner ends the session in their client
+    other.restore_login(old.user_id, old.device_id, old.access_token)
+    await other.logout()
+    await other.close()
+
+    second = await start_bot()
+    assert second.bot.store.session.device_id not in ("", old.device_id)
+    assert_is_answer(await alice.reply_to(await alice.send(room_id, FSB_QUESTION)), article_text)

@@ -211,8 +211,12 @@ class MatrixBot:
                                   f"(M_UNKNOWN_TOKEN): set a valid token or use MATRIX_PASSWORD.")
             self._remember_login("")  # the token lives in the settings, not in the store
             return
-        if stored.access_token and await self._use_token(stored.access_token, stored.device_id):
-            return
+        if stored.access_token:
+            if await self._use_token(stored.access_token, stored.device_id):
+                return
+            # The session was logged out (which deletes its device and keys on the server): start a new one.
+            log.warning("The stored Matrix session was logged out; logging in again as a new device.")
+            stored = self.store.update(device_id="", access_token="", next_batch=stored.next_batch)
         client.device_id = settings.matrix_device_id or stored.device_id or ""  # reuse the device
         client.user = self.user_id
         response = await client.login(settings.matrix_password, device_name="casebot")
