@@ -3,10 +3,10 @@
     python bench/scale.py [--chunks 1000000] [--queries 200] [--repeats 3]
 
 Texts are generated (bench/corpus.py, 50 documents of 20 paragraphs per 1,000 chunks); the
-vectors are SYNTHETIC (embedding a million texts takes hours on two cores): a mixture of 5,000
-clusters around a shared mean direction, with an anisotropic spread, so that nearest neighbours
-sit at cosine 0.6-0.8 and random pairs near 0.1, as with MiniLM. Recall is therefore also
-measured on real MiniLM vectors (``--real``, the 20,000-chunk index of bench/build.py).
+vectors are SYNTHETIC (embedding a million texts takes hours on two cores): each is one of the
+10,000 real MiniLM vectors of bench/latency.py's index plus noise drawn with the real vectors'
+own covariance (``synthetic_vectors``). Recall is also measured on real MiniLM vectors alone
+(``--real``, the 20,000-chunk index of bench/build.py).
 
 1. Build: chunking, BM25, the FAISS index chosen by size (index.vectors), and the store's write.
 2. Recall@10 of the chosen index against exact search, over nprobe, on held-out query vectors.
@@ -31,23 +31,32 @@ from _common import ROOT, WORK, header, percentile, rss_mb, spread, table, timed
 DIMENSION = 384
 
 
-def synthetic_vectors(n: int, seed: int = 7, clusters: int = 5000) -> np.ndarray:
+def synthetic_vectors(n: int, anchors: np.ndarray, spread: float = 1.0, seed: int = 7) -> np.ndarray:
+    """``n`` unit vectors around real ones: anchor + ``spread`` x noise with the anchors' own
+    covariance (their principal axes and variances), normalised. At spread 1.0 a vector's cosine
+    to its anchor is about 0.83, as close as a real passage is to its nearest real neighbour."""
     rng = np.random.default_rng(seed)
-    mean = rng.standard_normal(DIMENSION).astype(np.float32)
-    mean /= np.linalg.norm(mean)
-    centres = rng.standard_normal((clusters, DIMENSION)).astype(np.float32)
-    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-    scale = (1.0 / np.sqrt(np.arange(DIMENSION) + 8.0)).astype(np.float32)
-    scale *= 0.9 / np.linalg.norm(scale)
-    basis = np.linalg.qr(rng.standard_normal((DIMENSION, DIMENSION)))[0].astype(np.float32)
-    out = np.empty((n, DIMENSION), dtype=np.float32)
+    anchors = np.asarray(anchors, dtype=np.float32)
+    _, singular, axes = np.linalg.svd(anchors - anchors.mean(0), full_matrices=False)
+    scale = (singular / np.sqrt(len(anchors))).astype(np.float32)
+    out = np.empty((n, anchors.shape[1]), dtype=np.float32)
     for start in range(0, n, 100_000):
         m = min(100_000, n - start)
-        which = rng.integers(0, clusters, m)
-        noise = (rng.standard_normal((m, DIMENSION)).astype(np.float32) * scale) @ basis
-        block = 0.35 * mean + 0.75 * centres[which] + noise
+        which = rng.integers(0, len(anchors), m)
+        block = anchors[which] + spread * (rng.standard_normal((m, len(scale))).astype(np.float32) * scale) @ axes
         out[start : start + m] = block / np.linalg.norm(block, axis=1, keepdims=True)
     return out
+
+
+def real_anchors() -> np.ndarray:
+    """The real MiniLM vectors of the 10,000-chunk index of bench/latency.py (built if missing)."""
+    from index.store import IndexStore
+
+    index_dir = WORK / "index-10000"
+    if not (index_dir / "current").exists():
+        subprocess.run([sys.executable, str(Path(__file__).parent / "latency.py"), "--repeats", "0", "--cold", "0"],
+                       check=True)
+    return np.asarray(IndexStore(index_dir).load().vectors, dtype=np.float32)
 
 
 def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
@@ -64,6 +73,9 @@ def recall_at(approx: np.ndarray, exact: np.ndarray) -> float:
 
 def recall_table(index, vectors: np.ndarray, queries: np.ndarray, k: int = 10) -> list[list[object]]:
     exact = exact_top(vectors, queries, k)
+    top = np.array([[float(vectors[i] @ q) for i in row[[0, -1]]] for row, q in zip(exact, queries)])
+    print(f"(median cosine of a query to its exact nearest neighbour {np.median(top[:, 0]):.2f}, "
+          f"to its 10th {np.median(top[:, 1]):.2f})\n")
     rows = []
     nprobes = sorted({4, 8, 16, 32, 64, 128, int(getattr(index, "nprobe", 0))} - {0})
     default = int(index.nprobe)
@@ -109,7 +121,8 @@ def build(args) -> None:
     n = len(chunks)
     t, hashes = timed(lambda: [unit_hash(name, c.text) for c in chunks])
     timings["unit hashes"] = t
-    t, vectors = timed(lambda: synthetic_vectors(n))
+    anchors = real_anchors()
+    t, vectors = timed(lambda: synthetic_vectors(n, anchors))
     print(f"{len(documents)} documents, {n} chunks; synthetic vectors in {t:.1f} s", flush=True)
     t, vector_index = timed(lambda: build_vector_index(vectors))
     timings[f"FAISS {index_kind(vector_index)} (train + add)"] = t
@@ -130,7 +143,7 @@ def build(args) -> None:
     size = sum(p.stat().st_size for p in store.current_build().rglob("*") if p.is_file())
     print(f"\nindex on disk: {size / 1e9:.2f} GB\n")
 
-    queries = synthetic_vectors(args.queries, seed=99)  # same mixture, new points, not in the index
+    queries = synthetic_vectors(args.queries, anchors, seed=99)  # same mixture, new points, not in the index
     print(f"### Recall@10 vs exact, {n} synthetic vectors, {index_kind(vector_index)} "
           f"(nlist {getattr(vector_index, 'nlist', '-')}), {args.queries} held-out queries\n")
     if isinstance(vector_index, faiss.IndexIVF):
@@ -180,7 +193,8 @@ def real_recall(args) -> None:
 
 
 SERVE = r"""
-import json, sys, time, os
+import copy, json, sys, time, os
+from dataclasses import replace
 sys.path.insert(0, {bench!r}); sys.path.insert(0, {root!r})
 from _common import rss_mb
 t0 = time.perf_counter()
@@ -193,15 +207,25 @@ embedder = load_embedder("minilm")
 t1 = time.perf_counter(); rss_model = rss_mb()
 settings = Settings(corpus_dir=Path("/nonexistent"), index_dir=Path({index!r}))
 bot = CaseBot(settings, embedder=embedder)
-bot.open(build_if_missing=False)
+from index.search import Searcher
+t = time.perf_counter(); index = bot.store.load(embedder); store_s = time.perf_counter() - t
+bot._searcher = Searcher(index, embedder, settings)  # what CaseBot.open does, timed in two parts
 t2 = time.perf_counter(); rss_loaded = rss_mb()
 questions = json.loads({questions!r})
-times = []
-for rep in range({repeats}):
-    for q in questions:
-        t = time.perf_counter(); render_answer(bot.ask(q)); times.append((time.perf_counter() - t) * 1000)
-print(json.dumps(dict(model_s=t1 - t0, load_s=t2 - t1, rss_model=rss_model, rss_loaded=rss_loaded,
-                      rss_after=rss_mb(), times=times, kind=type(bot.searcher.index.vector_index).__name__)))
+searcher = bot.searcher
+plain = copy.copy(searcher)  # bench only: the same index without the word-by-word re-scoring
+plain.params = replace(searcher.params, token_weight=0.0)
+plain._tokens_enabled = False
+result = dict(model_s=t1 - t0, load_s=t2 - t1, store_s=store_s, rss_model=rss_model, rss_loaded=rss_loaded,
+              kind=type(searcher.index.vector_index).__name__)
+for name, s in (("plain", plain), ("configured", searcher)):
+    times = []
+    for rep in range({repeats}):
+        for q in questions:
+            t = time.perf_counter(); render_answer(s.answer(q, 3)); times.append((time.perf_counter() - t) * 1000)
+    result[name] = times
+    result["rss_" + name] = rss_mb()
+print(json.dumps(result))
 """
 
 
@@ -224,14 +248,23 @@ def serve(index_dir: Path, repeats: int, label: str) -> dict:
     return result
 
 
-def serving_table(results: list[dict]) -> None:
+def serving_table(results: list[dict], repeats: int) -> None:
     rows = []
-    for r in results:
-        first = r["times"][: len(r["times"]) // r["repeats"]]
-        rows.append([r["label"], r["kind"], f"{r['load_s']:.2f}", f"{r['rss_model']:.0f}", f"{r['rss_loaded']:.0f}",
-                     f"{r['rss_after']:.0f}", spread(first), spread(r["times"][len(first):])])
-    print(table(["index", "vector index", "load s", "RSS model MB", "RSS + index MB", "RSS after questions MB",
-                 "ask ms, first time", "ask ms, repeated"], rows))
+    for name, label in (("plain", "dense + BM25 (token_weight 0)"), ("configured", "as configured (word-by-word re-scoring)")):
+        times = [r[name] for r in results]
+        first = [x for t in times for x in t[: len(t) // repeats]]
+        again = [x for t in times for x in t[len(t) // repeats :]]
+        rows.append([label, spread(first), spread(again), spread([r["rss_" + name] for r in results])])
+    print(table(["ask + render", "ms, first time", "ms, repeated", "RSS after, MB"], rows))
+    print()
+    print(table(["serving process", "value"], [
+        ["vector index", results[0]["kind"]],
+        ["model load, s", spread([r["model_s"] for r in results])],
+        ["IndexStore.load, s", spread([r["store_s"] for r in results])],
+        ["IndexStore.load + Searcher(...), s", spread([r["load_s"] for r in results])],
+        ["RSS with the model, MB", spread([r["rss_model"] for r in results])],
+        ["RSS with model + index, MB", spread([r["rss_loaded"] for r in results])],
+    ]))
 
 
 def main() -> None:
@@ -248,14 +281,10 @@ def main() -> None:
         return
     if not args.skip_build:
         build(args)
-    results = []
-    for _ in range(args.repeats):
-        r = serve(WORK / f"index-{args.chunks}", 2, f"{args.chunks} synthetic")
-        r["repeats"] = 2
-        results.append(r)
-    print(f"### Serving {args.chunks} chunks (synthetic vectors and texts), fresh process each, "
-          f"{len(questions())} questions x 2\n")
-    serving_table(results)
+    results = [serve(WORK / f"index-{args.chunks}", 2, f"{args.chunks} synthetic") for _ in range(args.repeats)]
+    print(f"### Serving {args.chunks} chunks (synthetic vectors and texts), {args.repeats} fresh processes, "
+          f"{len(questions())} questions x 2 each\n")
+    serving_table(results, 2)
     print()
 
 

@@ -2,7 +2,8 @@
 
     INDEX_DIR/current -> builds/<build id>      (a symlink, replaced with os.replace)
     INDEX_DIR/builds/<build id>/manifest.json   format, model, dimension, counts, document hashes
-                               /documents.json  documents with their text and metadata
+                               /documents.json  documents' metadata (format 1: with their text)
+                               /texts.bin       the documents' texts, UTF-8, one after another
                                /chunks.json     the chunk table's header: counts and columns
                                /chunks.npy      (n, 6) int64 columns: document, start, end,
                                                 paragraph, page (-1: none), sentence count
@@ -27,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import mmap
 import os
 import shutil
 import time
@@ -164,7 +166,11 @@ class IndexStore:
         import bm25s
         import faiss
 
-        documents = tuple(_document_from_json(d) for d in json.loads((build / "documents.json").read_text("utf-8")))
+        metadata = json.loads((build / "documents.json").read_text("utf-8"))
+        if manifest.format == 1:
+            documents = tuple(_document_from_json(d) for d in metadata)
+        else:
+            documents = _documents_with_texts(metadata, build / "texts.bin")
         if manifest.format == 1:
             by_id = {d.doc_id: d for d in documents}
             chunks: Sequence[Chunk] = tuple(_chunk_from_json(c, by_id)
@@ -208,7 +214,7 @@ class IndexStore:
         """Write every file of a build; the manifest goes last and marks it complete."""
         import faiss
 
-        _write_json(build / "documents.json", [_document_to_json(d) for d in documents])
+        _write_documents(build, documents)
         ChunkTable.write(build, documents, chunks)
         with open(build / "units.npz", "wb") as fh:
             np.savez(fh, chunk=units.chunk, start=units.start, end=units.end, hashes=units.hashes)
@@ -264,6 +270,47 @@ def _write_json(path: Path, data: Any) -> None:
 
 def _document_to_json(d: Document) -> dict[str, Any]:
     return asdict(d)
+
+
+def _write_documents(build: Path, documents: Sequence[Document]) -> None:
+    """Metadata to documents.json, texts to texts.bin; each document records its bytes' end."""
+    rows = []
+    end = 0
+    with open(build / "texts.bin", "wb") as fh:
+        for d in documents:
+            data = d.text.encode("utf-8", "surrogatepass")  # lone surrogates survive the round trip
+            fh.write(data)
+            end += len(data)
+            row = _document_to_json(d)
+            del row["text"]
+            row["text_end"] = end
+            rows.append(row)
+        _sync(fh)
+    _write_json(build / "documents.json", rows)
+
+
+def _documents_with_texts(rows: list[dict[str, Any]], texts: Path) -> tuple[Document, ...]:
+    """Documents from documents.json rows and texts.bin (memory-mapped: read once, no copy)."""
+    with open(texts, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        blob = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+    try:
+        documents = []
+        start = 0
+        for row in rows:
+            row = dict(row)
+            end = row.pop("text_end")
+            if not start <= end <= size:
+                raise ValueError(f"texts.bin holds {size} bytes, documents.json expects at least {end}")
+            row["text"] = blob[start:end].decode("utf-8", "surrogatepass")
+            documents.append(_document_from_json(row))
+            start = end
+        if start != size:
+            raise ValueError(f"texts.bin holds {size} bytes, documents.json accounts for {start}")
+        return tuple(documents)
+    finally:
+        if isinstance(blob, mmap.mmap):
+            blob.close()
 
 
 def _document_from_json(d: dict[str, Any]) -> Document:

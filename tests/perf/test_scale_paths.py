@@ -180,3 +180,45 @@ def test_an_index_over_the_limit_is_built_approximate_and_answers(tmp_path: Path
     bot.open(build_if_missing=False)
     answer = bot.ask("Why did Iran open a criminal case against Pavel Durov?")
     assert answer.answered and "Durov" in answer.passages[0].text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("damage", ["truncate-texts", "garbage-chunk-columns"])
+def test_damaged_columnar_files_are_detected_with_a_rebuild_hint(tmp_path: Path, embedder: Embedder, damage: str) -> None:
+    from index.errors import IndexCorrupt
+
+    settings = settings_for(tmp_path)
+    make_corpus(settings.corpus_dir)
+    store = IndexStore(settings.index_dir)
+    build_index(settings.corpus_dir, store, embedder)
+    build = store.current_build()
+    assert build is not None
+    path = build / ("texts.bin" if damage == "truncate-texts" else "chunks.npy")
+    if damage == "truncate-texts":
+        path.write_bytes(path.read_bytes()[:-10])
+    else:
+        path.write_bytes(b"\x00garbage{")
+    with pytest.raises(IndexCorrupt, match="index build --full"):
+        store.load(embedder)
+
+
+@pytest.mark.slow
+def test_a_format_1_index_is_still_read(tmp_path: Path, embedder: Embedder) -> None:
+    """Chunks as JSON rows and texts inside documents.json: what casebot wrote before format 2."""
+    from dataclasses import asdict
+
+    settings = settings_for(tmp_path)
+    make_corpus(settings.corpus_dir)
+    store = IndexStore(settings.index_dir)
+    build_index(settings.corpus_dir, store, embedder)
+    loaded = store.load(embedder)
+    build = loaded.path
+    (build / "documents.json").write_text(json.dumps([asdict(d) for d in loaded.documents]), encoding="utf-8")
+    rows = [[c.doc_id, c.start, c.end, c.paragraph, c.page, [list(s) for s in c.sentences]] for c in loaded.chunks]
+    (build / "chunks.json").write_text(json.dumps(rows), encoding="utf-8")
+    for name in ("texts.bin", "chunks.npy", "sentences.npy"):
+        (build / name).unlink()
+    manifest = json.loads((build / "manifest.json").read_text())
+    (build / "manifest.json").write_text(json.dumps({**manifest, "format": 1}))
+    old = store.load(embedder)
+    assert list(old.chunks) == list(loaded.chunks) and old.documents == loaded.documents
