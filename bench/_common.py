@@ -73,6 +73,16 @@ def rss_mb() -> float:
     return float("nan")
 
 
+def private_rss_mb() -> float:
+    """The anonymous (private) part of the resident memory, in MB: what memory-mapped index files
+    do not count in (those pages are page cache, shared between processes and reclaimable)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def peak_rss_mb() -> float:
     with open("/proc/self/status") as fh:
         for line in fh:

@@ -8,7 +8,8 @@ fresh CaseBot (empty caches) over the same index, alternating which runs first:
 
 * ``to_thread(ask)``: every question in its own worker thread running the model itself (what
   ``ask_async`` did before issue 5);
-* ``ask_async``: questions in worker threads, model calls batched on one model thread.
+* ``ask_async``: questions in worker threads, model calls batched on the model threads (two);
+* ``ask_async, 1 model thread``: the same with a single model thread.
 
 A ticker coroutine wakes every 5 ms; its worst lateness shows whether anything blocked the loop.
 """
@@ -38,7 +39,7 @@ async def run(casebot, mode: str, batches: list[list[str]]) -> tuple[float, list
     async def asker(qs: list[str]) -> None:
         for q in qs:
             t = time.perf_counter()
-            if mode == "ask_async":
+            if mode.startswith("ask_async"):
                 await casebot.ask_async(q)
             else:
                 await asyncio.to_thread(casebot.ask, q)
@@ -70,7 +71,8 @@ def main() -> None:
     settings = Settings(corpus_dir=Path("/nonexistent"), index_dir=args.index)
     pool = questions(args.askers * args.questions)
     header(f"Throughput: {args.askers} concurrent askers x {args.questions} questions, index {args.index.name}")
-    results: dict[str, list[tuple[float, list[float], float]]] = {"to_thread(ask)": [], "ask_async": []}
+    results: dict[str, list[tuple[float, list[float], float]]] = {
+        "to_thread(ask)": [], "ask_async": [], "ask_async, 1 model thread": []}
     for repeat in range(args.repeats):
         random.Random(repeat).shuffle(pool)
         batches = [pool[i :: args.askers] for i in range(args.askers)]
@@ -79,6 +81,8 @@ def main() -> None:
             casebot = CaseBot(settings, embedder=embedder)
             casebot.open(build_if_missing=False)
             casebot.ask("warm up")
+            if mode == "ask_async, 1 model thread":
+                casebot._batching.workers = 1  # bench only: before its first use
             results[mode].append(asyncio.run(run(casebot, mode, batches)))
             wall = results[mode][-1][0]
             print(f"  repeat {repeat + 1} {mode}: {len(pool) / wall:.1f} answers/s", flush=True)

@@ -196,7 +196,7 @@ SERVE = r"""
 import copy, json, sys, time, os
 from dataclasses import replace
 sys.path.insert(0, {bench!r}); sys.path.insert(0, {root!r})
-from _common import rss_mb
+from _common import private_rss_mb, rss_mb
 t0 = time.perf_counter()
 from pathlib import Path
 from bot.settings import Settings
@@ -225,6 +225,7 @@ for name, s in (("plain", plain), ("configured", searcher)):
             t = time.perf_counter(); render_answer(s.answer(q, 3)); times.append((time.perf_counter() - t) * 1000)
     result[name] = times
     result["rss_" + name] = rss_mb()
+    result["anon_" + name] = private_rss_mb()
 print(json.dumps(result))
 """
 
@@ -254,8 +255,9 @@ def serving_table(results: list[dict], repeats: int) -> None:
         times = [r[name] for r in results]
         first = [x for t in times for x in t[: len(t) // repeats]]
         again = [x for t in times for x in t[len(t) // repeats :]]
-        rows.append([label, spread(first), spread(again), spread([r["rss_" + name] for r in results])])
-    print(table(["ask + render", "ms, first time", "ms, repeated", "RSS after, MB"], rows))
+        rows.append([label, spread(first), spread(again), spread([r["rss_" + name] for r in results]),
+                     spread([r["anon_" + name] for r in results])])
+    print(table(["ask + render", "ms, first time", "ms, repeated", "RSS after, MB", "of which private (anon), MB"], rows))
     print()
     print(table(["serving process", "value"], [
         ["vector index", results[0]["kind"]],

@@ -150,25 +150,30 @@ ProgressCallback = Callable[[int, int], None]
 
 
 class BatchingEmbedder:
-    """An embedder whose calls, from any number of threads, run on one model thread in batches.
+    """An embedder whose calls, from any number of threads, run on a few model threads in batches.
 
-    Each call is queued; the model thread takes every call waiting when it is free (up to
+    Each call is queued; a free model thread takes every call waiting at that moment (up to
     ``max_texts`` texts), runs one model call per kind (question vectors, passage vectors, token
-    vectors) over all their texts, sorted by length to keep padding low, and hands each caller its
-    rows. A lone call waits for nothing: batching happens only when several are waiting.
+    vectors) over their distinct texts, sorted by length to keep padding low, and hands each
+    caller its rows. A lone call waits for nothing: batching happens only when several wait.
+    ``workers`` model threads run at once (bench/load.py: on two shared cores, two threads each
+    running batches beat both one thread and one model call per question thread).
     """
 
-    def __init__(self, inner: Embedder, max_texts: int = 256) -> None:
+    def __init__(self, inner: Embedder, max_texts: int = 64, workers: int = 2) -> None:
         if max_texts < 1:
             raise ValueError("max_texts must be > 0")
+        if workers < 1:
+            raise ValueError("workers must be > 0")
         self.inner = inner
         self.name = inner.name
         self.dimension = inner.dimension
         self.max_texts = max_texts
+        self.workers = workers
         self.batches = 0  # model calls made, for tests and benchmarks
         self._queue: SimpleQueue[tuple[str, list[str], Future[Any]]] = SimpleQueue()
         self._start_lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def encode_passages(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         result = self._submit("passages", texts)
@@ -188,11 +193,12 @@ class BatchingEmbedder:
         return future.result()
 
     def _start(self) -> None:
-        if self._thread is None:
+        if not self._threads:
             with self._start_lock:
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._serve, name="casebot-model", daemon=True)
-                    self._thread.start()
+                while len(self._threads) < self.workers:
+                    thread = threading.Thread(target=self._serve, name=f"casebot-model-{len(self._threads)}", daemon=True)
+                    thread.start()
+                    self._threads.append(thread)
 
     def _serve(self) -> None:
         while True:
@@ -209,22 +215,17 @@ class BatchingEmbedder:
 
     def _batch(self, calls: list[tuple[str, list[str], Future[Any]]]) -> None:
         kind = calls[0][0]
-        texts = [t for _, call_texts, _ in calls for t in call_texts]
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        distinct = sorted({t for _, call_texts, _ in calls for t in call_texts}, key=len)  # shared candidates once
         try:
-            rows = self._run(kind, [texts[i] for i in order])
+            rows = self._run(kind, distinct)
             self.batches += 1
         except BaseException as exc:  # every caller gets the error; the model thread lives on
             for _, _, future in calls:
                 future.set_exception(exc)
             return
-        unsorted: list[Any] = [None] * len(texts)
-        for position, i in enumerate(order):
-            unsorted[i] = rows[position]
-        offset = 0
+        by_text = dict(zip(distinct, rows))
         for _, call_texts, future in calls:
-            part = unsorted[offset : offset + len(call_texts)]
-            offset += len(call_texts)
+            part = [by_text[t] for t in call_texts]
             future.set_result(part if kind == "tokens" else np.stack(part))
 
     def _run(self, kind: str, texts: list[str]) -> Any:
