@@ -8,8 +8,8 @@ fresh CaseBot (empty caches) over the same index, alternating which runs first:
 
 * ``to_thread(ask)``: every question in its own worker thread running the model itself (what
   ``ask_async`` did before issue 5);
-* ``ask_async``: questions in worker threads, model calls batched on the model threads (two);
-* ``ask_async, 1 model thread``: the same with a single model thread.
+* ``ask_async``: questions in worker threads, model calls batched on the model threads (four);
+* ``ask_async, 1 model thread`` (``--single``): the same with a single model thread.
 
 A ticker coroutine wakes every 5 ms; its worst lateness shows whether anything blocked the loop.
 """
@@ -62,17 +62,25 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--index", type=Path, default=WORK / "index-10000")
+    parser.add_argument("--single", action="store_true", help="also measure ask_async with one model thread")
+    parser.add_argument("--token-weight", type=float, default=None,
+                        help="override the search's token_weight (0: no word-by-word re-scoring)")
     args = parser.parse_args()
+    from dataclasses import replace
+
     from bot.service import CaseBot
+    from index.search import Searcher
     from bot.settings import Settings
     from index.embed import SentenceTransformerEmbedder
 
     embedder = SentenceTransformerEmbedder()
     settings = Settings(corpus_dir=Path("/nonexistent"), index_dir=args.index)
     pool = questions(args.askers * args.questions)
-    header(f"Throughput: {args.askers} concurrent askers x {args.questions} questions, index {args.index.name}")
-    results: dict[str, list[tuple[float, list[float], float]]] = {
-        "to_thread(ask)": [], "ask_async": [], "ask_async, 1 model thread": []}
+    setting = "" if args.token_weight is None else f", token_weight {args.token_weight}"
+    header(f"Throughput: {args.askers} concurrent askers x {args.questions} questions, index {args.index.name}{setting}")
+    results: dict[str, list[tuple[float, list[float], float]]] = {"to_thread(ask)": [], "ask_async": []}
+    if args.single:
+        results["ask_async, 1 model thread"] = []
     for repeat in range(args.repeats):
         random.Random(repeat).shuffle(pool)
         batches = [pool[i :: args.askers] for i in range(args.askers)]
@@ -80,6 +88,10 @@ def main() -> None:
         for mode in modes:
             casebot = CaseBot(settings, embedder=embedder)
             casebot.open(build_if_missing=False)
+            if args.token_weight is not None:  # bench only: the same index, another ranking setting
+                searcher = casebot.searcher
+                casebot._searcher = Searcher(searcher.index, embedder,
+                                             params=replace(searcher.params, token_weight=args.token_weight))
             casebot.ask("warm up")
             if mode == "ask_async, 1 model thread":
                 casebot._batching.workers = 1  # bench only: before its first use

@@ -6,7 +6,7 @@ Texts are generated (bench/corpus.py, 50 documents of 20 paragraphs per 1,000 ch
 vectors are SYNTHETIC (embedding a million texts takes hours on two cores): each is one of the
 10,000 real MiniLM vectors of bench/latency.py's index plus noise drawn with the real vectors'
 own covariance (``synthetic_vectors``). Recall is also measured on real MiniLM vectors alone
-(``--real``, the 20,000-chunk index of bench/build.py).
+(``--real``: the 10,000 vectors of that index, 300 of them held out as queries).
 
 1. Build: chunking, BM25, the FAISS index chosen by size (index.vectors), and the store's write.
 2. Recall@10 of the chosen index against exact search, over nprobe, on held-out query vectors.
@@ -166,30 +166,18 @@ def _model_name() -> str:
 
 
 def real_recall(args) -> None:
-    """Recall of the IVF index on real MiniLM vectors (the 20k-chunk build of bench/build.py)."""
-    from index.embed import SentenceTransformerEmbedder
-    from index.store import IndexStore
-    from index.vectors import build_vector_index, ivf_lists
+    """Recall of the IVF index on real MiniLM vectors: the 10,000-chunk index, 300 held out as queries."""
+    from index.vectors import build_vector_index
 
-    store = IndexStore(WORK / "index-build")
-    loaded = store.load()
-    vectors = np.asarray(loaded.vectors, dtype=np.float32)
-    embedder = SentenceTransformerEmbedder()
-    questions = [json.loads(line)["q"] for line in (ROOT / "tests/eval/questions.jsonl").read_text().splitlines() if line.strip()]
-    rng = np.random.default_rng(3)
-    picked = rng.choice(len(loaded.chunks), size=args.queries, replace=False)
-    sentences = []
-    for i in picked.tolist():  # one sentence of a random chunk, as a question stand-in
-        c = loaded.chunks[i]
-        s, e = c.sentences[rng.integers(len(c.sentences))] if c.sentences else (c.start, c.end)
-        sentences.append(c.text[s - c.start : e - c.start])
-    queries = embedder.encode_queries(questions + sentences)
-    index = build_vector_index(vectors, kind="ivf-sq8")
-    print(f"### Recall@10 vs exact on REAL MiniLM vectors: {len(vectors)} chunks of the generated corpus, "
-          f"ivf-sq8 forced (nlist {ivf_lists(len(vectors))}), {len(questions)} evaluation questions + "
-          f"{len(sentences)} corpus sentences as queries\n")
-    print(table(["nprobe", "recall@10", "ms/query median", "p95"], recall_table(index, vectors, queries)))
-    print()
+    vectors = real_anchors()
+    order = np.random.default_rng(0).permutation(len(vectors))
+    queries, base = vectors[order[:300]], np.ascontiguousarray(vectors[order[300:]])
+    for nlist in (64, 128, 256):
+        index = build_vector_index(base, kind="ivf-sq8", nlist=nlist)
+        print(f"### Recall@10 vs exact on REAL MiniLM vectors: {len(base)} chunks of the generated corpus, "
+              f"ivf-sq8 forced, nlist {nlist}, {len(queries)} held-out chunk vectors as queries\n")
+        print(table(["nprobe", "recall@10", "ms/query median", "p95"], recall_table(index, base, queries)))
+        print()
 
 
 SERVE = r"""
@@ -277,10 +265,11 @@ def main() -> None:
     parser.add_argument("--skip-build", action="store_true")
     parser.add_argument("--real", action="store_true", help="recall on the real vectors of bench/build.py's index")
     args = parser.parse_args()
-    header(f"Scale: {args.chunks} chunks, synthetic vectors")
     if args.real:
+        header("Recall of the IVF index on real MiniLM vectors")
         real_recall(args)
         return
+    header(f"Scale: {args.chunks} chunks, synthetic vectors")
     if not args.skip_build:
         build(args)
     results = [serve(WORK / f"index-{args.chunks}", 2, f"{args.chunks} synthetic") for _ in range(args.repeats)]

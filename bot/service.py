@@ -150,17 +150,18 @@ ProgressCallback = Callable[[int, int], None]
 
 
 class BatchingEmbedder:
-    """An embedder whose calls, from any number of threads, run on a few model threads in batches.
+    """An embedder whose one-text calls, from any number of threads, are batched together.
 
-    Each call is queued; a free model thread takes every call waiting at that moment (up to
-    ``max_texts`` texts), runs one model call per kind (question vectors, passage vectors, token
-    vectors) over their distinct texts, sorted by length to keep padding low, and hands each
-    caller its rows. A lone call waits for nothing: batching happens only when several wait.
-    ``workers`` model threads run at once (bench/load.py: on two shared cores, two threads each
-    running batches beat both one thread and one model call per question thread).
+    A call for one text (a question's vector, its token vectors, one passage) is queued; a free
+    model thread takes every call waiting at that moment (up to ``max_texts`` texts), runs one
+    model call per kind over their distinct texts, sorted by length to keep padding low, and
+    hands each caller its rows. A lone call waits for nothing: batching happens only when several
+    wait. A call for several texts (a question's candidate chunks) is a batch already and runs in
+    the caller's thread: on two cores shared with other programs, funnelling those through one
+    model thread halved the throughput, and four gave 0.9 of one call per thread (bench/load.py).
     """
 
-    def __init__(self, inner: Embedder, max_texts: int = 64, workers: int = 2) -> None:
+    def __init__(self, inner: Embedder, max_texts: int = 64, workers: int = 4) -> None:
         if max_texts < 1:
             raise ValueError("max_texts must be > 0")
         if workers < 1:
@@ -185,8 +186,8 @@ class BatchingEmbedder:
         return self._submit("queries", texts)
 
     def _submit(self, kind: str, texts: Sequence[str]) -> Any:
-        if not texts:
-            return self._run(kind, [])
+        if len(texts) != 1:  # none, or already a batch (a question's candidates): run it here
+            return self._run(kind, list(texts))
         self._start()
         future: Future[Any] = Future()
         self._queue.put((kind, list(texts), future))
