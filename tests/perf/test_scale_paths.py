@@ -222,3 +222,13 @@ def test_a_format_1_index_is_still_read(tmp_path: Path, embedder: Embedder) -> N
     (build / "manifest.json").write_text(json.dumps({**manifest, "format": 1}))
     old = store.load(embedder)
     assert list(old.chunks) == list(loaded.chunks) and old.documents == loaded.documents
+
+
+def test_unit_hashes_ending_in_zero_bytes_come_back_whole(tmp_path: Path) -> None:
+    from index.store import load_units
+
+    hashes = [b"\x07" * 15 + b"\x00", b"\x01" + b"\x00" * 15, bytes(range(1, 17))]
+    np.savez(tmp_path / "units.npz", chunk=np.arange(3, dtype=np.int32), start=np.zeros(3, dtype=np.int64),
+             end=np.ones(3, dtype=np.int64), hashes=np.asarray(hashes, dtype="S16"))
+    units = load_units(tmp_path / "units.npz")
+    assert [bytes(h) for h in units.hashes.tolist()] == hashes  # an incremental build finds every one
