@@ -14,9 +14,10 @@
                                /bm25/           the bm25s word index over chunk texts (memory-mapped)
 
 Loading is cheap at any size: chunks are columns, and a ``Chunk`` is made when it is asked for
-(``ChunkTable``), so a million chunks cost about 60 MB instead of a Python object each; the big
-arrays are memory-mapped, so they load in milliseconds and several processes serving one index
-share one copy in the page cache. Format 1 indexes (chunks as JSON rows) are still read.
+(``ChunkTable``), so a million chunks are 100 MB of memory-mapped columns instead of a Python
+object each; texts are decoded from texts.bin when asked for; the big arrays are memory-mapped, so
+they load in milliseconds and several processes serving one index share one copy in the page
+cache. Format 1 indexes (chunks as JSON rows, texts in documents.json) are still read.
 
 A build writes a complete new folder, then swaps the link: a build killed at any moment leaves
 the previous index in place and loadable. The manifest is written last inside the folder, so a
@@ -171,13 +172,11 @@ class IndexStore:
         metadata = json.loads((build / "documents.json").read_text("utf-8"))
         if manifest.format == 1:
             documents = tuple(_document_from_json(d) for d in metadata)
-        else:
-            documents = _documents_with_texts(metadata, build / "texts.bin")
-        if manifest.format == 1:
             by_id = {d.doc_id: d for d in documents}
             chunks: Sequence[Chunk] = tuple(_chunk_from_json(c, by_id)
                                             for c in json.loads((build / "chunks.json").read_text("utf-8")))
         else:
+            documents = _documents_with_texts(metadata, build / "texts.bin")
             chunks = ChunkTable.load(build, documents)
         units = load_units(build / "units.npz")
         vectors = _random_access(np.load(build / "vectors.npy", mmap_mode="r"))
@@ -262,9 +261,9 @@ def load_units(path: Path) -> Units:
 
 
 def _random_access(array: np.ndarray) -> np.ndarray:
-    """Tell the kernel a memory-mapped array is read a row here and there: no read-ahead, so a
-    few rows read per question map a few pages, not megabytes around each (at a million chunks,
-    500 MB of vectors.npy in the resident set after 40 questions, without this)."""
+    """Tell the kernel a memory-mapped array is read a row here and there: no read-ahead from disk
+    around each row a question reads (it cannot stop the kernel from mapping a whole cached folio:
+    at a million chunks 40 questions still mapped ~0.5 GB of a freshly written vectors.npy)."""
     handle = getattr(array, "_mmap", None)
     if handle is not None and hasattr(handle, "madvise") and hasattr(mmap, "MADV_RANDOM"):
         handle.madvise(mmap.MADV_RANDOM)
