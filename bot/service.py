@@ -6,10 +6,10 @@ new searcher in only when the build is complete: questions asked during a rebuil
 from the old index.
 
 ``ask_async`` never runs the model on the event loop: the question is answered in a worker thread,
-and every model call of those threads (question vectors, token vectors) goes through one model
-thread (``BatchingEmbedder``) that runs all the calls waiting at that moment as one batch. With 20
-askers at once the model then sees a few large batches instead of 20 threads fighting over two
-cores (bench/load.py measures both).
+and the one-text model calls of those threads (question vectors, question token vectors) are
+batched by ``BatchingEmbedder`` when several wait. On two CPU cores this keeps the throughput of
+one thread per question (bench/load.py: 1.02x) and halves the event loop's worst lateness; the
+model time per question is the ceiling (docs/performance.md).
 """
 
 from __future__ import annotations
