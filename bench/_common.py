@@ -64,31 +64,28 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return "\n".join(lines)
 
 
-def rss_mb() -> float:
-    """Resident memory of this process now, in MB (from /proc)."""
+def _status_mb(key: str) -> float:
+    """One memory line of /proc/self/status (``VmRSS``, ``RssAnon``, ``VmHWM``), in MB."""
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmRSS:"):
+            if line.startswith(key + ":"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def rss_mb() -> float:
+    """Resident memory of this process now, in MB."""
+    return _status_mb("VmRSS")
 
 
 def private_rss_mb() -> float:
     """The anonymous (private) part of the resident memory, in MB: what memory-mapped index files
     do not count in (those pages are page cache, shared between processes and reclaimable)."""
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("RssAnon:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+    return _status_mb("RssAnon")
 
 
 def peak_rss_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+    return _status_mb("VmHWM")
 
 
 def load_average() -> str:

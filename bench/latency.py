@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -62,9 +63,7 @@ def ensure_index(corpus: Path, index_dir: Path, embedder) -> None:
 
 
 def warm(index_dir: Path, embedder, repeats: int) -> None:
-    import index.lexical as lexical
     import index.search as search
-    import index.vectors as vectors
     from bot.render.terminal import render_answer
     from bot.service import CaseBot
     from bot.settings import Settings
@@ -85,7 +84,7 @@ def warm(index_dir: Path, embedder, repeats: int) -> None:
                 bot._searcher = patched  # bench only: the same index, re-scoring off
             bot.ask("warm up the model and the caches of the process")
             timing.seconds.clear()
-            clock = _wrap_clocks(search, vectors, lexical, timing.seconds)
+            clock = _wrap_clocks(search, timing.seconds)
             first = [timed(lambda: render_answer(bot.ask(q)))[0] * 1000 for q in qs]
             if weight is None:
                 for k, v in timing.seconds.items():
@@ -103,11 +102,11 @@ def warm(index_dir: Path, embedder, repeats: int) -> None:
     print()
 
 
-def _wrap_clocks(search, vectors, lexical, seconds) -> callable:
+def _wrap_clocks(search, seconds: dict[str, float]) -> Callable[[], None]:
     """Time FAISS and BM25 inside index.search; returns a function that undoes it."""
     originals = {"search_vectors": search.search_vectors, "bm25_scores": search.bm25_scores}
 
-    def clocked(name, fn, label):
+    def clocked(fn, label: str):
         def inner(*args, **kwargs):
             t = time.perf_counter()
             try:
@@ -116,8 +115,8 @@ def _wrap_clocks(search, vectors, lexical, seconds) -> callable:
                 seconds[label] += time.perf_counter() - t
         return inner
 
-    search.search_vectors = clocked("search_vectors", originals["search_vectors"], "FAISS search")
-    search.bm25_scores = clocked("bm25_scores", originals["bm25_scores"], "BM25 scores (bm25s)")
+    search.search_vectors = clocked(originals["search_vectors"], "FAISS search")
+    search.bm25_scores = clocked(originals["bm25_scores"], "BM25 scores (bm25s)")
 
     def undo() -> None:
         for name, fn in originals.items():

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import ROOT, WORK, header, percentile, rss_mb, spread, table, timed
+from _common import ROOT, WORK, header, percentile, spread, table, timed
 
 DIMENSION = 384
 
