@@ -31,6 +31,7 @@ from _common import ROOT, percentile, table
 from nio import AsyncClient, AsyncClientConfig, LoginResponse, RoomSendResponse
 
 from bot.adapters.matrix import MatrixBot
+from bot.adapters.matrix.bot import exchange_keys
 from bot.service import CaseBot
 from bot.settings import Settings
 from tests.matrix.synapse_server import SYNAPSE_VERSION, Synapse
@@ -56,16 +57,7 @@ class Asker:
 
     async def _keys(self) -> None:
         """Encryption housekeeping, as nio's sync_forever does it."""
-        client = self.client
-        if client.olm is None:
-            return
-        if client.should_upload_keys:
-            await client.keys_upload()
-        if client.should_query_keys:
-            await client.keys_query()
-        if client.should_claim_keys:
-            await client.keys_claim(client.get_users_for_key_claiming())
-        await client.send_to_device_messages()
+        await exchange_keys(self.client)
 
     async def _loop(self) -> None:
         while True:

@@ -84,6 +84,20 @@ GREETING = (
 )
 
 
+
+async def exchange_keys(client: AsyncClient) -> None:
+    """Publish our keys, learn other devices' keys and send pending room keys: what nio's
+    ``sync_forever`` does after each sync. A client without encryption does nothing."""
+    if client.olm is None:
+        return
+    if client.should_upload_keys:
+        await client.keys_upload()
+    if client.should_query_keys:
+        await client.keys_query()
+    if client.should_claim_keys:
+        await client.keys_claim(client.get_users_for_key_claiming())
+    await client.send_to_device_messages()
+
 class LoginFailed(Exception):
     """The homeserver refused the bot's credentials, or they are missing: retrying won't help."""
 
@@ -349,13 +363,7 @@ class MatrixBot:
         if client is None or client.olm is None:
             return
         try:
-            if client.should_upload_keys:
-                await client.keys_upload()
-            if client.should_query_keys:
-                await client.keys_query()
-            if client.should_claim_keys:
-                await client.keys_claim(client.get_users_for_key_claiming())
-            await client.send_to_device_messages()
+            await exchange_keys(client)
         except TRANSIENT as error:
             log.warning("encryption key exchange with %s failed (%s); retrying after the next sync",
                         self.homeserver, _describe(error))
