@@ -95,8 +95,12 @@ async def test_an_error_inside_a_command_is_an_apology_and_a_log_line(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk on fire")
 
+    async def broken_async(*args: object, **kwargs: object) -> None:
+        broken()
+
     monkeypatch.setattr(casebot, "sources", broken)
     monkeypatch.setattr(casebot, "ask", broken)
+    monkeypatch.setattr(casebot, "ask_async", broken_async)
     with caplog.at_level(logging.ERROR):
         sources = await world.alice.slash(world.channel, "sources")
         asked = await world.alice.slash(world.channel, "ask", question=QUESTION)
