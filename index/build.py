@@ -20,11 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from index.chunk import chunk_document
-from index.embed import Embedder
+from index.embed import Embedder, TokenEmbedder, TokenVectors
 from index.errors import CorpusError, IndexCorrupt, IndexMissing, ModelMismatch
 from index.ingest import IngestWarning, scan_corpus
 from index.lexical import build_bm25
 from index.store import FORMAT_VERSION, IndexStore, LoadedIndex, Manifest, Units
+from index.tokens import TokenTable, write_token_table
 from index.types import Chunk, Document
 from index.vectors import build_vector_index
 
@@ -34,6 +35,11 @@ log = logging.getLogger(__name__)
 # one model.encode of the chunk texts costs. Sentences are scored at question time, word by word,
 # for the few candidates (index.search); separate sentence vectors did not rank better with it.
 UNIT_KIND = "chunk/v2"
+
+# Up to this many chunks a build also stores every chunk's word-piece vectors (index.tokens, about
+# 40 kB a chunk), so that re-scoring candidates needs no model pass at question time. Above it the
+# searcher computes them for its few candidates per question (slower; see docs/performance.md).
+TOKEN_STORE_MAX_CHUNKS = 100_000
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,8 @@ def _previous(store: IndexStore, embedder: Embedder, full: bool) -> LoadedIndex 
 
 
 def build_index(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool = False,
-                progress: bool = False, on_embedded: Callable[[int], None] | None = None) -> BuildReport:
+                progress: bool = False, on_embedded: Callable[[int], None] | None = None,
+                token_limit: int = TOKEN_STORE_MAX_CHUNKS) -> BuildReport:
     """Bring the index in ``store`` up to date with ``corpus_dir``. Returns what was done."""
     started = time.perf_counter()
     timings: dict[str, float] = {}
@@ -104,7 +111,8 @@ def build_index(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: b
     added = tuple(sorted(set(hashes) - set(old_hashes)))
     removed = tuple(sorted(set(old_hashes) - set(hashes)))
     changed = tuple(sorted(d for d in hashes if d in old_hashes and old_hashes[d] != hashes[d]))
-    if previous is not None and old_hashes == hashes:
+    wants_tokens = isinstance(embedder, TokenEmbedder) and previous is not None and previous.manifest.chunks <= token_limit
+    if previous is not None and old_hashes == hashes and (previous.tokens is not None or not wants_tokens):
         return BuildReport(len(documents), previous.manifest.chunks, previous.manifest.units, 0,
                            previous.manifest.units, warnings=scan.warnings, up_to_date=True,
                            seconds=time.perf_counter() - started, timings=timings)
@@ -117,22 +125,30 @@ def build_index(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: b
     unit_hashes = [unit_hash(embedder.name, text) for text in texts]
     timings["chunk"] = time.perf_counter() - t
 
+    store_tokens = isinstance(embedder, TokenEmbedder) and 0 < len(chunks) <= token_limit
+    if previous is not None and store_tokens and previous.tokens is None:
+        log.info("the current index has no word vectors: embedding every chunk again to store them")
+        previous = None
     vectors = np.empty((len(texts), embedder.dimension), dtype=np.float32)
-    missing: list[int] = []
+    reused: list[int | None] = [None] * len(texts)
     if previous is not None:
         known = {h: i for i, h in enumerate(previous.units.hashes.tolist())}
         for row, h in enumerate(unit_hashes):
             old_row = known.get(h)
-            if old_row is None:
-                missing.append(row)
-            else:
+            if old_row is not None:
                 vectors[row] = previous.vectors[old_row]
-    else:
-        missing = list(range(len(texts)))
+                reused[row] = old_row
+    missing = [row for row, old_row in enumerate(reused) if old_row is None]
 
     t = time.perf_counter()
+    new_tokens: dict[int, TokenVectors] = {}
     if missing:
-        vectors[missing] = _embed([texts[i] for i in missing], embedder, progress, on_embedded)
+        embedded = _embed([texts[i] for i in missing], embedder, store_tokens, progress, on_embedded)
+        if isinstance(embedded, np.ndarray):
+            vectors[missing] = embedded
+        else:
+            new_tokens = dict(zip(missing, embedded))
+            vectors[missing] = np.stack([e.pooled for e in embedded])
     timings["embed"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -161,7 +177,12 @@ def build_index(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: b
         document_hashes=hashes,
     )
     build = store.new_build()
-    manifest = Manifest(**{**manifest.__dict__, "build_id": build.name})
+    token_pieces = 0
+    if store_tokens:
+        write_token_table(build, embedder.dimension, previous.tokens if previous else None,
+                          previous.path if previous else None, reused, new_tokens)
+        token_pieces = TokenTable.load(build, embedder.dimension, len(units)).live_records  # type: ignore[union-attr]
+    manifest = Manifest(**{**manifest.__dict__, "build_id": build.name, "token_pieces": token_pieces})
     store.write(build, manifest, documents, chunks, units, vectors, vector_index, bm25)
     store.commit(build)
     timings["write"] = time.perf_counter() - t
@@ -172,8 +193,9 @@ def build_index(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: b
     return report
 
 
-def _embed(texts: list[str], embedder: Embedder, progress: bool,
-           on_embedded: Callable[[int], None] | None) -> np.ndarray:
+def _embed(texts: list[str], embedder: Embedder, with_tokens: bool, progress: bool,
+           on_embedded: Callable[[int], None] | None) -> np.ndarray | list[TokenVectors]:
+    """The texts' vectors, or (``with_tokens``) their piece vectors with the vector in ``pooled``."""
     bar = None
     if progress:
         from tqdm import tqdm
@@ -187,6 +209,8 @@ def _embed(texts: list[str], embedder: Embedder, progress: bool,
             on_embedded(n)
 
     try:
+        if with_tokens:
+            return embedder.encode_tokens(texts, progress=advance)  # type: ignore[attr-defined]
         return embedder.encode_passages(texts, progress=advance)
     finally:
         if bar is not None:

@@ -49,13 +49,14 @@ class TokenVectors:
 
     vectors: np.ndarray  # (n, dimension) float32, each row L2-normalised
     spans: np.ndarray  # (n, 2) int: text[start:end] is the piece (special tokens are left out)
+    pooled: np.ndarray | None = None  # (dimension,) the text's own vector, when the same pass gave it
 
 
 @runtime_checkable
 class TokenEmbedder(Protocol):
     """An embedder that can also show its per-token vectors (used to re-score a few candidates)."""
 
-    def encode_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
+    def encode_tokens(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> list[TokenVectors]:
         ...
 
 
@@ -115,41 +116,52 @@ class SentenceTransformerEmbedder:
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self.encode_passages(texts)
 
-    def encode_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
-        """The last layer's vector for every word piece of each text (what mean pooling averages).
+    def encode_tokens(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> list[TokenVectors]:
+        """The last layer's vector for every word piece of each text, and the text's vector, in one pass.
 
-        A text longer than the model's window is read in overlapping windows, so no piece is lost.
+        ``pooled`` is what ``encode_passages`` gives (mean of the first window's last layer,
+        normalised), so a build gets both from one model call per text. A text longer than the
+        model's window is read in overlapping windows for its pieces, so no piece is lost.
         """
         import torch
 
         tokenizer = self._model.tokenizer
         transformer = self._model[0].auto_model
         window = int(self._model.max_seq_length or 256)
-        pieces: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in texts]
-        for offset in range(0, len(texts), self.batch_size):
-            batch = [str(t) for t in texts[offset : offset + self.batch_size]]
-            encoded = tokenizer(batch, padding=True, truncation=True, max_length=window, stride=window // 8,
-                                return_overflowing_tokens=True, return_offsets_mapping=True,
-                                return_tensors="pt")
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # less padding per batch
+        result: list[TokenVectors | None] = [None] * len(texts)
+        for offset in range(0, len(order), self.batch_size):
+            ids = order[offset : offset + self.batch_size]
+            encoded = tokenizer([str(texts[i]) for i in ids], padding=True, truncation=True, max_length=window,
+                                stride=window // 8, return_overflowing_tokens=True,
+                                return_offsets_mapping=True, return_tensors="pt")
             owners = encoded.pop("overflow_to_sample_mapping").tolist()
             spans = encoded.pop("offset_mapping").numpy()
             inputs = {k: encoded[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded}
             with torch.inference_mode():
                 hidden = transformer(**inputs).last_hidden_state.float().numpy()
             mask = encoded["attention_mask"].numpy().astype(bool)
+            parts: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+            pooled: dict[int, np.ndarray] = {}
             for row, owner in enumerate(owners):
+                if owner not in pooled:  # the first window is what sentence-transformers reads
+                    pooled[owner] = hidden[row][mask[row]].mean(axis=0)
                 keep = mask[row] & (spans[row, :, 1] > spans[row, :, 0])  # drops [CLS], [SEP], padding
-                pieces[offset + owner].append((hidden[row][keep], spans[row][keep]))
-        result: list[TokenVectors] = []
-        for parts in pieces:
-            if parts:
-                vectors = np.concatenate([p[0] for p in parts])
-                spans_ = np.concatenate([p[1] for p in parts]).astype(np.int64)
-            else:
-                vectors = np.zeros((0, self.dimension), dtype=np.float32)
-                spans_ = np.zeros((0, 2), dtype=np.int64)
-            result.append(TokenVectors(_normalised(vectors) if len(vectors) else vectors, spans_))
-        return result
+                seen = parts.setdefault(owner, [])
+                if seen and len(seen[-1][1]):  # overlapping windows: only pieces after the last one's
+                    keep &= spans[row, :, 0] >= seen[-1][1][-1, 1]
+                seen.append((hidden[row][keep], spans[row][keep]))
+            for owner, pieces in parts.items():
+                vectors = np.concatenate([p[0] for p in pieces])
+                piece_spans = np.concatenate([p[1] for p in pieces]).astype(np.int64)
+                result[ids[owner]] = TokenVectors(
+                    _normalised(vectors) if len(vectors) else np.zeros((0, self.dimension), dtype=np.float32),
+                    piece_spans.reshape(-1, 2), _normalised(pooled[owner])[0])
+            if progress is not None:
+                progress(len(ids))
+        return [r if r is not None else TokenVectors(np.zeros((0, self.dimension), dtype=np.float32),
+                                                    np.zeros((0, 2), dtype=np.int64))
+                for r in result]
 
     def encode_raw(self, texts: Sequence[str]) -> np.ndarray:
         """One plain ``model.encode`` call: the baseline for throughput benchmarks."""

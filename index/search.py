@@ -143,11 +143,13 @@ class Searcher:
         return Answer(question, True, tuple(passages))
 
     def _query(self, question: str, vector: np.ndarray | None = None) -> _Query:
-        if vector is None:
-            vector = self.embedder.encode_queries([question])[0]
         if not self._tokens_enabled:
+            if vector is None:
+                vector = self.embedder.encode_queries([question])[0]
             return _Query(question, vector, None, None)
         pieces = self.embedder.encode_tokens([question])[0]  # type: ignore[attr-defined]
+        if vector is None:  # one model pass gives the question's vector and its pieces'
+            vector = pieces.pooled if pieces.pooled is not None else self.embedder.encode_queries([question])[0]
         weights = np.zeros(len(pieces.spans), dtype=np.float32)
         words = content_words(question)
         for (start, end, _), value in zip(words, idf(self.index.bm25, [t for _, _, t in words])):
@@ -220,6 +222,9 @@ class Searcher:
         return float((query.tokens @ vectors.T.astype(np.float32)).max(axis=1) @ query.weights)
 
     def _chunk_tokens(self, chunks: list[int]) -> list[TokenVectors]:
+        """Each chunk's piece vectors, spans relative to the chunk: stored, or from the model."""
+        if self.index.tokens is not None:
+            return [self._stored_tokens(c) for c in chunks]
         found: dict[int, TokenVectors] = {}
         with self._cache_lock:
             for c in chunks:
@@ -237,6 +242,18 @@ class Searcher:
                 while len(self._token_cache) > self.params.token_cache:
                     self._token_cache.popitem(last=False)
         return [found[c] for c in chunks]
+
+    def _stored_tokens(self, chunk_index: int) -> TokenVectors:
+        table = self.index.tokens
+        assert table is not None
+        first, last = int(self._first_unit[chunk_index]), int(self._first_unit[chunk_index + 1])
+        chunk_start = self.index.chunks[chunk_index].start
+        parts = [table.get(u) for u in range(first, last)]
+        if len(parts) == 1 and int(self.index.units.start[first]) == chunk_start:
+            return parts[0]
+        shifts = [int(self.index.units.start[u]) - chunk_start for u in range(first, last)]
+        return TokenVectors(np.concatenate([p.vectors for p in parts]),
+                            np.concatenate([p.spans + shift for p, shift in zip(parts, shifts)]))
 
     # -- passages and highlights -----------------------------------------------------------
     def _passage(self, ranked: Ranked, query: _Query) -> Passage:

@@ -12,6 +12,8 @@
                                /vectors.npy     float32 unit vectors (memory-mapped when loaded)
                                /vectors.faiss   the FAISS index over those vectors (memory-mapped)
                                /bm25/           the bm25s word index over chunk texts (memory-mapped)
+                               /tokens.bin      8-bit word-piece vectors, shared between builds
+                               /token_units.npy  which of them belong to each unit (index.tokens)
 
 Loading is cheap at any size: chunks are columns, and a ``Chunk`` is made when it is asked for
 (``ChunkTable``), so a million chunks are 100 MB of memory-mapped columns instead of a Python
@@ -45,6 +47,7 @@ import numpy as np
 
 from index.embed import Embedder
 from index.errors import IndexCorrupt, IndexMissing, ModelMismatch
+from index.tokens import TokenTable
 from index.types import Chunk, Document
 
 log = logging.getLogger(__name__)
@@ -81,10 +84,12 @@ class Manifest:
     units: int
     vector_index: str
     document_hashes: dict[str, str]
+    token_pieces: int = 0  # stored word-piece vectors (index.tokens); 0: none, older builds
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Manifest":
-        return cls(**{key: data[key] for key in cls.__dataclass_fields__})
+        optional = {"token_pieces"}
+        return cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data or key not in optional})
 
 
 @dataclass
@@ -97,6 +102,7 @@ class LoadedIndex:
     vectors: np.ndarray
     vector_index: Any  # faiss.Index
     bm25: Any  # bm25s.BM25
+    tokens: TokenTable | None = None  # word-piece vectors per unit, when the build stored them
 
 
 @dataclass(frozen=True)
@@ -190,7 +196,12 @@ class IndexStore:
         if len(units) and (int(units.chunk.max()) >= len(chunks) or int(units.chunk.min()) < 0):
             raise IndexCorrupt(f"The index in {build} refers to chunks it does not have; {REBUILD_HINT}")
         bm25 = bm25s.BM25.load(str(build / "bm25"), load_corpus=False, mmap=True) if len(chunks) else None
-        return LoadedIndex(build, manifest, documents, chunks, units, vectors, vector_index, bm25)
+        tokens = None
+        if manifest.token_pieces:
+            tokens = TokenTable.load(build, manifest.dimension, len(units))
+            if tokens is None or tokens.live_records != manifest.token_pieces:
+                raise IndexCorrupt(f"The word vectors of the index in {build} are missing or incomplete; {REBUILD_HINT}")
+        return LoadedIndex(build, manifest, documents, chunks, units, vectors, vector_index, bm25, tokens)
 
     def status(self) -> IndexStatus:
         build = self.current_build()

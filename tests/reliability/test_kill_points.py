@@ -1,7 +1,7 @@
 """SIGKILL a build at every point where it writes a file: the old index always loads and answers.
 
 The build runs in a subprocess that stops (sleeps) when it opens its N-th file for writing, or when it
-is about to rename or link anything, inside the index folder; the test then kills it with SIGKILL.
+is about to rename, link or hard-link anything, inside the index folder; the test then kills it with SIGKILL.
 N runs from 1 up until a build finishes without reaching the N-th point, so every write point of
 the build, whatever the store's internals, is covered.
 """
@@ -16,6 +16,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from bot.service import CaseBot
 from index.embed import Embedder
 from tests.conftest import REPO, make_corpus, settings_for
@@ -24,7 +26,7 @@ HANGING_BUILD = textwrap.dedent(
     """
     import builtins, os, sys, time
     from pathlib import Path
-    corpus, index_dir, stop_at, marker = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    corpus, index_dir, stop_at, marker, full = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5] == "full"
     index_root = os.path.realpath(index_dir)
     count = 0
 
@@ -37,7 +39,7 @@ HANGING_BUILD = textwrap.dedent(
             Path(marker).write_text(str(path))
             time.sleep(600)
 
-    real_open, real_replace, real_rename, real_symlink = builtins.open, os.replace, os.rename, os.symlink
+    real_open, real_replace, real_rename, real_symlink, real_link = builtins.open, os.replace, os.rename, os.symlink, os.link
     def open_(file, mode="r", *args, **kwargs):
         if isinstance(file, (str, bytes, os.PathLike)) and any(c in mode for c in "wax+"):
             checkpoint(file)
@@ -48,12 +50,14 @@ HANGING_BUILD = textwrap.dedent(
         checkpoint(dst); return real_rename(src, dst, *a, **k)
     def symlink_(src, dst, *a, **k):
         checkpoint(dst); return real_symlink(src, dst, *a, **k)
-    builtins.open, os.replace, os.rename, os.symlink = open_, replace_, rename_, symlink_
+    def link_(src, dst, *a, **k):
+        checkpoint(dst); return real_link(src, dst, *a, **k)
+    builtins.open, os.replace, os.rename, os.symlink, os.link = open_, replace_, rename_, symlink_, link_
 
     from index.build import build_index
     from index.embed import load_embedder
     from index.store import IndexStore
-    build_index(Path(corpus), IndexStore(Path(index_dir)), load_embedder("minilm"), full=True)
+    build_index(Path(corpus), IndexStore(Path(index_dir)), load_embedder("minilm"), full=full)
     print("completed", count)
     """
 )
@@ -61,7 +65,8 @@ HANGING_BUILD = textwrap.dedent(
 EXTRA = "---\ntitle: Court fine\n---\nA Moscow court fined Telegram 800,000 rubles for refusing to hand over keys.\n"
 
 
-def test_build_killed_at_every_write_point_leaves_the_old_index_answering(tmp_path: Path, embedder: Embedder) -> None:
+@pytest.mark.parametrize("kind", ["full", "incremental"])  # incremental: links and appends to the shared tokens.bin
+def test_build_killed_at_every_write_point_leaves_the_old_index_answering(tmp_path: Path, embedder: Embedder, kind: str) -> None:
     settings = settings_for(tmp_path)
     make_corpus(settings.corpus_dir)
     bot = CaseBot(settings, embedder=embedder)
@@ -74,7 +79,7 @@ def test_build_killed_at_every_write_point_leaves_the_old_index_answering(tmp_pa
     for stop_at in range(1, 40):
         marker = tmp_path / f"marker-{stop_at}"
         process = subprocess.Popen(
-            [sys.executable, "-c", HANGING_BUILD, str(settings.corpus_dir), str(settings.index_dir), str(stop_at), str(marker)],
+            [sys.executable, "-c", HANGING_BUILD, str(settings.corpus_dir), str(settings.index_dir), str(stop_at), str(marker), kind],
             cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, text=True,
         )
         deadline = time.monotonic() + 180
