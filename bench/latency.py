@@ -48,8 +48,9 @@ class TimingEmbedder:
     def encode_queries(self, texts):
         return self._timed("model: question vector", self.inner.encode_queries, texts)
 
-    def encode_tokens(self, texts):
-        kind = "model: token vectors, question" if len(texts) == 1 and len(texts[0]) < 300 else "model: token vectors, candidates"
+    def encode_tokens(self, texts, progress=None):
+        kind = ("model: the question (its vector and pieces, one pass)" if len(texts) == 1 and len(texts[0]) < 300
+                else "model: pieces of candidates (only without stored pieces)")
         return self._timed(kind, self.inner.encode_tokens, texts)
 
 
@@ -57,9 +58,8 @@ def ensure_index(corpus: Path, index_dir: Path, embedder) -> None:
     from index.build import build_index
     from index.store import IndexStore
 
-    if not (index_dir / "current").exists():
-        print(f"building {index_dir} (once) ...", flush=True)
-        build_index(corpus, IndexStore(index_dir), embedder)
+    print(f"bringing {index_dir} up to date (a no-op when it is) ...", flush=True)
+    print(build_index(corpus, IndexStore(index_dir), embedder).summary(), flush=True)
 
 
 def warm(index_dir: Path, embedder, repeats: int) -> None:

@@ -30,9 +30,28 @@ def _stem(word: str) -> str:
     return word
 
 
+_TERMS: dict[str, str] = {}  # word as written -> its term ("" for a stopword); a corpus has few distinct words
+_TERMS_MAX = 2_000_000
+
+
+def _term(word: str) -> str:
+    lowered = word.lower()
+    return "" if lowered in STOPWORDS else _stem(lowered)
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased, lightly stemmed words without stopwords."""
-    return [_stem(w) for w in (m.group(0).lower() for m in _WORD.finditer(text)) if w not in STOPWORDS]
+    terms = _TERMS
+    if len(terms) > _TERMS_MAX:
+        terms.clear()
+    out = []
+    for word in _WORD.findall(text):
+        term = terms.get(word)
+        if term is None:
+            term = terms[word] = _term(word)
+        if term:
+            out.append(term)
+    return out
 
 
 def build_bm25(texts: Sequence[str]):  # -> bm25s.BM25

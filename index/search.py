@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -85,6 +85,7 @@ class _Query:
     vector: np.ndarray
     tokens: np.ndarray | None  # (n, d) token vectors of the weighted words
     weights: np.ndarray | None  # (n,) idf weights summing to 1
+    sentence_scores: dict[int, np.ndarray] = field(default_factory=dict)  # chunk -> scores, once computed
 
 
 class Searcher:
@@ -202,29 +203,72 @@ class Searcher:
         """Per chunk, the word-by-word match of its best sentence."""
         if query.tokens is None:
             return [self._dense(c, query.vector) for c in chunks]
-        return [max(self._sentence_matches(c, query, tokens))
-                for c, tokens in zip(chunks, self._chunk_tokens(chunks))]
+        scored = self._sentence_scores(chunks, query)
+        query.sentence_scores.update(zip(chunks, scored))  # the highlight reuses them
+        return [float(scores.max()) for scores in scored]
 
-    def _sentence_matches(self, chunk_index: int, query: _Query, tokens: TokenVectors) -> list[float]:
+    def _sentences(self, chunk_index: int) -> np.ndarray:
+        spans = getattr(self.index.chunks, "sentence_spans", None)  # a ChunkTable: from its columns
+        if spans is not None:
+            return spans(chunk_index)
         chunk = self.index.chunks[chunk_index]
-        sentences = list(chunk.sentences) or [(chunk.start, chunk.end)]
-        spans = tokens.spans + chunk.start  # absolute offsets
-        scores = []
-        for s, e in sentences:
-            inside = (spans[:, 0] >= s) & (spans[:, 1] <= e)
-            scores.append(self._match(query, tokens.vectors[inside]) if inside.any() else -1.0)
-        return scores
+        return np.asarray(list(chunk.sentences) or [(chunk.start, chunk.end)], dtype=np.int64).reshape(-1, 2)
 
-    @staticmethod
-    def _match(query: _Query, vectors: np.ndarray) -> float:
-        if query.tokens is None or query.weights is None or len(vectors) == 0:
-            return 0.0
-        return float((query.tokens @ vectors.T.astype(np.float32)).max(axis=1) @ query.weights)
+    def _sentence_scores(self, chunks: list[int], query: _Query) -> list[np.ndarray]:
+        """Per chunk, the match of each of its sentences (-1 for a sentence without a word piece):
+        every question word's best piece in the sentence, weighted by idf. All candidates at once:
+        one matrix product, then a maximum per sentence (pieces and sentences are both in order)."""
+        assert query.tokens is not None and query.weights is not None
+        vectors, scales, spans, owner = self._pieces(chunks)
+        sentences = [self._sentences(c) for c in chunks]
+        counts = np.array([len(s) for s in sentences], dtype=np.int64)
+        all_sentences = np.concatenate(sentences)
+        sentence_owner = np.repeat(np.arange(len(chunks)), counts)
+        # Sentence k holds a piece when they share an owner and the piece lies inside it.
+        key = np.int64(1) << 40  # larger than any character offset
+        sentence_keys = sentence_owner * key + all_sentences[:, 0]
+        k = np.searchsorted(sentence_keys, owner * key + spans[:, 0], side="right") - 1
+        inside = k >= 0
+        inside[inside] &= (sentence_owner[k[inside]] == owner[inside]) & (spans[inside, 1] <= all_sentences[k[inside], 1])
+        scores = np.full(len(all_sentences), -1.0, dtype=np.float32)
+        if inside.any():
+            segment = k[inside]
+            similarity = query.tokens @ vectors[inside].T  # (question pieces, candidate pieces)
+            if scales is not None:  # stored 8-bit: scale the products, not the vectors (cheaper)
+                similarity *= scales[inside]
+            first = np.flatnonzero(np.r_[True, segment[1:] != segment[:-1]])
+            scores[segment[first]] = query.weights @ np.maximum.reduceat(similarity, first, axis=1)
+        return np.split(scores, np.cumsum(counts)[:-1])
+
+    def _pieces(self, chunks: list[int]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
+        """The candidates' piece vectors (float32; stored ones still to be multiplied by their scales),
+        the scales (None: vectors from the model), absolute spans and candidate positions, in order."""
+        table = self.index.tokens
+        if table is None:
+            tokens = self._chunk_tokens(chunks)
+            starts = [self.index.chunks[c].start for c in chunks]
+            vectors = np.concatenate([t.vectors for t in tokens]).astype(np.float32)
+            spans = np.concatenate([t.spans.reshape(-1, 2) + s for t, s in zip(tokens, starts)])
+            owner = np.repeat(np.arange(len(chunks)), [len(t.spans) for t in tokens])
+            return vectors, None, spans.astype(np.int64), owner
+        units = np.concatenate([np.arange(self._first_unit[c], self._first_unit[c + 1]) for c in chunks])
+        unit_owner = np.repeat(np.arange(len(chunks)), [self._first_unit[c + 1] - self._first_unit[c] for c in chunks])
+        first, count = table.units[units, 0], table.units[units, 1]
+        records = np.concatenate([table.records[f : f + n] for f, n in zip(first.tolist(), count.tolist())])
+        vectors = records["code"].astype(np.float32)
+        unit_start = np.asarray(self.index.units.start)[units]
+        spans = np.stack([records["start"], records["end"]], axis=1).astype(np.int64) + np.repeat(unit_start, count)[:, None]
+        owner = np.repeat(unit_owner, count)
+        scales = np.asarray(records["scale"])
+        key = owner * (np.int64(1) << 40) + spans[:, 0]
+        if len(key) > 1 and not (key[1:] >= key[:-1]).all():  # several units per chunk (older builds)
+            order = np.argsort(key, kind="stable")
+            return vectors[order], scales[order], spans[order], owner[order]
+        return vectors, scales, spans, owner
 
     def _chunk_tokens(self, chunks: list[int]) -> list[TokenVectors]:
-        """Each chunk's piece vectors, spans relative to the chunk: stored, or from the model."""
-        if self.index.tokens is not None:
-            return [self._stored_tokens(c) for c in chunks]
+        """Each chunk's piece vectors from the model (an index without stored pieces), spans relative
+        to the chunk; the last ``token_cache`` chunks are kept."""
         found: dict[int, TokenVectors] = {}
         with self._cache_lock:
             for c in chunks:
@@ -242,18 +286,6 @@ class Searcher:
                 while len(self._token_cache) > self.params.token_cache:
                     self._token_cache.popitem(last=False)
         return [found[c] for c in chunks]
-
-    def _stored_tokens(self, chunk_index: int) -> TokenVectors:
-        table = self.index.tokens
-        assert table is not None
-        first, last = int(self._first_unit[chunk_index]), int(self._first_unit[chunk_index + 1])
-        chunk_start = self.index.chunks[chunk_index].start
-        parts = [table.get(u) for u in range(first, last)]
-        if len(parts) == 1 and int(self.index.units.start[first]) == chunk_start:
-            return parts[0]
-        shifts = [int(self.index.units.start[u]) - chunk_start for u in range(first, last)]
-        return TokenVectors(np.concatenate([p.vectors for p in parts]),
-                            np.concatenate([p.spans + shift for p, shift in zip(parts, shifts)]))
 
     # -- passages and highlights -----------------------------------------------------------
     def _passage(self, ranked: Ranked, query: _Query) -> Passage:
@@ -277,7 +309,8 @@ class Searcher:
         if len(sentences) == 1:
             return sentences[0]
         if query.tokens is not None:
-            scores = self._sentence_matches(chunk_index, query, self._chunk_tokens([chunk_index])[0])
+            known = query.sentence_scores.get(chunk_index)
+            scores = (known if known is not None else self._sentence_scores([chunk_index], query)[0]).tolist()
         else:
             texts = [chunk.text[s - chunk.start : e - chunk.start] for s, e in sentences]
             scores = (self.embedder.encode_passages(texts) @ query.vector).tolist()

@@ -486,6 +486,13 @@ class ChunkTable(Sequence[Chunk]):
         for i in range(len(self)):
             yield self[i]
 
+    def sentence_spans(self, index: int) -> np.ndarray:
+        """(k, 2) absolute sentence spans of chunk ``index`` (its own span when it has none); no Chunk made."""
+        first, last = int(self._first_sentence[index]), int(self._first_sentence[index + 1])
+        if last > first:
+            return np.asarray(self._sentences[first:last])
+        return np.asarray(self._columns[index, 1:3]).reshape(1, 2)
+
     def document_index(self) -> np.ndarray:
         """(n,) the position in ``documents`` of each chunk's document (a column, no Chunk made)."""
         return np.asarray(self._columns[:, 0])

@@ -90,9 +90,9 @@ def test_questions_cost_one_model_pass_and_rank_as_with_the_model(tmp_path: Path
         assert [r.chunk for r in ours][:3] == [r.chunk for r in theirs][:3], question
         by_chunk = {r.chunk: r.score for r in theirs}
         assert max(abs(r.score - by_chunk[r.chunk]) for r in ours) < 0.01
-        answer = stored.answer(question, 3)
-        assert answer.to_json() == oracle.answer(question, 3).to_json() or \
-            [p.text for p in answer.passages] == [p.text for p in oracle.answer(question, 3).passages]
+        expected = oracle.answer(question, 3)
+        assert [(p.text, p.highlight) for p in stored.answer(question, 3).passages] == \
+            [(p.text, p.highlight) for p in expected.passages], question
 
 
 def test_incremental_build_reads_only_new_text_and_appends_only_its_pieces(
@@ -125,8 +125,15 @@ def test_incremental_build_reads_only_new_text_and_appends_only_its_pieces(
     full = IndexStore(tmp_path / "full")
     build_index(corpus, full, embedder, full=True)
     for question in QUESTIONS:
-        assert (Searcher(after, embedder).answer(question, 3).to_json()
-                == Searcher(full.load(embedder), embedder).answer(question, 3).to_json())
+        ours = Searcher(after, embedder).answer(question, 3).to_json()
+        theirs = Searcher(full.load(embedder), embedder).answer(question, 3).to_json()
+        assert _without_scores(ours) == _without_scores(theirs), question
+        # Batches of other lengths pad differently: the same vectors to within float rounding.
+        assert [p["score"] for p in ours["passages"]] == pytest.approx([p["score"] for p in theirs["passages"]], abs=1e-5)
+
+
+def _without_scores(answer: dict) -> dict:
+    return {**answer, "passages": [{k: v for k, v in p.items() if k != "score"} for p in answer["passages"]]}
 
 
 def test_a_file_mostly_of_deleted_pieces_is_compacted(tmp_path: Path, embedder: Embedder) -> None:
