@@ -95,8 +95,8 @@ class CaseBot:
     def rebuild(self, full: bool = False, progress: bool = False) -> BuildReport:
         """Build (incrementally unless ``full``) and swap the new index in."""
         with self._rebuild_lock:
-            report = build_index(self.settings.corpus_dir, self.store, self.embedder,
-                                 full=full, progress=progress)
+            report = build_index(self.settings.corpus_dir, self.store, self.embedder, full=full,
+                                 progress=progress, token_limit=self.settings.token_store_max_chunks)
             searcher = Searcher(self.store.load(self.embedder), self.embedder, self.settings)
             with self._lock:
                 self._searcher = searcher

