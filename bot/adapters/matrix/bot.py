@@ -59,6 +59,30 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot.matrix")
 
+SECRET_FIELDS = frozenset({"access_token", "refresh_token", "password"})
+
+
+class _RedactSecrets(logging.Filter):
+    """nio logs every response body at DEBUG ("Validating response schema ..."), the login response's
+    access token included: mask secret fields before any handler sees the record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redacted(arg) for arg in record.args)
+        return True
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: "<redacted>" if k in SECRET_FIELDS and isinstance(v, str) and v else _redacted(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(item) for item in value]
+    return value
+
+
+logging.getLogger("nio.responses").addFilter(_RedactSecrets())
+
 SYNC_TIMEOUT_MS = 30_000
 TIMELINE_LIMIT = 50
 GAP_PAGE_SIZE = 100
