@@ -276,8 +276,12 @@ async def test_rate_limit_answers_politely_once(people, start_bot):
     assert "<blockquote>" in second["content"]["formatted_body"]
     assert third["content"]["body"].startswith("You have asked 2 questions in the last minute")
     assert re.search(r"ask again in about \d+ seconds", third["content"]["body"])
-    await asyncio.sleep(1.5)
-    assert alice.replies_to(ids[3]) == []  # told once; not a notice per message
+    # Told once, not a notice per message: the next question gets a reaction, a quiet "seen".
+    reaction = await alice.wait_for(lambda _, e: e.get("type") == "m.reaction"
+                                    and e["content"]["m.relates_to"]["event_id"] == ids[3])
+    assert reaction["sender"] == bot.user_id and reaction["content"]["m.relates_to"]["key"] == "⏳"
+    await asyncio.sleep(1.0)
+    assert alice.replies_to(ids[3]) == []
 
 
 NEW_DOCUMENT = """---

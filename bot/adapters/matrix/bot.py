@@ -89,6 +89,7 @@ GAP_PAGE_SIZE = 100
 GAP_MAX_PAGES = 20
 ANSWER_CONCURRENCY = 2
 TYPING_AFTER = 0.5  # seconds an answer may take before the bot shows "typing…"
+RATE_LIMITED_REACTION = "⏳"  # on questions over the limit after its notice: seen, not answered yet
 SEEN_EVENTS = 5_000
 TRANSIENT = (ClientConnectionError, asyncio.TimeoutError, TimeoutError, OSError)
 
@@ -560,7 +561,10 @@ class MatrixBot:
         if not self.limiter.allow(sender):
             now = time.monotonic()
             if self._warned_until.get(sender, 0.0) > now:
-                log.info("rate limit: dropping a question from %s", sender)
+                # Told once already: every further question still gets an answer, a quiet one (a
+                # reaction notifies nobody and adds no message to the room), so none looks lost.
+                log.info("rate limit: marking a question from %s with %s", sender, RATE_LIMITED_REACTION)
+                await self._react(room_id, event, RATE_LIMITED_REACTION)
                 return
             wait = max(1, math.ceil(self.limiter.retry_after(sender)))
             self._warned_until[sender] = now + wait
@@ -613,17 +617,22 @@ class MatrixBot:
         content["m.relates_to"] = reply_relation(event)
         return await self._send(room_id, content)
 
-    async def _send(self, room_id: str, content: dict[str, Any]) -> str | None:
-        """Send one notice (pinging nobody), retrying briefly on network errors with a stable txn id."""
+    async def _react(self, room_id: str, event: Mapping[str, Any], key: str) -> str | None:
+        return await self._send(room_id, {"m.relates_to": {"rel_type": "m.annotation", "event_id": event["event_id"],
+                                                           "key": key}}, event_type="m.reaction")
+
+    async def _send(self, room_id: str, content: dict[str, Any], event_type: str = "m.room.message") -> str | None:
+        """Send one notice (pinging nobody) or reaction, retrying briefly on network errors with a stable txn id."""
         assert self.client is not None
-        content.setdefault("m.mentions", {})
+        if event_type == "m.room.message":
+            content.setdefault("m.mentions", {})
         transaction = uuid.uuid4().hex
         delay = 0.5
         for attempt in range(4):
             try:
                 # Answers quote a public corpus: share the room key with every device in the room,
                 # verified or not, rather than refuse to answer.
-                response = await self.client.room_send(room_id, "m.room.message", content, tx_id=transaction,
+                response = await self.client.room_send(room_id, event_type, content, tx_id=transaction,
                                                        ignore_unverified_devices=True)
             except (LocalProtocolError, OlmTrustError) as error:
                 log.warning("could not encrypt a message for %s: %s", room_id, error)
