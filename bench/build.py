@@ -50,6 +50,11 @@ class CountingEmbedder:
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self.inner.encode_queries(texts)
 
+    def encode_tokens(self, texts: Sequence[str], progress=None):  # what a build storing word pieces calls
+        self.count += len(texts)
+        self.texts.extend(texts)
+        return self.inner.encode_tokens(texts, progress)
+
 
 def unit_texts(chunks, design: str) -> list[str]:
     texts = []
@@ -143,7 +148,7 @@ def incremental(corpus: Path, index_dir: Path, embedder: SentenceTransformerEmbe
         counting.texts.clear()
         seconds, report = timed(lambda: build_index(corpus, store, counting))
         doc_chunks = [c.text for d in scan_corpus_one(new_doc) for c in chunk_document(d)]
-        embed_seconds, _ = timed(lambda: embedder.encode_passages(doc_chunks))
+        embed_seconds, _ = timed(lambda: embedder.encode_tokens(doc_chunks))  # one pass: vectors and pieces
         # Only texts of the new document went to the model (a paragraph the corpus already holds
         # word for word reuses its vector), and each of them once.
         assert counting.count == report.embedded == len(set(counting.texts)) <= len(doc_chunks)
