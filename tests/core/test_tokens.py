@@ -16,6 +16,7 @@ from index.search import Searcher
 from index.store import IndexStore
 from index.tokens import TOKEN_UNITS_FILE, TOKENS_FILE, record_dtype
 from tests.conftest import make_corpus
+from tests.core.test_build import CountingEmbedder
 
 QUESTIONS = (
     "What did Iran's communications ministry demand from Telegram?",
@@ -27,25 +28,15 @@ EXTRA = ("---\ntitle: Court fine\ndate: 2017-10-16\n---\nA Moscow court fined Te
          "refusing to hand over encryption keys.\n\nThe company said it would appeal.\n")
 
 
-class CountingTokenEmbedder:
-    """The real model, recording every text it reads (for vectors or word pieces)."""
-
-    def __init__(self, inner: Embedder) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.dimension = inner.dimension
-        self.read: list[str] = []
-
-    def encode_passages(self, texts: Sequence[str], progress=None) -> np.ndarray:
-        self.read.extend(texts)
-        return self.inner.encode_passages(texts, progress)
+class CountingTokenEmbedder(CountingEmbedder):
+    """The real model, recording every text it reads (for vectors, questions or word pieces)."""
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        self.read.extend(texts)
+        self.embedded.extend(texts)
         return self.inner.encode_queries(texts)
 
     def encode_tokens(self, texts: Sequence[str], progress=None) -> list[TokenVectors]:
-        self.read.extend(texts)
+        self.embedded.extend(texts)
         return self.inner.encode_tokens(texts, progress)  # type: ignore[attr-defined]
 
 
@@ -84,9 +75,9 @@ def test_questions_cost_one_model_pass_and_rank_as_with_the_model(tmp_path: Path
     stored = Searcher(stored_store.load(embedder), counting)
     oracle = Searcher(model_store.load(embedder), embedder)
     for question in QUESTIONS:
-        counting.read.clear()
+        counting.embedded.clear()
         ours, theirs = stored.rank(question), oracle.rank(question)
-        assert counting.read == [question]  # the question only: no candidate is read by the model
+        assert counting.embedded == [question]  # the question only: no candidate is read by the model
         assert [r.chunk for r in ours][:3] == [r.chunk for r in theirs][:3], question
         by_chunk = {r.chunk: r.score for r in theirs}
         assert max(abs(r.score - by_chunk[r.chunk]) for r in ours) < 0.01
@@ -106,11 +97,11 @@ def test_incremental_build_reads_only_new_text_and_appends_only_its_pieces(
     old_units = np.array(before.tokens.units)
 
     (corpus / "fine.md").write_text(EXTRA, encoding="utf-8")
-    counting.read.clear()
+    counting.embedded.clear()
     report = build_index(corpus, store, counting)
     after = store.load(embedder)
     assert after.tokens is not None
-    assert report.embedded == 2 and sorted(counting.read) == sorted(
+    assert report.embedded == 2 and sorted(counting.embedded) == sorted(
         after.chunks[i].text for i in range(len(after.chunks)) if after.chunks[i].doc_id == "fine.md")
     new_bytes = (after.path / TOKENS_FILE).read_bytes()
     assert new_bytes[: len(old_bytes)] == old_bytes  # appended, not rewritten
