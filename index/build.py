@@ -23,8 +23,8 @@ from index.chunk import chunk_document
 from index.embed import Embedder, TokenEmbedder, TokenVectors
 from index.errors import CorpusError, IndexCorrupt, IndexMissing, ModelMismatch
 from index.ingest import IngestWarning, scan_corpus
-from index.lexical import build_bm25
-from index.store import FORMAT_VERSION, IndexStore, LoadedIndex, Manifest, Units
+from index.lexical import bm25_from_terms, chunk_terms
+from index.store import FORMAT_VERSION, IndexStore, LoadedIndex, Manifest, Units, stored_terms
 from index.tokens import TokenTable, write_token_table
 from index.types import Chunk, Document
 from index.vectors import build_vector_index
@@ -132,12 +132,11 @@ def build_index(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: b
     vectors = np.empty((len(texts), embedder.dimension), dtype=np.float32)
     reused: list[int | None] = [None] * len(texts)
     if previous is not None:
-        known = {h: i for i, h in enumerate(previous.units.hashes.tolist())}
-        for row, h in enumerate(unit_hashes):
-            old_row = known.get(h)
-            if old_row is not None:
-                vectors[row] = previous.vectors[old_row]
-                reused[row] = old_row
+        known = dict(zip(previous.units.hashes.tolist(), range(len(previous.units))))
+        old_rows = np.fromiter((known.get(h, -1) for h in unit_hashes), dtype=np.int64, count=len(unit_hashes))
+        hit = old_rows >= 0
+        vectors[hit] = previous.vectors[old_rows[hit]]
+        reused = [None if r < 0 else r for r in old_rows.tolist()]
     missing = [row for row, old_row in enumerate(reused) if old_row is None]
 
     t = time.perf_counter()
@@ -153,7 +152,12 @@ def build_index(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: b
 
     t = time.perf_counter()
     vector_index = build_vector_index(vectors)
-    bm25 = build_bm25([c.text for c in chunks])
+    # A chunk's terms come from the previous build when its text is unchanged (one unit per chunk,
+    # hashed from the chunk's text), so only new chunks are tokenized.
+    previous_terms = stored_terms(previous) if previous is not None else None
+    terms = chunk_terms(texts, previous_terms,
+                        [None if r is None else int(previous.units.chunk[r]) for r in reused] if previous_terms else None)
+    bm25 = bm25_from_terms(terms)
     timings["index"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -183,7 +187,7 @@ def build_index(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: b
                           previous.path if previous else None, reused, new_tokens)
         token_pieces = TokenTable.load(build, embedder.dimension, len(units)).live_records  # type: ignore[union-attr]
     manifest = Manifest(**{**manifest.__dict__, "build_id": build.name, "token_pieces": token_pieces})
-    store.write(build, manifest, documents, chunks, units, vectors, vector_index, bm25)
+    store.write(build, manifest, documents, chunks, units, vectors, vector_index, bm25, terms)
     store.commit(build)
     timings["write"] = time.perf_counter() - t
     report = BuildReport(len(documents), len(chunks), len(units), len(missing), len(texts) - len(missing),

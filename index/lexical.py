@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -54,13 +57,118 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
-def build_bm25(texts: Sequence[str]):  # -> bm25s.BM25
+# Bump when ``tokenize`` changes: the terms stored by older builds are then computed again.
+TERMS_VERSION = 1
+K1, B = 1.5, 0.75  # bm25s' defaults (Lucene variant)
+
+
+@dataclass(frozen=True)
+class ChunkTerms:
+    """Every chunk's terms as ids into ``vocabulary`` (CSR): chunk i has ``ids[indptr[i]:indptr[i + 1]]``.
+
+    A build stores them beside the BM25 index, so the next build tokenizes only new chunks and
+    makes the score matrix from ids with a few array operations (bench/build.py: adding one
+    document to 20,000 chunks)."""
+
+    vocabulary: dict[str, int]
+    indptr: np.ndarray  # (n + 1,) int64
+    ids: np.ndarray  # int32
+
+    def __len__(self) -> int:
+        return len(self.indptr) - 1
+
+
+def chunk_terms(texts: Sequence[str], previous: ChunkTerms | None = None,
+                reuse: Sequence[int | None] | None = None) -> ChunkTerms:
+    """The terms of ``texts``; row i is copied from ``previous`` row ``reuse[i]`` when that is given
+    (the same text), tokenized otherwise. Terms no chunk uses any more leave the vocabulary."""
+    vocabulary = dict(previous.vocabulary) if previous is not None else {}
+    old = np.full(len(texts), -1, dtype=np.int64)
+    if previous is not None and reuse is not None:
+        old[:] = [-1 if r is None else r for r in reuse]
+    lengths = np.zeros(len(texts), dtype=np.int64)
+    copied = old >= 0
+    if copied.any():
+        lengths[copied] = previous.indptr[old[copied] + 1] - previous.indptr[old[copied]]  # type: ignore[union-attr]
+    fresh: dict[int, list[int]] = {}
+    for row in np.flatnonzero(~copied).tolist():
+        terms = tokenize(texts[row]) or [""]  # bm25s' empty token: every chunk has a length
+        fresh[row] = [vocabulary.setdefault(term, len(vocabulary)) for term in terms]
+        lengths[row] = len(fresh[row])
+    indptr = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    ids = np.empty(int(indptr[-1]), dtype=np.int32)
+    if copied.any():
+        ids[_ranges(indptr[:-1][copied], lengths[copied])] = previous.ids[  # type: ignore[union-attr]
+            _ranges(previous.indptr[old[copied]], lengths[copied])]  # type: ignore[union-attr]
+    for row, row_ids in fresh.items():
+        ids[indptr[row] : indptr[row + 1]] = row_ids
+    return _compacted(ChunkTerms(vocabulary, indptr, ids))
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """starts[0] .. starts[0] + lengths[0] - 1, starts[1] .., concatenated."""
+    total = int(lengths.sum())
+    ends = np.cumsum(lengths)
+    return np.repeat(starts - (ends - lengths), lengths) + np.arange(total, dtype=np.int64)
+
+
+def _compacted(terms: ChunkTerms) -> ChunkTerms:
+    used = np.bincount(terms.ids, minlength=len(terms.vocabulary)) > 0
+    if used.all():
+        return terms
+    new_id = np.cumsum(used) - 1
+    vocabulary = {term: int(new_id[i]) for term, i in terms.vocabulary.items() if used[i]}
+    return ChunkTerms(vocabulary, terms.indptr, new_id[terms.ids].astype(np.int32))
+
+
+def bm25_from_terms(terms: ChunkTerms):  # -> bm25s.BM25
+    """The bm25s index of ``terms``: the same score matrix ``bm25s.BM25().index`` makes, computed
+    with array operations instead of a Python loop per chunk."""
     import bm25s
 
-    tokens = [tokenize(t) or [""] for t in texts]
-    model = bm25s.BM25()
-    model.index(tokens, show_progress=False)
+    n, size = len(terms), len(terms.vocabulary)
+    lengths = np.diff(terms.indptr)
+    chunk = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    pairs, tf = np.unique(terms.ids.astype(np.int64) * n + chunk, return_counts=True)  # by term, then chunk
+    term, chunk = pairs // n, pairs % n
+    df = np.bincount(term, minlength=size)
+    idf = np.log1p((n - df + 0.5) / (df + 0.5))
+    norm = K1 * (1 - B + B * lengths / lengths.mean())
+    model = bm25s.BM25(k1=K1, b=B, method="lucene")
+    model.scores = {
+        "data": (idf[term] * tf / (tf + norm[chunk])).astype(model.dtype),
+        "indices": chunk.astype(model.int_dtype),
+        "indptr": np.concatenate([[0], np.cumsum(df)]).astype(model.int_dtype),
+        "num_docs": n,
+    }
+    model.vocab_dict = dict(terms.vocabulary)
+    model.unique_token_ids_set = set(model.vocab_dict.values())
+    model.nonoccurrence_array = None
     return model
+
+
+def build_bm25(texts: Sequence[str]):  # -> bm25s.BM25
+    return bm25_from_terms(chunk_terms(texts))
+
+
+def save_terms(fh: BinaryIO, terms: ChunkTerms) -> None:
+    """``terms`` without the vocabulary (the BM25 index saved beside holds the same one)."""
+    np.savez(fh, version=np.int64(TERMS_VERSION), indptr=terms.indptr, ids=terms.ids)
+
+
+def load_terms(path: Path, vocabulary: dict[str, int], chunks: int) -> ChunkTerms | None:
+    """The terms a build stored, or None (an older build, another tokenizer, a damaged file)."""
+    try:
+        with np.load(path) as data:
+            if int(data["version"]) != TERMS_VERSION:
+                return None
+            terms = ChunkTerms(vocabulary, data["indptr"].astype(np.int64), data["ids"].astype(np.int32))
+    except (OSError, ValueError, KeyError, EOFError):
+        return None
+    if len(terms) != chunks or terms.indptr[-1] != len(terms.ids) or (len(terms.ids) and int(terms.ids.max()) >= len(vocabulary)):
+        return None
+    return terms
 
 
 def bm25_scores(model, query: str, n_docs: int) -> np.ndarray:  # model: bm25s.BM25

@@ -12,6 +12,8 @@
                                /vectors.npy     float32 unit vectors (memory-mapped when loaded)
                                /vectors.faiss   the FAISS index over those vectors (memory-mapped)
                                /bm25/           the bm25s word index over chunk texts (memory-mapped)
+                               /terms.npz       each chunk's terms as ids into the BM25 vocabulary
+                                                (read by the next build only: index.lexical)
                                /tokens.bin      8-bit word-piece vectors, shared between builds
                                /token_units.npy  which of them belong to each unit (index.tokens)
 
@@ -47,6 +49,7 @@ import numpy as np
 
 from index.embed import Embedder
 from index.errors import IndexCorrupt, IndexMissing, ModelMismatch
+from index.lexical import ChunkTerms, load_terms, save_terms
 from index.tokens import TokenTable
 from index.types import Chunk, Document
 
@@ -56,6 +59,7 @@ FORMAT_VERSION = 2
 READABLE_FORMATS = (1, 2)
 CHUNK_COLUMNS = ("document", "start", "end", "paragraph", "page", "sentences")
 REBUILD_HINT = "run: python -m bot index build --full"
+TERMS_FILE = "terms.npz"
 
 
 @dataclass(frozen=True)
@@ -221,7 +225,8 @@ class IndexStore:
         return path
 
     def write(self, build: Path, manifest: Manifest, documents: list[Document], chunks: list[Chunk],
-              units: Units, vectors: np.ndarray, vector_index: Any, bm25: Any) -> None:
+              units: Units, vectors: np.ndarray, vector_index: Any, bm25: Any,
+              terms: ChunkTerms | None = None) -> None:
         """Write every file of a build; the manifest goes last and marks it complete."""
         import faiss
 
@@ -236,6 +241,10 @@ class IndexStore:
         faiss.write_index(vector_index, str(build / "vectors.faiss"))
         if bm25 is not None:
             bm25.save(str(build / "bm25"))
+        if terms is not None:
+            with open(build / TERMS_FILE, "wb") as fh:
+                save_terms(fh, terms)
+                _sync(fh)
         _write_json(build / "manifest.json", asdict(manifest))
         _fsync_dir(build)
 
@@ -258,6 +267,13 @@ class IndexStore:
             shutil.rmtree(path, ignore_errors=True)
         for leftover in self.root.glob(".current-*"):
             leftover.unlink(missing_ok=True)
+
+
+def stored_terms(index: LoadedIndex) -> ChunkTerms | None:
+    """The chunks' terms the build of ``index`` stored, or None (older builds, no chunks, damage)."""
+    if index.bm25 is None:
+        return None
+    return load_terms(index.path / TERMS_FILE, index.bm25.vocab_dict, len(index.chunks))
 
 
 def load_units(path: Path) -> Units:

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from bot.service import CaseBot
+from index import lexical
 from index.build import build_index
 from index.embed import Embedder
 from index.errors import CorpusError, IndexCorrupt, IndexMissing, ModelMismatch
@@ -74,6 +75,26 @@ def test_rebuild_skips_unchanged_documents(corpus: Path, store: IndexStore, embe
     assert added.reused == first.units, "every unit of the unchanged article is reused"
     assert all("Moscow court" in t or "appeal" in t for t in counting.embedded)
     assert added.embedded == len(counting.embedded) > 0
+
+
+def test_rebuild_tokenizes_only_new_chunks_and_scores_words_like_a_full_build(
+        corpus: Path, store: IndexStore, embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    build_index(corpus, store, embedder)
+    (corpus / "fine.md").write_text(EXTRA, encoding="utf-8")
+    tokenized: list[str] = []
+    real_tokenize = lexical.tokenize
+    monkeypatch.setattr(lexical, "tokenize", lambda text: tokenized.append(text) or real_tokenize(text))
+    build_index(corpus, store, embedder)
+    monkeypatch.undo()
+    assert tokenized and all("Moscow court" in t or "appeal" in t for t in tokenized), "only the new chunks"
+
+    full_store = IndexStore(tmp_path / "full")
+    build_index(corpus, full_store, embedder, full=True)
+    incremental, full = store.load(embedder), full_store.load(embedder)
+    assert [c.text for c in incremental.chunks] == [c.text for c in full.chunks]
+    for question in ("Moscow court fine rubles", "Durov encryption keys FSB", "Iran prosecutor Telegram"):
+        assert np.allclose(lexical.bm25_scores(incremental.bm25, question, len(full.chunks)),
+                           lexical.bm25_scores(full.bm25, question, len(full.chunks)), atol=1e-6)
 
 
 def test_changed_document_is_replaced_and_deleted_one_disappears(corpus: Path, store: IndexStore, embedder: Embedder) -> None:

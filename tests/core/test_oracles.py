@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.lexical import bm25_scores, build_bm25, tokenize
+from index.lexical import bm25_from_terms, bm25_scores, build_bm25, chunk_terms, idf, tokenize
 from index.vectors import build_vector_index, search_vectors
 
 WORDS = ["telegram", "durov", "iran", "russia", "fsb", "keys", "court", "encryption", "law", "users", "data"]
@@ -55,3 +55,45 @@ def test_vector_search_matches_brute_force(n: int, k: int, seed: int) -> None:
     assert len(ids) == min(k, n)
     assert np.allclose(scores, expected, atol=1e-4)
     assert np.allclose(vectors[ids] @ query, scores, atol=1e-4)
+
+
+TEXTS = st.lists(
+    st.lists(st.sampled_from(WORDS + ["the", "of", "and"]), min_size=0, max_size=30).map(" ".join),
+    min_size=1, max_size=12,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(TEXTS, st.lists(st.sampled_from(WORDS), min_size=1, max_size=5, unique=True).map(" ".join))
+def test_bm25_from_terms_matches_bm25s_own_indexing(texts: list[str], query: str) -> None:
+    """Our array-built score matrix against bm25s' per-chunk loop, stopword-only chunks included."""
+    import bm25s
+
+    reference = bm25s.BM25()
+    reference.index([tokenize(t) or [""] for t in texts], show_progress=False)
+    ours = build_bm25(texts)
+    assert np.allclose(bm25_scores(ours, query, len(texts)), bm25_scores(reference, query, len(texts)), atol=1e-5)
+    assert np.allclose(idf(ours, tokenize(query)), idf(reference, tokenize(query)), atol=1e-6)
+
+
+@settings(max_examples=100, deadline=None)
+@given(TEXTS, TEXTS, st.randoms(use_true_random=False))
+def test_terms_reused_from_a_previous_build_equal_terms_made_from_scratch(old: list[str], new: list[str], rnd) -> None:
+    """A rebuild copies the terms of texts it has seen and tokenizes the rest; the result (terms per
+    chunk, vocabulary without unused terms, BM25 scores) is what a fresh build makes."""
+    texts = new + rnd.sample(old, rnd.randint(0, len(old)))  # some texts of the previous build, some new
+    rnd.shuffle(texts)
+    previous = chunk_terms(old)
+    reuse = [old.index(t) if t in old else None for t in texts]
+    incremental, scratch = chunk_terms(texts, previous, reuse), chunk_terms(texts)
+
+    def words(terms) -> list[list[str]]:
+        names = {i: w for w, i in terms.vocabulary.items()}
+        return [[names[int(i)] for i in terms.ids[terms.indptr[r] : terms.indptr[r + 1]]] for r in range(len(terms))]
+
+    assert words(incremental) == words(scratch) == [tokenize(t) or [""] for t in texts]
+    assert set(incremental.vocabulary) == set(scratch.vocabulary)
+    assert sorted(incremental.vocabulary.values()) == list(range(len(scratch.vocabulary)))
+    for query in WORDS:
+        assert np.allclose(bm25_scores(bm25_from_terms(incremental), query, len(texts)),
+                           bm25_scores(bm25_from_terms(scratch), query, len(texts)), atol=1e-6)
