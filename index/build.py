@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 UNIT_KIND = "chunk/v2"
 
 # Up to this many chunks a build also stores every chunk's word-piece vectors (index.tokens, about
-# 40 kB a chunk), so that re-scoring candidates needs no model pass at question time. Above it the
+# 34 kB a chunk on average), so that re-scoring candidates needs no model pass at question time. Above it the
 # searcher computes them for its few candidates per question (slower; see docs/performance.md).
 TOKEN_STORE_MAX_CHUNKS = 100_000
 
