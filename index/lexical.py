@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,7 +165,7 @@ def load_terms(path: Path, vocabulary: dict[str, int], chunks: int) -> ChunkTerm
             if int(data["version"]) != TERMS_VERSION:
                 return None
             terms = ChunkTerms(vocabulary, data["indptr"].astype(np.int64), data["ids"].astype(np.int32))
-    except (OSError, ValueError, KeyError, EOFError):
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # damaged: tokenize again
         return None
     if len(terms) != chunks or terms.indptr[-1] != len(terms.ids) or (len(terms.ids) and int(terms.ids.max()) >= len(vocabulary)):
         return None

@@ -20,7 +20,7 @@ from index import lexical
 from index.build import build_index
 from index.embed import Embedder
 from index.errors import CorpusError, IndexCorrupt, IndexMissing, ModelMismatch
-from index.store import IndexStore
+from index.store import IndexStore, stored_terms
 from tests.conftest import REPO, make_corpus, settings_for
 
 EXTRA = "---\ntitle: Court fine\ndate: 2017-10-16\n---\nA Moscow court fined Telegram 800,000 rubles for refusing to hand over encryption keys.\n\nThe company said it would appeal.\n"
@@ -95,6 +95,28 @@ def test_rebuild_tokenizes_only_new_chunks_and_scores_words_like_a_full_build(
     for question in ("Moscow court fine rubles", "Durov encryption keys FSB", "Iran prosecutor Telegram"):
         assert np.allclose(lexical.bm25_scores(incremental.bm25, question, len(full.chunks)),
                            lexical.bm25_scores(full.bm25, question, len(full.chunks)), atol=1e-6)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "delete"])
+def test_damaged_terms_file_makes_the_next_build_tokenize_again(
+        corpus: Path, store: IndexStore, embedder: Embedder, damage: str) -> None:
+    """terms.npz only speeds up the next build: damaged or missing, that build reads every chunk again."""
+    build_index(corpus, store, embedder)
+    before = store.load(embedder)
+    path = before.path / "terms.npz"
+    if damage == "truncate":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif damage == "garbage":
+        path.write_bytes(b"PK\x03\x04 not a zip")
+    else:
+        path.unlink()
+    assert stored_terms(store.load(embedder)) is None
+    (corpus / "fine.md").write_text(EXTRA, encoding="utf-8")
+    report = build_index(corpus, store, embedder)
+    assert report.added == ("fine.md",)
+    after = store.load(embedder)
+    scores = lexical.bm25_scores(after.bm25, "Moscow court fine", len(after.chunks))
+    assert scores.max() > 0 and "Moscow court" in after.chunks[int(scores.argmax())].text
 
 
 def test_changed_document_is_replaced_and_deleted_one_disappears(corpus: Path, store: IndexStore, embedder: Embedder) -> None:
