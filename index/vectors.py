@@ -92,14 +92,22 @@ def search_vectors(index, query: np.ndarray, k: int) -> tuple[np.ndarray, np.nda
     k = min(k, index.ntotal)
     if k <= 0:
         return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+    query = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
     if _is_exact(index):
         # One query over an exact index takes a fraction of a millisecond on one core; splitting it over
         # OpenMP threads made it 16 ms whenever another process held a core (the threads wait for each
-        # other). The setting is the calling thread's own (an OpenMP ICV), so builds keep every core.
+        # other). The setting is the calling thread's own (an OpenMP ICV, which torch in this thread
+        # shares), so it is put back: a build later run by the same thread keeps every core.
         import faiss
 
+        threads = faiss.omp_get_max_threads()
         faiss.omp_set_num_threads(1)
-    scores, ids = index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
+        try:
+            scores, ids = index.search(query, k)
+        finally:
+            faiss.omp_set_num_threads(threads)
+    else:
+        scores, ids = index.search(query, k)
     keep = ids[0] >= 0
     return scores[0][keep], ids[0][keep]
 
