@@ -130,14 +130,14 @@ def build_index(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: b
         log.info("the current index has no word vectors: embedding every chunk again to store them")
         previous = None
     vectors = np.empty((len(texts), embedder.dimension), dtype=np.float32)
-    reused: list[int | None] = [None] * len(texts)
+    old_rows = np.full(len(texts), -1, dtype=np.int64)  # the previous build's unit with the same hash
     if previous is not None:
         known = dict(zip(previous.units.hashes.tolist(), range(len(previous.units))))
-        old_rows = np.fromiter((known.get(h, -1) for h in unit_hashes), dtype=np.int64, count=len(unit_hashes))
+        old_rows[:] = np.fromiter((known.get(h, -1) for h in unit_hashes), dtype=np.int64, count=len(unit_hashes))
         hit = old_rows >= 0
         vectors[hit] = previous.vectors[old_rows[hit]]
-        reused = [None if r < 0 else r for r in old_rows.tolist()]
-    missing = [row for row, old_row in enumerate(reused) if old_row is None]
+    reused: list[int | None] = [None if r < 0 else r for r in old_rows.tolist()]
+    missing = np.flatnonzero(old_rows < 0).tolist()
 
     t = time.perf_counter()
     new_tokens: dict[int, TokenVectors] = {}
@@ -155,8 +155,10 @@ def build_index(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: b
     # A chunk's terms come from the previous build when its text is unchanged (one unit per chunk,
     # hashed from the chunk's text), so only new chunks are tokenized.
     previous_terms = stored_terms(previous) if previous is not None else None
-    terms = chunk_terms(texts, previous_terms,
-                        [None if r is None else int(previous.units.chunk[r]) for r in reused] if previous_terms else None)
+    old_chunks = None
+    if previous is not None and previous_terms is not None:
+        old_chunks = np.where(old_rows >= 0, np.asarray(previous.units.chunk)[np.maximum(old_rows, 0)], -1)
+    terms = chunk_terms(texts, previous_terms, old_chunks)
     bm25 = bm25_from_terms(terms)
     timings["index"] = time.perf_counter() - t
 

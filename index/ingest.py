@@ -54,6 +54,7 @@ class CorpusScan:
 # libyaml when PyYAML has it (its wheels do): front matter of 1,000 documents in 0.05 s instead of 0.5 s.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+
 def scan_corpus(corpus_dir: Path) -> CorpusScan:
     """Read every supported file under ``corpus_dir`` (recursively, sorted by path)."""
     root = Path(corpus_dir)

@@ -80,13 +80,13 @@ class ChunkTerms:
 
 
 def chunk_terms(texts: Sequence[str], previous: ChunkTerms | None = None,
-                reuse: Sequence[int | None] | None = None) -> ChunkTerms:
-    """The terms of ``texts``; row i is copied from ``previous`` row ``reuse[i]`` when that is given
-    (the same text), tokenized otherwise. Terms no chunk uses any more leave the vocabulary."""
+                previous_rows: np.ndarray | None = None) -> ChunkTerms:
+    """The terms of ``texts``; row i is copied from ``previous`` row ``previous_rows[i]`` (the same
+    text) unless that is -1, tokenized otherwise. Terms no chunk uses any more leave the vocabulary."""
     vocabulary = dict(previous.vocabulary) if previous is not None else {}
     old = np.full(len(texts), -1, dtype=np.int64)
-    if previous is not None and reuse is not None:
-        old[:] = [-1 if r is None else r for r in reuse]
+    if previous is not None and previous_rows is not None:
+        old[:] = previous_rows
     lengths = np.zeros(len(texts), dtype=np.int64)
     copied = old >= 0
     if copied.any():

@@ -84,8 +84,8 @@ def test_terms_reused_from_a_previous_build_equal_terms_made_from_scratch(old: l
     texts = new + rnd.sample(old, rnd.randint(0, len(old)))  # some texts of the previous build, some new
     rnd.shuffle(texts)
     previous = chunk_terms(old)
-    reuse = [old.index(t) if t in old else None for t in texts]
-    incremental, scratch = chunk_terms(texts, previous, reuse), chunk_terms(texts)
+    rows = np.array([old.index(t) if t in old else -1 for t in texts], dtype=np.int64)
+    incremental, scratch = chunk_terms(texts, previous, rows), chunk_terms(texts)
 
     def words(terms) -> list[list[str]]:
         names = {i: w for w, i in terms.vocabulary.items()}
