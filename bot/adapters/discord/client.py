@@ -24,6 +24,10 @@ from bot.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
+# A text bot: no voice, so discord.py's start-up warnings about the missing voice libraries (PyNaCl,
+# davey) would only bury the one line that matters, such as a wrong token.
+discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
+
 APOLOGY = "Sorry, something went wrong with that command. It has been logged; please try again later."
 
 
