@@ -29,6 +29,7 @@ import numpy as np
 
 from bot.answer import Answer
 from bot.questions import clean_question
+from bot.runtime import tune_for_questions
 from bot.settings import Settings
 from index.build import BuildReport, build_index
 from index.embed import Embedder, TokenEmbedder, TokenVectors, load_embedder
@@ -57,6 +58,7 @@ class CaseBot:
     """Answers questions about the corpus. Thread-safe; one instance per process."""
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        tune_for_questions()
         self.settings = settings
         self.embedder = embedder if embedder is not None else load_embedder(settings.embedder)
         self.store = IndexStore(settings.index_dir)

@@ -92,17 +92,24 @@ def search_vectors(index, query: np.ndarray, k: int) -> tuple[np.ndarray, np.nda
     k = min(k, index.ntotal)
     if k <= 0:
         return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+    query = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
     if _is_exact(index):
         # One query over an exact index takes a fraction of a millisecond on one core; splitting it over
         # OpenMP threads made it 16 ms whenever another process held a core (the threads wait for each
-        # other). The setting is the calling thread's own (an OpenMP ICV), so builds, which run in their
-        # own thread, keep every core. When torch shares the OpenMP runtime it also makes the next question's
-        # model pass in this thread single-threaded, which is faster for one text (bench/latency.py, A/B:
-        # 13.3-14.1 ms against 16.5-17.4 ms with the count put back after the search), so it is kept.
+        # other). The setting is the calling thread's own (an OpenMP ICV, which torch in this thread
+        # shares), so it is put back: the next question's model pass and a build later run by the same
+        # thread keep every core (with numpy's BLAS threads not spinning, bot/runtime.py, that pass
+        # takes 9-10 ms on two cores against 12-13 ms on one).
         import faiss
 
+        threads = faiss.omp_get_max_threads()
         faiss.omp_set_num_threads(1)
-    scores, ids = index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
+        try:
+            scores, ids = index.search(query, k)
+        finally:
+            faiss.omp_set_num_threads(threads)
+    else:
+        scores, ids = index.search(query, k)
     keep = ids[0] >= 0
     return scores[0][keep], ids[0][keep]
 

@@ -54,6 +54,19 @@ def test_quantised_ivf_keeps_recall_at_10_against_exact_search() -> None:
     assert list(ids) == list(found[0]) and np.all(np.diff(scores) <= 1e-6)
 
 
+def test_exact_search_of_one_query_leaves_the_threads_own_thread_count_alone() -> None:
+    """One query runs on one OpenMP thread, and the calling thread's setting (shared with torch in
+    that thread) is put back, so a build later run by the same thread still uses every core."""
+    import faiss
+    import torch
+
+    faiss.omp_set_num_threads(2)
+    vectors = np.random.default_rng(0).standard_normal((500, 16)).astype(np.float32)
+    search_vectors(build_vector_index(vectors), vectors[0], 5)
+    assert faiss.omp_get_max_threads() == 2
+    assert torch.get_num_threads() == 2
+
+
 def test_ivf_index_survives_the_store_round_trip_memory_mapped(tmp_path: Path) -> None:
     import faiss
 
