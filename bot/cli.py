@@ -5,6 +5,7 @@ Every error a user can act on is printed as one line on stderr, with a non-zero 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sys
@@ -29,11 +30,14 @@ class Context:
         self.settings = settings
         self._casebot = None
 
-    def casebot(self, open_index: bool = True, progress: bool = False):  # -> CaseBot
+    def casebot(self, open_index: bool = True, progress: bool = False, one_question: bool = False):  # -> CaseBot
         if self._casebot is None:
             from bot.service import CaseBot
 
-            self._casebot = CaseBot(self.settings)
+            settings = self.settings
+            if one_question:  # loading onnxruntime (0.3 s) costs more than it saves on one question (5 ms)
+                settings = dataclasses.replace(settings, question_runtime="torch")
+            self._casebot = CaseBot(settings)
             if open_index:
                 self._casebot.open(build_if_missing=True, progress=progress)
         return self._casebot
@@ -97,7 +101,7 @@ def ask(obj: Context, question: str, as_json: bool, top_k: int | None) -> None:
 
     if question != "-":
         clean_question(question, obj.settings.max_question_chars)  # fail fast, before loading the model
-        answer = obj.casebot().ask(question, top_k)
+        answer = obj.casebot(one_question=True).ask(question, top_k)
         if as_json:
             click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
         else:

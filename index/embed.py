@@ -25,6 +25,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int], None]  # called with the number of texts just embedded
+# The model's last layer for a tokenized batch: {input_ids, attention_mask, ...} int64 arrays of shape
+# (batch, length) -> (batch, length, dimension) float32.
+HiddenStates = Callable[[dict[str, np.ndarray]], np.ndarray]
 
 
 @runtime_checkable
@@ -116,12 +119,15 @@ class SentenceTransformerEmbedder:
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self.encode_passages(texts)
 
-    def encode_tokens(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> list[TokenVectors]:
+    def encode_tokens(self, texts: Sequence[str], progress: ProgressCallback | None = None,
+                      forward: HiddenStates | None = None) -> list[TokenVectors]:
         """The last layer's vector for every word piece of each text, and the text's vector, in one pass.
 
         ``pooled`` is what ``encode_passages`` gives (mean of the first window's last layer,
         normalised), so a build gets both from one model call per text. A text longer than the
         model's window is read in overlapping windows for its pieces, so no piece is lost.
+        ``forward`` replaces the torch pass over the tokenized batch (index.onnx_model: the same
+        weights under onnxruntime).
         """
         import torch
 
@@ -138,8 +144,11 @@ class SentenceTransformerEmbedder:
             owners = encoded.pop("overflow_to_sample_mapping").tolist()
             spans = encoded.pop("offset_mapping").numpy()
             inputs = {k: encoded[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded}
-            with torch.inference_mode():
-                hidden = transformer(**inputs).last_hidden_state.float().numpy()
+            if forward is not None:
+                hidden = forward({k: v.numpy() for k, v in inputs.items()})
+            else:
+                with torch.inference_mode():
+                    hidden = transformer(**inputs).last_hidden_state.float().numpy()
             mask = encoded["attention_mask"].numpy().astype(bool)
             parts: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
             pooled: dict[int, np.ndarray] = {}

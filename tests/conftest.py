@@ -65,6 +65,7 @@ def settings_for(root: Path, **overrides: object) -> Settings:
         "index_dir": root / "index",
         "feedback_file": root / "feedback.jsonl",
         "matrix_store_dir": root / "matrix-store",
+        "model_cache_dir": REPO / "var" / "models",  # the onnxruntime copy of the model: exported once
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

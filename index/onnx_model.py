@@ -1,0 +1,173 @@
+"""The embedding model's transformer under onnxruntime, for questions.
+
+Builds embed with sentence-transformers (torch). A question is one short text, where torch's
+per-operation overhead is most of the time: the same weights under onnxruntime read a 20-word
+question in 3.5-4 ms instead of 8.5-9.5 ms on two cores (bench/latency.py). The copy is exported
+once (into MODEL_CACHE_DIR), in a child process (exporting changes the torch model of the process that
+does it), and checked against torch on probe texts twice: after the export and at every load. Its
+last-layer vectors differ from torch's by about 2e-6; anything above ``TOLERANCE`` is refused and
+the bot stays on torch.
+
+    MODEL_CACHE_DIR/minilm-<key>.onnx     the exported transformer (about 90 MB); key: model, torch version
+    MODEL_CACHE_DIR/minilm-<key>.failed   why the last export failed: not tried again until `index build`
+
+Tokenizing, pooling and the word pieces stay in ``SentenceTransformerEmbedder.encode_tokens``; only
+the forward pass is swapped, so question vectors and pieces are the same computation as in a build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from index.embed import ProgressCallback, SentenceTransformerEmbedder, TokenVectors
+from index.errors import CasebotError
+
+log = logging.getLogger(__name__)
+
+OPSET = 17
+TOLERANCE = 1e-4  # largest allowed difference of a last-layer value between torch and onnxruntime
+PROBES = (
+    "Why did Iran open a criminal case against Pavel Durov?",
+    "Durov said: “Refusal of encryption will make millions of people defenseless from hacker attacks "
+    "and blackmail by corrupt officials.” Around 40 million people in Iran use Telegram.",
+)
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+EXPORT_TIMEOUT_S = 600
+
+
+class OnnxUnavailable(CasebotError):
+    """The onnxruntime copy cannot be made or used; the caller stays on torch."""
+
+
+def model_file(models_dir: Path, embedder: SentenceTransformerEmbedder) -> Path:
+    import torch
+
+    key = hashlib.sha256(f"{embedder.name}|torch {torch.__version__}|opset {OPSET}".encode()).hexdigest()[:16]
+    return Path(models_dir) / f"minilm-{key}.onnx"
+
+
+class OnnxQuestionEmbedder:
+    """``SentenceTransformerEmbedder`` whose question-side passes (``encode_queries``, ``encode_tokens``)
+    run under onnxruntime; ``encode_passages`` (what builds use) stays on sentence-transformers."""
+
+    def __init__(self, inner: SentenceTransformerEmbedder, path: Path, threads: int | None = None) -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise OnnxUnavailable("onnxruntime is not installed (pip install -r requirements.txt)") from None
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3  # errors only
+        try:
+            self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 - a damaged or foreign file: say so, stay on torch
+            raise OnnxUnavailable(f"cannot load {path}: {exc}") from None
+        self._inputs = [i.name for i in self._session.get_inputs()]
+        if sorted(self._inputs) != sorted(INPUTS):
+            raise OnnxUnavailable(f"{path} expects inputs {self._inputs}, not {list(INPUTS)}")
+        self.inner = inner
+        self.name = inner.name
+        self.dimension = inner.dimension
+        self.path = path
+        difference = self._difference_from_torch()
+        if not difference <= TOLERANCE:
+            raise OnnxUnavailable(f"{path} differs from the torch model by {difference:.2g} (> {TOLERANCE})")
+
+    def _forward(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        feed = {name: np.ascontiguousarray(inputs[name], dtype=np.int64) for name in self._inputs}
+        return self._session.run(None, feed)[0]
+
+    def _difference_from_torch(self) -> float:
+        ours = self.encode_tokens(PROBES)
+        theirs = self.inner.encode_tokens(PROBES)
+        return max(max(float(np.abs(a.vectors - b.vectors).max()), float(np.abs(a.pooled - b.pooled).max()))
+                   for a, b in zip(ours, theirs))
+
+    def encode_passages(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> np.ndarray:
+        return self.inner.encode_passages(texts, progress)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([t.pooled for t in self.encode_tokens(texts)]).astype(np.float32)
+
+    def encode_tokens(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> list[TokenVectors]:
+        return self.inner.encode_tokens(texts, progress, forward=self._forward)
+
+
+def export(path: Path) -> None:
+    """Export the transformer to ``path`` in a child process (atomically: a temporary file is
+    checked against torch, then renamed). Raises ``OnnxUnavailable`` with the child's last words."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    root = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    try:
+        done = subprocess.run([sys.executable, "-m", "index.onnx_model", str(path)], env=env, cwd=root,
+                              capture_output=True, text=True, timeout=EXPORT_TIMEOUT_S)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise OnnxUnavailable(f"export did not finish: {exc}") from None
+    if done.returncode != 0 or not path.is_file():
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise OnnxUnavailable(f"export failed: {last}")
+
+
+def _export_here(path: Path) -> None:
+    """The child process of ``export``."""
+    import torch
+
+    try:
+        import onnx  # noqa: F401 - torch.onnx needs it to write the file
+    except ImportError:
+        raise SystemExit("the onnx package is not installed (pip install -r requirements.txt)") from None
+    embedder = SentenceTransformerEmbedder()
+    reference = embedder.encode_tokens(PROBES)  # before exporting: the export changes this process's model
+    transformer = embedder._model[0].auto_model.eval()  # noqa: SLF001 - the module sentence-transformers runs
+
+    class LastLayer(torch.nn.Module):
+        def __init__(self, model: torch.nn.Module) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):  # noqa: ANN001
+            return self.model(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    sample = embedder._model.tokenizer(list(PROBES), padding=True, return_tensors="pt")  # noqa: SLF001
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    dynamic = {name: {0: "batch", 1: "length"} for name in (*INPUTS, "last_hidden_state")}
+    try:
+        with torch.no_grad():
+            torch.onnx.export(LastLayer(transformer), tuple(sample[name] for name in INPUTS), str(temporary),
+                              input_names=list(INPUTS), output_names=["last_hidden_state"],
+                              dynamic_axes=dynamic, opset_version=OPSET, dynamo=False)
+        import onnxruntime as ort
+
+        session = ort.InferenceSession(str(temporary), providers=["CPUExecutionProvider"])
+
+        def forward(inputs: dict[str, np.ndarray]) -> np.ndarray:
+            return session.run(None, {name: inputs[name].astype(np.int64) for name in INPUTS})[0]
+
+        ours = embedder.encode_tokens(PROBES, forward=forward)  # the tokenizer only: torch is not run again
+        difference = max(float(np.abs(a.vectors - b.vectors).max()) for a, b in zip(ours, reference))
+        if not difference <= TOLERANCE:
+            raise SystemExit(f"the exported model differs from torch by {difference:.2g} (> {TOLERANCE})")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+if __name__ == "__main__":  # python -m index.onnx_model TARGET.onnx
+    logging.basicConfig(level=logging.WARNING)
+    if len(sys.argv) != 2:
+        raise SystemExit("usage: python -m index.onnx_model TARGET.onnx")
+    _export_here(Path(sys.argv[1]))
