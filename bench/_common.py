@@ -18,6 +18,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 WORK = Path(os.environ.get("CASEBOT_BENCH_DIR", "/tmp/casebot-bench"))
+MODELS = ROOT / "var" / "models"  # the onnxruntime copy of the model, shared with `./dev ask` and the tests
 
 
 def timed(fn: Callable[[], object]) -> tuple[float, object]:

@@ -5,8 +5,8 @@
 Uses a 10,000-chunk index of a generated corpus (bench/corpus.py), built first when missing.
 1. Warm: one process, model and index loaded; every question asked once ("first time": nothing
    cached) and then again ("repeated": token vectors of the candidates cached), end to end:
-   ``CaseBot.ask`` + the terminal renderer. The same questions with the word-by-word re-scoring
-   switched off (token_weight 0) show what that stage costs.
+   ``CaseBot.ask`` + the terminal renderer, as configured (onnxruntime reads the question), with
+   QUESTION_RUNTIME=torch, and with the word-by-word re-scoring switched off (token_weight 0), in turns.
 2. Where the time of one question goes: model calls (question vector, token vectors of the
    question and of uncached candidates), FAISS, BM25, the rest.
 3. Cold start: ``python -m bot ask QUESTION`` wall time, and the split (imports, model, index).
@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from _common import ROOT, WORK, header, spread, table, timed
+from _common import MODELS, ROOT, WORK, header, spread, table, timed
 from scale import questions
 
 
@@ -68,32 +68,33 @@ def warm(index_dir: Path, embedder, repeats: int) -> None:
     from bot.service import CaseBot
     from bot.settings import Settings
 
-    settings = Settings(corpus_dir=Path("/nonexistent"), index_dir=index_dir)
     qs = questions()
-    rows = []
     breakdown: dict[str, float] = defaultdict(float)
-    for label, weight in (("as configured (word-by-word re-scoring)", None), ("token_weight 0 (dense + BM25 only)", 0.0)):
-        first_all, repeated_all = [], []
-        for _ in range(repeats):
-            timing = TimingEmbedder(embedder)
-            bot = CaseBot(settings, embedder=timing)
+    variants = (("as configured (onnxruntime reads the question, word-by-word re-scoring)", "onnx", None),
+                ("QUESTION_RUNTIME=torch (sentence-transformers reads the question)", "torch", None),
+                ("token_weight 0 (dense + BM25 only)", "onnx", 0.0))
+    first_all: dict[str, list[float]] = defaultdict(list)
+    repeated_all: dict[str, list[float]] = defaultdict(list)
+    for _ in range(repeats):  # the variants take turns, so that a busy minute hits them alike
+        for label, runtime, weight in variants:
+            settings = Settings(corpus_dir=Path("/nonexistent"), index_dir=index_dir, question_runtime=runtime,
+                                model_cache_dir=MODELS)
+            bot = CaseBot(settings, embedder=embedder)
             bot.open(build_if_missing=False)
-            if weight is not None:
-                searcher = bot.searcher
-                patched = search.Searcher(searcher.index, timing, params=replace(searcher.params, token_weight=weight))
-                bot._searcher = patched  # bench only: the same index, re-scoring off
+            searcher = bot.searcher
+            timing = TimingEmbedder(searcher.embedder)  # what the bot reads questions with
+            params = searcher.params if weight is None else replace(searcher.params, token_weight=weight)
+            bot._searcher = search.Searcher(searcher.index, timing, params=params)  # bench only: timed calls
             bot.ask("warm up the model and the caches of the process")
             timing.seconds.clear()
             clock = _wrap_clocks(search, timing.seconds)
-            first = [timed(lambda: render_answer(bot.ask(q)))[0] * 1000 for q in qs]
-            if weight is None:
+            first_all[label] += [timed(lambda: render_answer(bot.ask(q)))[0] * 1000 for q in qs]
+            if runtime == "onnx" and weight is None:
                 for k, v in timing.seconds.items():
                     breakdown[k] += v / len(qs) / repeats * 1000
-            repeated = [timed(lambda: render_answer(bot.ask(q)))[0] * 1000 for q in qs]
+            repeated_all[label] += [timed(lambda: render_answer(bot.ask(q)))[0] * 1000 for q in qs]
             clock()
-            first_all += first
-            repeated_all += repeated
-        rows.append([label, spread(first_all), spread(repeated_all)])
+    rows = [[label, spread(first_all[label]), spread(repeated_all[label])] for label, _, _ in variants]
     n = len(bot.searcher.index.chunks)
     print(f"### Warm latency, {n} chunks (generated corpus), {len(qs)} questions x {repeats} processes\n")
     print(table(["search", "ask + render ms, first time", "ask + render ms, repeated"], rows))
@@ -137,7 +138,8 @@ from bot.service import CaseBot
 from index.embed import load_embedder
 embedder = load_embedder("minilm")
 t2 = time.perf_counter()
-bot = CaseBot(Settings(corpus_dir=Path("/nonexistent"), index_dir=Path({index!r})), embedder=embedder)
+bot = CaseBot(Settings(corpus_dir=Path("/nonexistent"), index_dir=Path({index!r}), question_runtime="torch"),
+             embedder=embedder)  # one question: `bot ask` reads it with torch (bot/cli.py)
 bot.open(build_if_missing=False)
 t3 = time.perf_counter()
 bot.ask({question!r})

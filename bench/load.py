@@ -22,7 +22,7 @@ import random
 import time
 from pathlib import Path
 
-from _common import WORK, header, percentile, spread, table
+from _common import MODELS, WORK, header, percentile, spread, table
 from scale import questions
 
 
@@ -74,7 +74,7 @@ def main() -> None:
     from index.embed import SentenceTransformerEmbedder
 
     embedder = SentenceTransformerEmbedder()
-    settings = Settings(corpus_dir=Path("/nonexistent"), index_dir=args.index)
+    settings = Settings(corpus_dir=Path("/nonexistent"), index_dir=args.index, model_cache_dir=MODELS)
     pool = questions(args.askers * args.questions)
     setting = "" if args.token_weight is None else f", token_weight {args.token_weight}"
     header(f"Throughput: {args.askers} concurrent askers x {args.questions} questions, index {args.index.name}{setting}")

@@ -108,7 +108,8 @@ def main() -> None:
     parser.add_argument("--timeline-limit", type=int, default=10, help="the bot's sync timeline limit")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="casebot-bench-") as folder:
-        casebot = CaseBot(Settings(corpus_dir=ROOT / "corpus", index_dir=Path(folder) / "index"))
+        casebot = CaseBot(Settings(corpus_dir=ROOT / "corpus", index_dir=Path(folder) / "index",
+                                   model_cache_dir=ROOT / "var" / "models"))
         casebot.open()
         synapse = Synapse.start()
         try:

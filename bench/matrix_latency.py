@@ -94,6 +94,7 @@ async def run(synapse: Synapse, casebot: CaseBot, questions: list[str], store: P
     bot_id = synapse.register("casebot", PASSWORD)
     asker_id = synapse.register("asker", PASSWORD)
     settings = Settings(corpus_dir=casebot.settings.corpus_dir, index_dir=casebot.settings.index_dir,
+                        model_cache_dir=casebot.settings.model_cache_dir,
                         matrix_homeserver=synapse.url, matrix_user_id=bot_id, matrix_password=PASSWORD,
                         matrix_store_dir=store, rate_limit_per_minute=100_000)
     bot = MatrixBot(settings, casebot)
@@ -143,7 +144,8 @@ def main() -> None:
     questions = load_questions(args.questions_file, args.questions)
 
     with tempfile.TemporaryDirectory(prefix="casebot-bench-") as folder:
-        casebot = CaseBot(Settings(corpus_dir=ROOT / "corpus", index_dir=Path(folder) / "index"))
+        casebot = CaseBot(Settings(corpus_dir=ROOT / "corpus", index_dir=Path(folder) / "index",
+                                   model_cache_dir=ROOT / "var" / "models"))
         casebot.open()
         casebot.ask(questions[0])  # warm the model up
         core = []

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import ROOT, WORK, header, percentile, spread, table, timed
+from _common import MODELS, ROOT, WORK, header, percentile, spread, table, timed
 
 DIMENSION = 384
 
@@ -193,11 +193,11 @@ from bot.render.terminal import render_answer
 from index.embed import load_embedder
 embedder = load_embedder("minilm")
 t1 = time.perf_counter(); rss_model = rss_mb()
-settings = Settings(corpus_dir=Path("/nonexistent"), index_dir=Path({index!r}))
+settings = Settings(corpus_dir=Path("/nonexistent"), index_dir=Path({index!r}), model_cache_dir=Path({models!r}))
 bot = CaseBot(settings, embedder=embedder)
 from index.search import Searcher
 t = time.perf_counter(); index = bot.store.load(embedder); store_s = time.perf_counter() - t
-bot._searcher = Searcher(index, embedder, settings)  # what CaseBot.open does, timed in two parts
+bot._searcher = Searcher(index, bot._question_model(), settings)  # what CaseBot.open does, timed in two parts
 t2 = time.perf_counter(); rss_loaded = rss_mb()
 questions = json.loads({questions!r})
 searcher = bot.searcher
@@ -229,7 +229,7 @@ def questions(n: int = 40) -> list[str]:
 
 
 def serve(index_dir: Path, repeats: int, label: str) -> dict:
-    code = SERVE.format(bench=str(Path(__file__).parent), root=str(ROOT), index=str(index_dir),
+    code = SERVE.format(bench=str(Path(__file__).parent), root=str(ROOT), index=str(index_dir), models=str(MODELS),
                         questions=json.dumps(questions()), repeats=repeats)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
