@@ -35,7 +35,7 @@ from bot.answer import Answer
 from bot.settings import Settings
 from index.embed import Embedder, TokenEmbedder, TokenVectors
 from index.lexical import bm25_scores, content_words, idf
-from index.store import LoadedIndex
+from index.store import LoadedIndex, read_rows
 from index.types import Document, Passage
 from index.vectors import search_vectors
 
@@ -196,7 +196,7 @@ class Searcher:
         first, last = int(self._first_unit[chunk]), int(self._first_unit[chunk + 1])
         if last <= first:
             return -1.0
-        return float(np.max(np.asarray(self.index.vectors[first:last], dtype=np.float32) @ vector))
+        return float(np.max(read_rows(self.index.vectors, first, last).astype(np.float32, copy=False) @ vector))
 
     # -- word-by-word matching -------------------------------------------------------------
     def _matches(self, chunks: list[int], query: _Query) -> list[float]:

@@ -245,3 +245,17 @@ def test_unit_hashes_ending_in_zero_bytes_come_back_whole(tmp_path: Path) -> Non
              end=np.ones(3, dtype=np.int64), hashes=np.asarray(hashes, dtype="S16"))
     units = load_units(tmp_path / "units.npz")
     assert [bytes(h) for h in units.hashes.tolist()] == hashes  # an incremental build finds every one
+
+
+def test_read_rows_of_a_mapped_array_equal_its_slice(tmp_path: Path) -> None:
+    """The searcher reads a few vectors per question with pread instead of through the mapping (which
+    maps whole page-cache folios into the process); the rows must be exactly the slice's."""
+    from index.store import read_rows
+
+    vectors = np.random.default_rng(1).standard_normal((50, 7)).astype(np.float32)
+    np.save(tmp_path / "v.npy", vectors)
+    mapped = np.load(tmp_path / "v.npy", mmap_mode="r")
+    for first, last in ((0, 1), (3, 9), (45, 50), (48, 80), (50, 51), (7, 7)):
+        rows = read_rows(mapped, first, last)
+        assert rows.dtype == np.float32 and np.array_equal(rows, vectors[first:last])
+    assert np.array_equal(read_rows(vectors, 2, 4), vectors[2:4])  # an ordinary array: a copy of the slice
