@@ -35,7 +35,7 @@ from bot.answer import Answer
 from bot.settings import Settings
 from index.embed import Embedder, TokenEmbedder, TokenVectors
 from index.lexical import bm25_scores, content_words, idf
-from index.store import LoadedIndex, read_rows
+from index.store import LoadedIndex, read_ranges, read_rows
 from index.types import Document, Passage
 from index.vectors import search_vectors
 
@@ -86,6 +86,20 @@ class _Query:
     tokens: np.ndarray | None  # (n, d) token vectors of the weighted words
     weights: np.ndarray | None  # (n,) idf weights summing to 1
     sentence_scores: dict[int, np.ndarray] = field(default_factory=dict)  # chunk -> scores, once computed
+
+
+# Above this many chunks the best BM25 chunks are picked with torch.topk: 1.8 ms at a million chunks
+# against 8 ms for numpy's argpartition (and 40 ms for a full argsort); below it argpartition is quicker.
+TOPK_WITH_TORCH_ABOVE = 50_000
+
+
+def largest(values: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` largest values, in no particular order."""
+    if len(values) > TOPK_WITH_TORCH_ABOVE:
+        import torch
+
+        return torch.topk(torch.from_numpy(np.ascontiguousarray(values)), k).indices.numpy()
+    return np.argpartition(-values, k - 1)[:k]
 
 
 class Searcher:
@@ -179,7 +193,7 @@ class Searcher:
         words = bm25_scores(self.index.bm25, query.text, n_chunks)
         if p.lexical_candidates and words.any():
             k = min(p.lexical_candidates, n_chunks)
-            top = np.argpartition(-words, k - 1)[:k]  # O(n): 8 ms instead of 45 ms at 1M chunks
+            top = largest(words, k)
             best_words = top[np.lexsort((top, -words[top]))]
             pool += [int(c) for c in best_words if words[c] > 0 and int(c) not in pool]
         for chunk in pool:
@@ -254,7 +268,7 @@ class Searcher:
         units = np.concatenate([np.arange(self._first_unit[c], self._first_unit[c + 1]) for c in chunks])
         unit_owner = np.repeat(np.arange(len(chunks)), [self._first_unit[c + 1] - self._first_unit[c] for c in chunks])
         first, count = table.units[units, 0], table.units[units, 1]
-        records = np.concatenate([table.records[f : f + n] for f, n in zip(first.tolist(), count.tolist())])
+        records = read_ranges(table.records, first.tolist(), count.tolist())
         vectors = records["code"].astype(np.float32)
         unit_start = np.asarray(self.index.units.start)[units]
         spans = np.stack([records["start"], records["end"]], axis=1).astype(np.int64) + np.repeat(unit_start, count)[:, None]

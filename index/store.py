@@ -298,18 +298,35 @@ def _random_access(array: np.ndarray) -> np.ndarray:
 
 
 def read_rows(array: np.ndarray, first: int, last: int) -> np.ndarray:
-    """``array[first:last]`` as a new array. Rows of a memory-mapped file are read with ``pread``:
-    touching them through the mapping maps every page-cache folio they sit in (up to 2 MB each) into
-    the process: at a million chunks, the few vectors a question reads that way added 300 MB to its
-    resident set after 20 questions (bench/scale.py)."""
+    """``array[first:last]`` as a new array (see ``read_ranges``)."""
+    return read_ranges(array, [first], [last - first])
+
+
+def read_ranges(array: np.ndarray, firsts: Sequence[int], counts: Sequence[int]) -> np.ndarray:
+    """The rows ``array[f : f + n]`` for each ``(f, n)``, concatenated into a new array. Rows of a
+    memory-mapped file are read with ``pread``: touching them through the mapping maps every
+    page-cache folio they sit in (up to 2 MB each) into the process: at a million chunks, the few
+    vectors a question reads that way added 0.3 GB to its resident set after 20 questions, and
+    1 GB after 80 (bench/scale.py)."""
+    ranges = [(max(0, int(f)), min(int(f) + int(n), len(array))) for f, n in zip(firsts, counts)]
+    ranges = [(a, b) for a, b in ranges if b > a]
     filename, offset = getattr(array, "filename", None), getattr(array, "offset", None)
-    first, last = max(0, first), min(last, len(array))
-    if filename is None or offset is None or not array.flags.c_contiguous or last <= first:
-        return np.array(array[first:last])
+    if filename is None or offset is None or not array.flags.c_contiguous:
+        if not ranges:
+            return np.array(array[:0])
+        return np.concatenate([np.asarray(array[a:b]) for a, b in ranges])
     row_bytes = array.itemsize * int(np.prod(array.shape[1:], dtype=np.int64))
+    out = np.empty((sum(b - a for a, b in ranges), *array.shape[1:]), dtype=array.dtype)
+    view = memoryview(out.reshape(-1).view(np.uint8)) if out.size else None
+    position = 0
     with open(filename, "rb", buffering=0) as fh:
-        data = os.pread(fh.fileno(), (last - first) * row_bytes, offset + first * row_bytes)
-    return np.frombuffer(data, dtype=array.dtype).reshape((last - first, *array.shape[1:]))
+        for a, b in ranges:
+            size = (b - a) * row_bytes
+            got = os.preadv(fh.fileno(), [view[position : position + size]], offset + a * row_bytes)
+            if got != size:
+                raise OSError(f"{filename}: short read ({got} of {size} bytes)")
+            position += size
+    return out
 
 
 def _sync(fh: Any) -> None:

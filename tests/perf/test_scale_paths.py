@@ -259,3 +259,36 @@ def test_read_rows_of_a_mapped_array_equal_its_slice(tmp_path: Path) -> None:
         rows = read_rows(mapped, first, last)
         assert rows.dtype == np.float32 and np.array_equal(rows, vectors[first:last])
     assert np.array_equal(read_rows(vectors, 2, 4), vectors[2:4])  # an ordinary array: a copy of the slice
+
+
+def test_read_ranges_of_mapped_records_equal_their_slices(tmp_path: Path) -> None:
+    """Word-piece records (a structured dtype) of a question's candidates, read with pread."""
+    from index.store import read_ranges
+    from index.tokens import record_dtype
+
+    records = np.zeros(30, dtype=record_dtype(5))
+    records["code"] = np.arange(150).reshape(30, 5) % 120
+    records["scale"], records["start"], records["end"] = np.arange(30) / 7, np.arange(30), np.arange(30) + 3
+    records.tofile(tmp_path / "tokens.bin")
+    mapped = np.memmap(tmp_path / "tokens.bin", dtype=records.dtype, mode="r", shape=(30,))
+    firsts, counts = [4, 0, 20, 29, 12], [3, 2, 0, 5, 1]
+    expected = np.concatenate([records[f : f + n] for f, n in zip(firsts, counts)])
+    got = read_ranges(mapped, firsts, counts)
+    assert got.dtype == records.dtype and got.tobytes() == expected.tobytes()
+    assert len(read_ranges(mapped, [3], [0])) == 0
+
+
+def test_largest_picks_the_same_chunks_with_torch_and_with_numpy() -> None:
+    """The best BM25 chunks of a big index come from torch.topk, of a small one from argpartition:
+    the same set either way (scores with ties and zeros, as BM25 gives)."""
+    from index.search import TOPK_WITH_TORCH_ABOVE, largest
+
+    rng = np.random.default_rng(3)
+    values = np.zeros(TOPK_WITH_TORCH_ABOVE + 1000, dtype=np.float32)
+    hit = rng.choice(len(values), 5000, replace=False)
+    values[hit] = np.round(rng.gamma(2.0, 2.0, 5000), 1)  # rounded: ties below the top
+    for k in (1, 10, 40):
+        for array in (values, values[:1000]):  # torch, then numpy
+            picked = largest(array, k)
+            assert len(set(picked.tolist())) == k
+            assert np.sort(array[picked]).tolist() == np.sort(array)[-k:].tolist()  # ties: any of equals
