@@ -41,9 +41,9 @@ class Settings:
     max_question_chars: int = 2000
     log_level: str = "INFO"
     feedback_file: Path = Path("var/feedback.jsonl")
-    # Store every chunk's word-piece vectors (about 40 kB a chunk) up to this many chunks; above it
-    # the candidates' pieces are computed per question (slower). 0: never store them.
-    token_store_max_chunks: int = 100_000
+    # Store every chunk's word-piece vectors (about 34 kB a chunk on disk) up to this many chunks;
+    # above it the candidates' pieces are computed per question (slower). 0: never store them.
+    token_store_max_chunks: int = 2_000_000
     # What reads a question with the minilm model: onnx (the same weights under onnxruntime, exported
     # into INDEX_DIR/models and checked against torch; 2-3x faster) or torch (sentence-transformers).
     question_runtime: str = "onnx"
