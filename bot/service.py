@@ -128,30 +128,10 @@ class CaseBot:
         return self.settings.question_runtime == "onnx" and isinstance(self.embedder, SentenceTransformerEmbedder)
 
     def _onnx_questions(self, retry: bool) -> Embedder | None:
-        from index.onnx_model import OnnxQuestionEmbedder, OnnxUnavailable, export, model_file
+        from index.onnx_model import question_embedder
 
         assert isinstance(self.embedder, SentenceTransformerEmbedder)
-        path = model_file(self.settings.model_cache_dir, self.embedder)
-        failed = path.with_suffix(".failed")
-        try:
-            if not path.is_file():
-                if failed.is_file() and not retry:
-                    log.debug("questions read by torch: %s", failed.read_text(encoding="utf-8").strip())
-                    return None
-                log.info("exporting the model for onnxruntime to %s (once; about 10 s)", path)
-                export(path)
-            questions = OnnxQuestionEmbedder(self.embedder, path)
-        except (OnnxUnavailable, OSError) as exc:
-            log.warning("questions are read by torch (slower): the onnxruntime copy of the model is not usable: %s", exc)
-            try:
-                path.unlink(missing_ok=True)
-                failed.parent.mkdir(parents=True, exist_ok=True)
-                failed.write_text(f"{exc}\n", encoding="utf-8")
-            except OSError:
-                pass
-            return None
-        failed.unlink(missing_ok=True)
-        return questions
+        return question_embedder(self.embedder, self.settings.model_cache_dir, retry=retry)
 
     async def rebuild_async(self, full: bool = False) -> BuildReport:
         return await asyncio.to_thread(self.rebuild, full)

@@ -108,6 +108,34 @@ class OnnxQuestionEmbedder:
         return self.inner.encode_tokens(texts, progress, forward=self._forward)
 
 
+def question_embedder(embedder: SentenceTransformerEmbedder, cache_dir: Path,
+                      retry: bool = False) -> OnnxQuestionEmbedder | None:
+    """The onnxruntime copy of ``embedder`` from ``cache_dir``, exported first when missing; None
+    (one warning; questions are then read by torch) when it cannot be made, loaded or trusted. A
+    failure is remembered beside the copy and not tried again unless ``retry`` (the next build)."""
+    path = model_file(cache_dir, embedder)
+    failed = path.with_suffix(".failed")
+    try:
+        if not path.is_file():
+            if failed.is_file() and not retry:
+                log.debug("questions read by torch: %s", failed.read_text(encoding="utf-8").strip())
+                return None
+            log.info("exporting the model for onnxruntime to %s (once; about 10 s)", path)
+            export(path)
+        questions = OnnxQuestionEmbedder(embedder, path)
+    except (OnnxUnavailable, OSError) as exc:
+        log.warning("questions are read by torch (slower): the onnxruntime copy of the model is not usable: %s", exc)
+        try:
+            path.unlink(missing_ok=True)
+            failed.parent.mkdir(parents=True, exist_ok=True)
+            failed.write_text(f"{exc}\n", encoding="utf-8")
+        except OSError:
+            pass
+        return None
+    failed.unlink(missing_ok=True)
+    return questions
+
+
 def export(path: Path) -> None:
     """Export the transformer to ``path`` in a child process (atomically: a temporary file is
     checked against torch, then renamed). Raises ``OnnxUnavailable`` with the child's last words."""

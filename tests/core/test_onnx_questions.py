@@ -65,7 +65,7 @@ def test_a_damaged_copy_means_torch_until_the_next_build_makes_a_good_one(
     path.write_bytes(b"\x00not an onnx model" * 100)
     question = "How many people in Iran use Telegram?"
 
-    with caplog.at_level(logging.WARNING, logger="bot.service"):
+    with caplog.at_level(logging.WARNING, logger="index.onnx_model"):
         bot = CaseBot(settings, embedder=embedder)
         bot.open(build_if_missing=True)
     assert not isinstance(bot.searcher.embedder, OnnxQuestionEmbedder)
