@@ -54,6 +54,16 @@ def test_first_ask_builds_the_index_and_prints_the_json_contract(workdir: Path) 
     assert scores[0] == max(scores)
 
 
+def test_one_question_is_read_by_torch_and_exports_nothing(workdir: Path) -> None:
+    """`ask "Q"` answers one question and exits: loading onnxruntime (and, the first time, exporting
+    the model for it, ~10 s) would cost more than it saves, so it must not happen (cold start)."""
+    cache = workdir / "models-one-question"
+    result = run(workdir, "ask", QUESTION, "--json", env={"MODEL_CACHE_DIR": str(cache)})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["answered"] is True
+    assert not cache.exists() or not any(cache.iterdir())
+
+
 def test_stdin_batch_prints_one_object_per_question(workdir: Path) -> None:
     questions = [QUESTION, "", "What did Durov post on VKontakte?", "x" * 5000, "Best cookie recipe?"]
     result = run(workdir, "ask", "-", "--json", "--top-k", "2", stdin="\n".join(questions) + "\n")
