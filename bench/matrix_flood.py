@@ -26,7 +26,7 @@ import platform
 import tempfile
 from pathlib import Path
 
-from _common import ROOT, load_average, table
+from _common import MODELS, ROOT, load_average, table
 
 from bot.adapters.matrix import MatrixBot
 from bot.service import CaseBot
@@ -109,7 +109,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="casebot-bench-") as folder:
         casebot = CaseBot(Settings(corpus_dir=ROOT / "corpus", index_dir=Path(folder) / "index",
-                                   model_cache_dir=ROOT / "var" / "models"))
+                                   model_cache_dir=MODELS))
         casebot.open()
         synapse = Synapse.start()
         try:

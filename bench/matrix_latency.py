@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, percentile, table
+from _common import MODELS, ROOT, percentile, table
 from nio import AsyncClient, AsyncClientConfig, LoginResponse, RoomSendResponse
 
 from bot.adapters.matrix import MatrixBot
@@ -145,7 +145,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="casebot-bench-") as folder:
         casebot = CaseBot(Settings(corpus_dir=ROOT / "corpus", index_dir=Path(folder) / "index",
-                                   model_cache_dir=ROOT / "var" / "models"))
+                                   model_cache_dir=MODELS))
         casebot.open()
         casebot.ask(questions[0])  # warm the model up
         core = []

@@ -110,12 +110,17 @@ class CaseBot:
 
     def _question_model(self, retry: bool = False) -> Embedder:
         """The embedder that reads questions: the model under onnxruntime when QUESTION_RUNTIME=onnx
-        and its copy can be made and checked (once per MODEL_CACHE_DIR; a failure is remembered
-        there and tried again by the next build, ``retry``), else the embedder itself."""
+        and its copy can be made and checked (index.onnx_model.question_embedder: once per
+        MODEL_CACHE_DIR; a failure is remembered there and tried again by the next build, ``retry``),
+        else the embedder itself."""
         with self._lock:
-            if self._questions_chosen and (self._questions is not self.embedder or not retry):
+            if self._questions is not self.embedder or (self._questions_chosen and not retry):
                 return self._questions
-        chosen = self._onnx_questions(retry) if self._wants_onnx() else None
+        chosen = None
+        if self.settings.question_runtime == "onnx" and isinstance(self.embedder, SentenceTransformerEmbedder):
+            from index.onnx_model import question_embedder
+
+            chosen = question_embedder(self.embedder, self.settings.model_cache_dir, retry=retry)
         with self._lock:
             if chosen is not None and self._questions is self.embedder:
                 self._questions = chosen
@@ -123,15 +128,6 @@ class CaseBot:
                 self._async_searcher = None
             self._questions_chosen = True
             return self._questions
-
-    def _wants_onnx(self) -> bool:
-        return self.settings.question_runtime == "onnx" and isinstance(self.embedder, SentenceTransformerEmbedder)
-
-    def _onnx_questions(self, retry: bool) -> Embedder | None:
-        from index.onnx_model import question_embedder
-
-        assert isinstance(self.embedder, SentenceTransformerEmbedder)
-        return question_embedder(self.embedder, self.settings.model_cache_dir, retry=retry)
 
     async def rebuild_async(self, full: bool = False) -> BuildReport:
         return await asyncio.to_thread(self.rebuild, full)

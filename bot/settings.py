@@ -45,7 +45,7 @@ class Settings:
     # above it the candidates' pieces are computed per question (slower). 0: never store them.
     token_store_max_chunks: int = 2_000_000
     # What reads a question with the minilm model: onnx (the same weights under onnxruntime, exported
-    # into INDEX_DIR/models and checked against torch; 2-3x faster) or torch (sentence-transformers).
+    # into MODEL_CACHE_DIR and checked against torch; 2-3x faster) or torch (sentence-transformers).
     question_runtime: str = "onnx"
     model_cache_dir: Path = Path("var/models")  # where that copy is kept (git-ignored), shared by indexes
     # Per-user limit for chat platforms: at most this many questions per minute.

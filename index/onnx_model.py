@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embed import ProgressCallback, SentenceTransformerEmbedder, TokenVectors
+from index.embed import HiddenStates, ProgressCallback, SentenceTransformerEmbedder, TokenVectors
 from index.errors import CasebotError
 
 log = logging.getLogger(__name__)
@@ -59,42 +59,14 @@ class OnnxQuestionEmbedder:
     run under onnxruntime; ``encode_passages`` (what builds use) stays on sentence-transformers."""
 
     def __init__(self, inner: SentenceTransformerEmbedder, path: Path, threads: int | None = None) -> None:
-        try:
-            import onnxruntime as ort
-        except ImportError:
-            raise OnnxUnavailable("onnxruntime is not installed (pip install -r requirements.txt)") from None
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3  # errors only
-        # Its threads sleep between runs instead of spinning (like OMP_WAIT_POLICY=PASSIVE for torch):
-        # one question 10.4 instead of 9.0 ms, but 20 concurrent askers 131 instead of 116 answers/s
-        # and the event loop half as late, and a homeserver or another bot on the machine keeps its core.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # noqa: BLE001 - a damaged or foreign file: say so, stay on torch
-            raise OnnxUnavailable(f"cannot load {path}: {exc}") from None
-        self._inputs = [i.name for i in self._session.get_inputs()]
-        if sorted(self._inputs) != sorted(INPUTS):
-            raise OnnxUnavailable(f"{path} expects inputs {self._inputs}, not {list(INPUTS)}")
+        self._forward = _session_forward(path, threads)
         self.inner = inner
         self.name = inner.name
         self.dimension = inner.dimension
         self.path = path
-        difference = self._difference_from_torch()
+        difference = largest_difference(self.encode_tokens(PROBES), inner.encode_tokens(PROBES))
         if not difference <= TOLERANCE:
             raise OnnxUnavailable(f"{path} differs from the torch model by {difference:.2g} (> {TOLERANCE})")
-
-    def _forward(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
-        feed = {name: np.ascontiguousarray(inputs[name], dtype=np.int64) for name in self._inputs}
-        return self._session.run(None, feed)[0]
-
-    def _difference_from_torch(self) -> float:
-        ours = self.encode_tokens(PROBES)
-        theirs = self.inner.encode_tokens(PROBES)
-        return max(max(float(np.abs(a.vectors - b.vectors).max()), float(np.abs(a.pooled - b.pooled).max()))
-                   for a, b in zip(ours, theirs))
 
     def encode_passages(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> np.ndarray:
         return self.inner.encode_passages(texts, progress)
@@ -106,6 +78,40 @@ class OnnxQuestionEmbedder:
 
     def encode_tokens(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> list[TokenVectors]:
         return self.inner.encode_tokens(texts, progress, forward=self._forward)
+
+
+def _session_forward(path: Path, threads: int | None = None) -> HiddenStates:
+    """The forward pass of the model file at ``path`` under onnxruntime."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise OnnxUnavailable("onnxruntime is not installed (pip install -r requirements.txt)") from None
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or os.cpu_count() or 1
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3  # errors only
+    # Its threads sleep between runs instead of spinning (like OMP_WAIT_POLICY=PASSIVE for torch):
+    # one question 10.4 instead of 9.0 ms, but 20 concurrent askers 131 instead of 116 answers/s
+    # and the event loop half as late, and a homeserver or another bot on the machine keeps its core.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    try:
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001 - a damaged or foreign file: say so, stay on torch
+        raise OnnxUnavailable(f"cannot load {path}: {exc}") from None
+    names = [i.name for i in session.get_inputs()]
+    if sorted(names) != sorted(INPUTS):
+        raise OnnxUnavailable(f"{path} expects inputs {names}, not {list(INPUTS)}")
+
+    def forward(inputs: dict[str, np.ndarray]) -> np.ndarray:
+        return session.run(None, {name: np.ascontiguousarray(inputs[name], dtype=np.int64) for name in names})[0]
+
+    return forward
+
+
+def largest_difference(ours: Sequence[TokenVectors], theirs: Sequence[TokenVectors]) -> float:
+    """The largest difference of a piece vector or text vector between two readings of the same texts."""
+    return max(max(float(np.abs(a.vectors - b.vectors).max()), float(np.abs(a.pooled - b.pooled).max()))
+               for a, b in zip(ours, theirs))
 
 
 def question_embedder(embedder: SentenceTransformerEmbedder, cache_dir: Path,
@@ -182,15 +188,8 @@ def _export_here(path: Path) -> None:
             torch.onnx.export(LastLayer(transformer), tuple(sample[name] for name in INPUTS), str(temporary),
                               input_names=list(INPUTS), output_names=["last_hidden_state"],
                               dynamic_axes=dynamic, opset_version=OPSET, dynamo=False)
-        import onnxruntime as ort
-
-        session = ort.InferenceSession(str(temporary), providers=["CPUExecutionProvider"])
-
-        def forward(inputs: dict[str, np.ndarray]) -> np.ndarray:
-            return session.run(None, {name: inputs[name].astype(np.int64) for name in INPUTS})[0]
-
-        ours = embedder.encode_tokens(PROBES, forward=forward)  # the tokenizer only: torch is not run again
-        difference = max(float(np.abs(a.vectors - b.vectors).max()) for a, b in zip(ours, reference))
+        ours = embedder.encode_tokens(PROBES, forward=_session_forward(temporary))  # torch is not run again
+        difference = largest_difference(ours, reference)
         if not difference <= TOLERANCE:
             raise SystemExit(f"the exported model differs from torch by {difference:.2g} (> {TOLERANCE})")
         os.replace(temporary, path)
