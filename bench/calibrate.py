@@ -70,6 +70,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
     parser.add_argument("--token-weight", type=float, default=None)
     parser.add_argument("--rerank-depth", type=int, default=None)
+    parser.add_argument("--idf-power", type=float, default=None)
     args = parser.parse_args()
 
     embedder = load_embedder(args.embedder)
@@ -81,6 +82,8 @@ def main() -> None:
         params = SearchParams(min_score=DEFAULT_MIN_SCORE.get(args.embedder, 0.0))
         if args.token_weight is not None:
             params = replace(params, token_weight=args.token_weight)
+        if args.idf_power is not None:
+            params = replace(params, idf_power=args.idf_power)
         if args.rerank_depth is not None:
             params = replace(params, rerank_depth=args.rerank_depth)
         searcher = Searcher(index, embedder, params=replace(params, min_score=float("-inf")))

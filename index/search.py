@@ -7,11 +7,11 @@ Two stages per question:
 2. Re-scoring of the best ``rerank_depth`` candidates word by word (late interaction, as in
    ColBERT, with the same MiniLM model): the question and each candidate are read by the model and
    its last-layer token vectors kept; every content word of the question is matched with the most
-   similar word piece of a sentence, and the matches are averaged with BM25 idf weights, so that
-   rare words count more and a word the corpus lacks counts most; a chunk's match is that of its
-   best sentence::
+   similar word piece of a sentence, and the matches are averaged with BM25 idf weights raised to
+   ``idf_power`` (p = 1.5), so that rare words count more and a word the corpus lacks counts most;
+   a chunk's match is that of its best sentence::
 
-       match = max over sentences s of  sum_w idf(w) * max_{j in s} cos(q_w, c_j) / sum_w idf(w)
+       match = max over sentences s of  sum_w idf(w)^p * max_{j in s} cos(q_w, c_j) / sum_w idf(w)^p
        score = (1 - token_weight) * dense + token_weight * match
 
    This catches paraphrases that one vector per text misses ("subway" ~ "underground",
@@ -55,6 +55,7 @@ class SearchParams:
     lexical_candidates: int = 10  # best BM25 chunks added to the candidates
     rerank_depth: int = 30  # candidates re-scored word by word (model time per question)
     token_weight: float = 2 / 3  # share of the word-by-word match in the score
+    idf_power: float = 1.5  # a question word weighs idf ** idf_power: rare words count more than idf alone says
     min_score: float = 0.29
     highlight_join_margin: float = 0.1  # join a neighbour sentence whose match is this close
     token_cache: int = 256  # chunks whose token vectors are kept between questions (float16)
@@ -68,6 +69,8 @@ class SearchParams:
             raise ValueError("lexical_candidates must be >= 0")
         if not 0.0 <= self.token_weight <= 1.0:
             raise ValueError("token_weight must be between 0 and 1")
+        if self.idf_power < 0:
+            raise ValueError("idf_power must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -170,7 +173,7 @@ class Searcher:
         for (start, end, _), value in zip(words, idf(self.index.bm25, [t for _, _, t in words])):
             inside = (pieces.spans[:, 0] >= start) & (pieces.spans[:, 1] <= end)
             if inside.any():  # a word counts by its idf, however many pieces the tokenizer cut
-                weights[inside] = value / inside.sum()
+                weights[inside] = value ** self.params.idf_power / inside.sum()
         if not weights.any():  # only stopwords: every piece counts the same
             weights[:] = 1.0
         keep = weights > 0
