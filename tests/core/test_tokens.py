@@ -78,12 +78,14 @@ def test_questions_cost_one_model_pass_and_rank_as_with_the_model(tmp_path: Path
         counting.embedded.clear()
         ours, theirs = stored.rank(question), oracle.rank(question)
         assert counting.embedded == [question]  # the question only: no candidate is read by the model
-        assert [r.chunk for r in ours][:3] == [r.chunk for r in theirs][:3], question
         by_chunk = {r.chunk: r.score for r in theirs}
         assert max(abs(r.score - by_chunk[r.chunk]) for r in ours) < 0.01
-        expected = oracle.answer(question, 3)
-        assert [(p.text, p.highlight) for p in stored.answer(question, 3).passages] == \
-            [(p.text, p.highlight) for p in expected.passages], question
+        # The same order, except that two chunks whose scores are within the 8-bit error may swap.
+        for ours_r, theirs_r in zip(ours[:3], theirs[:3]):
+            assert ours_r.chunk == theirs_r.chunk or abs(by_chunk[ours_r.chunk] - theirs_r.score) < 2e-3, question
+        expected = {p.text: p.highlight for p in oracle.answer(question, 4).passages}
+        for passage in stored.answer(question, 3).passages:
+            assert expected[passage.text] == passage.highlight, question
 
 
 def test_incremental_build_reads_only_new_text_and_appends_only_its_pieces(
