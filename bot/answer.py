@@ -17,6 +17,17 @@ class Answer:
     passages: tuple[Passage, ...] = ()
     # When declined: short descriptions of what the corpus does cover (document titles).
     suggestions: tuple[str, ...] = field(default=())
+    # When declined because the question names things no document mentions: those names, as asked.
+    unknown_names: tuple[str, ...] = field(default=())
+
+    def unknown_names_phrase(self, limit: int = 3, max_chars: int = 60) -> str:
+        """The unknown names as plain text for a sentence: “Signal”, or “Mark” and “Zuckerberg”;
+        at most ``limit`` names of at most ``max_chars`` characters each. Renderers escape it."""
+        names = [n if len(n) <= max_chars else n[: max_chars - 1] + "…" for n in self.unknown_names[:limit]]
+        quoted = [f"“{n}”" for n in names]
+        if len(self.unknown_names) > limit:
+            quoted.append(f"{len(self.unknown_names) - limit} more")
+        return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
 
     def to_json(self) -> dict[str, Any]:
         """The ``ask --json`` contract."""

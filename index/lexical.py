@@ -11,7 +11,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)  # a word, with inner apostrophes
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being below
     between both but by can could did do does doing down during each few for from further had has have
@@ -49,7 +49,7 @@ def tokenize(text: str) -> list[str]:
     if len(terms) > _TERMS_MAX:
         terms.clear()
     out = []
-    for word in _WORD.findall(text):
+    for word in WORD.findall(text):
         term = terms.get(word)
         if term is None:
             term = terms[word] = _term(word)
@@ -185,11 +185,19 @@ def bm25_scores(model, query: str, n_docs: int) -> np.ndarray:  # model: bm25s.B
 def content_words(text: str) -> list[tuple[int, int, str]]:
     """(start, end, term) of each word of ``text`` that ``tokenize`` keeps, in order."""
     words = []
-    for match in _WORD.finditer(text):
+    for match in WORD.finditer(text):
         word = match.group(0).lower()
         if word not in STOPWORDS:
             words.append((match.start(), match.end(), _stem(word)))
     return words
+
+
+def document_frequency(model, terms: Sequence[str]) -> np.ndarray:  # model: bm25s.BM25
+    """How many chunks hold each term (0 for a term the corpus lacks)."""
+    indptr = model.scores["indptr"]  # column pointers of the term x document score matrix
+    ids = [model.vocab_dict.get(t) for t in terms]
+    return np.array([indptr[i + 1] - indptr[i] if i is not None and i + 1 < len(indptr) else 0 for i in ids],
+                    dtype=np.float64)
 
 
 def idf(model, terms: Sequence[str]) -> np.ndarray:  # model: bm25s.BM25 | None
@@ -197,9 +205,6 @@ def idf(model, terms: Sequence[str]) -> np.ndarray:  # model: bm25s.BM25 | None
     highest value. All ones when there is no word index."""
     if model is None:
         return np.ones(len(terms), dtype=np.float32)
-    indptr = model.scores["indptr"]  # column pointers of the term x document score matrix
     n_docs = float(model.scores["num_docs"])
-    ids = [model.vocab_dict.get(t) for t in terms]
-    df = np.array([indptr[i + 1] - indptr[i] if i is not None and i + 1 < len(indptr) else 0 for i in ids],
-                  dtype=np.float64)
+    df = document_frequency(model, terms)
     return np.log1p((n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)

@@ -310,6 +310,9 @@ def render_thread_starter(answer: Answer) -> str:
 def render_decline(answer: Answer) -> str:
     """A plain statement that the corpus does not answer, with what it does cover."""
     intro = "\nThe documents I have do not answer this question, so I will not guess."
+    if answer.unknown_names:
+        intro = (f"\nThe documents I have do not mention {_fit_escaped(_one_line(answer.unknown_names_phrase()), 300)}, "
+                 "so I will not guess.")
     lines: list[str] = []
     if answer.suggestions:
         lines.append("\nThey cover:")

@@ -185,6 +185,8 @@ def render_decline(answer: Answer, budget: int = CONTENT_BUDGET) -> Rendered:
     if len(question) > MAX_ECHO_CHARS:
         question = _cut_end(question, MAX_ECHO_CHARS) + " …"
     lead = f"The documents I have do not answer “{question}”."
+    if answer.unknown_names:
+        lead = f"The documents I have do not mention {answer.unknown_names_phrase()}, so they do not answer “{question}”."
     suggestions = list(answer.suggestions[:MAX_SUGGESTIONS])
     while True:
         plain = [lead]

@@ -27,7 +27,11 @@ def render_answer(answer: Answer, color: bool = False) -> str:
     """Quotes are printed verbatim (no re-wrapping); with ``color`` the highlight is bold in context."""
     lines: list[str] = []
     if not answer.answered:
-        lines.append("The corpus does not answer that question.")
+        if answer.unknown_names:
+            lines.append(f"The corpus does not answer that question: no document mentions "
+                         f"{_sanitize(answer.unknown_names_phrase())}.")
+        else:
+            lines.append("The corpus does not answer that question.")
         if answer.suggestions:
             lines.append("It covers: " + "; ".join(answer.suggestions))
         return "\n".join(lines) + "\n"

@@ -51,6 +51,36 @@ def test_off_topic_question_is_declined_with_what_the_corpus_covers(casebot: Cas
 
 
 @pytest.mark.parametrize(
+    ("question", "names"),
+    [("What encryption protocol does Signal use?", ("Signal",)),
+     ("What did Mark Zuckerberg say about encryption?", ("Mark Zuckerberg",))],
+)
+def test_question_naming_what_no_document_mentions_is_declined_with_the_name(
+        casebot: CaseBot, question: str, names: tuple[str, ...]) -> None:
+    """These score like answerable questions (encryption, messaging); the name is what the corpus lacks."""
+    assert casebot.searcher.rank(question)[0].score >= casebot.searcher.params.min_score
+    answer = casebot.ask(question)
+    assert not answer.answered and answer.passages == () and answer.unknown_names == names
+    assert answer.suggestions
+
+
+@pytest.mark.parametrize(
+    ("question", "gold"),
+    [("Does Durov think Moscow is working with Tehran against his company?",
+      "Russia wants to cooperate with Iran in terms of pursuing a criminal case"),
+     ("What did the Kremlin's web adviser predict for the messenger's creator?",
+      "sooner or later Durov will be forced to cooperate"),
+     ("Can the Telegram founder still travel to the Islamic Republic?", "I can’t visit Iran anymore")],
+)
+def test_the_articles_things_under_names_it_never_writes_are_still_answered(
+        casebot: CaseBot, question: str, gold: str) -> None:
+    """Moscow, the Kremlin and the Islamic Republic are not in the article, but Russia, Putin and Iran are."""
+    answer = casebot.ask(question)
+    assert answer.answered and answer.unknown_names == ()
+    assert any(gold in p.text for p in answer.passages)
+
+
+@pytest.mark.parametrize(
     ("question", "message"),
     [("", "empty"), ("   \n\t ", "empty"), ("x" * 100_000, "too long"), ("a\x00b\x00c", "binary"),
      ("?!?", "no words"), (b"\xff\xfe\x00".decode("latin-1") * 20, "binary")],

@@ -86,6 +86,15 @@ def test_human_output_shows_quotes_then_attribution(workdir: Path) -> None:
     assert result.stderr == ""
 
 
+def test_decline_names_what_no_document_mentions(workdir: Path) -> None:
+    result = run(workdir, "ask", "What encryption protocol does Signal use?")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "The corpus does not answer that question: no document mentions “Signal”.",
+        "It covers: Iran Joins Russia’s FSB In Fight Against Internet Freedoms",
+    ]
+
+
 @pytest.mark.parametrize(("question", "message"), [("", "empty"), ("   ", "empty"), ("y" * 100_000, "too long")])
 def test_bad_question_prints_one_line_and_fails(workdir: Path, question: str, message: str) -> None:
     result = run(workdir, "ask", question)

@@ -210,6 +210,12 @@ def test_decline_says_so_plainly_and_lists_what_the_corpus_covers() -> None:
     assert not message.embeds
 
 
+def test_decline_for_an_unknown_name_says_which_escaped() -> None:
+    [message] = render_answer(Answer("Who is *Sig*nal?", False, (), ("Doc",), unknown_names=("*Sig*nal", "@everyone")))
+    assert "do not mention “\\*Sig\\*nal” and “\\@everyone”, so I will not guess." in message.content
+    assert "- Doc" in message.content and discord_len(message.content) <= CONTENT_LIMIT
+
+
 def test_decline_with_very_many_suggestions_still_fits() -> None:
     [message] = render_answer(Answer("q", False, (), tuple(f"Document {n} " + "x" * 150 for n in range(100))))
     assert discord_len(message.content) <= CONTENT_LIMIT

@@ -86,6 +86,12 @@ def test_decline_says_so_and_lists_what_the_corpus_covers():
     assert "<blockquote>" not in rendered.html
 
 
+def test_decline_for_unknown_names_says_which_escaped():
+    rendered = render_answer(Answer("q", False, (), ("Doc",), unknown_names=("<b>Signal</b>", "B", "C", "D")))
+    assert rendered.body.startswith("The documents I have do not mention “<b>Signal</b>”, “B”, “C” and 1 more, so")
+    assert "&lt;b&gt;Signal&lt;/b&gt;" in rendered.html and "<b>" not in rendered.html
+
+
 def test_too_many_passages_drop_whole_lowest_ranked_passages_with_a_note():
     paragraphs = [passage(f"Passage {n}. " + "word " * 3000, (0, 10), paragraph=n) for n in range(1, 9)]
     rendered = render_answer(Answer("q", True, tuple(paragraphs)))
