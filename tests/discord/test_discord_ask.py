@@ -52,6 +52,13 @@ async def test_off_topic_question_is_declined_plainly(world: World) -> None:
     assert len(custom_ids(message.components)) == 2  # a decline can be rated too
 
 
+async def test_a_question_about_something_no_document_mentions_is_declined_naming_it(world: World) -> None:
+    result = await world.alice.slash(world.channel, "ask", question="What encryption protocol does Signal use?")
+    message = result.response
+    assert "do not mention “Signal”, so I will not guess." in message.content
+    assert not message.embeds
+
+
 async def test_an_unusable_question_gets_an_ephemeral_explanation(world: World) -> None:
     result = await world.alice.slash(world.channel, "ask", question="?!?")
     assert result.ephemeral and "no words" in result.response.content

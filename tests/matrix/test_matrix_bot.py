@@ -143,6 +143,17 @@ async def test_answers_inside_a_thread(people, start_bot, article_text):
                                                 "m.in_reply_to": {"event_id": question_id}}
 
 
+async def test_declines_a_question_naming_what_no_document_mentions(people, start_bot):
+    alice = await people("alice")
+    bot = await start_bot()
+    room_id = await direct_chat(alice, bot)
+    question_id = await alice.send(room_id, "What encryption protocol does Signal use?")
+    reply = (await alice.reply_to(question_id))["content"]
+    assert reply["msgtype"] == "m.notice"
+    assert reply["body"].startswith("The documents I have do not mention “Signal”, so they do not answer")
+    assert "<blockquote>" not in reply["formatted_body"]
+
+
 async def test_declines_off_topic_questions_and_says_what_it_covers(people, start_bot):
     alice = await people("alice")
     bot = await start_bot()

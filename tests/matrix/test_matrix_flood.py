@@ -74,11 +74,12 @@ def is_rate_limit_notice(reply: dict[str, Any], limit: int) -> bool:
 
 
 def is_answer(reply: dict[str, Any]) -> bool:
-    """A rendered answer: verbatim quotes, or the plain "the documents do not answer" reply."""
+    """A rendered answer: verbatim quotes, or the plain "the documents do not answer / mention" reply."""
     content = reply["content"]
     return content.get("msgtype") == "m.notice" and (
         "<blockquote>" in str(content.get("formatted_body", ""))
-        or str(content.get("body", "")).startswith("The documents I have do not answer"))
+        or str(content.get("body", "")).startswith(("The documents I have do not answer",
+                                                     "The documents I have do not mention")))
 
 
 async def flood_room(creator: Person, bot_user_id: str, others: Sequence[Person]) -> str:
