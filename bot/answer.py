@@ -21,7 +21,7 @@ class Answer:
     unknown_names: tuple[str, ...] = field(default=())
 
     def unknown_names_phrase(self, limit: int = 3, max_chars: int = 60) -> str:
-        """The unknown names as plain text for a sentence: “Signal”, or “Mark” and “Zuckerberg”;
+        """The unknown names as plain text for a sentence: “Signal”, or “Signal” and “Mark Zuckerberg”;
         at most ``limit`` names of at most ``max_chars`` characters each. Renderers escape it."""
         names = [n if len(n) <= max_chars else n[: max_chars - 1] + "…" for n in self.unknown_names[:limit]]
         quoted = [f"“{n}”" for n in names]

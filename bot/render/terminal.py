@@ -33,7 +33,7 @@ def render_answer(answer: Answer, color: bool = False) -> str:
         else:
             lines.append("The corpus does not answer that question.")
         if answer.suggestions:
-            lines.append("It covers: " + "; ".join(answer.suggestions))
+            lines.append("It covers: " + "; ".join(_sanitize(s) for s in answer.suggestions))
         return "\n".join(lines) + "\n"
     for number, passage in enumerate(answer.passages, start=1):
         before, highlight, after = (_sanitize(passage.before_highlight), _sanitize(passage.highlight),

@@ -85,6 +85,9 @@ def test_terminal_output_cannot_be_rewritten_by_escape_sequences_in_the_corpus()
         output = render_answer(Answer("q", True, (passage,)), color=color)
         assert "\x1b[2J" not in output and "\x1b]" not in output and "\x07" not in output and "\x9b" not in output
         assert "\x1b[31m" not in output
+    # A decline shows document titles (suggestions) and names from the question.
+    output = render_answer(Answer("q", False, (), ("T\x1b[2J",), unknown_names=("Sig\x1b]0;x\x07",)))
+    assert "\x1b" not in output and "\x07" not in output
 
 
 def test_documents_with_every_kind_of_unicode_keep_exact_offsets() -> None:
