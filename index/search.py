@@ -126,7 +126,7 @@ def _opens_sentence(text: str, start: int) -> bool:
     return not before or before.endswith((".", "!", "?", ":"))
 
 
-def _whole_name(text: str, start: int, end: int) -> str:
+def whole_name(text: str, start: int, end: int) -> str:
     """The capitalised words around ``text[start:end]`` joined by a space or hyphen ("Mark
     Zuckerberg" for "Mark"; a stopword such as an opening "Did" is not part of it), without a
     trailing possessive 's."""
@@ -280,7 +280,7 @@ class Searcher:
         each widened to the whole name it is part of ("Mark" -> "Mark Zuckerberg")."""
         limit = self.params.unknown_name_similarity
         unknown = [name for name, similarity in self._name_similarities(query, chunks) if similarity < limit]
-        return tuple(dict.fromkeys(_whole_name(query.text, n.start, n.end) for n in unknown))
+        return tuple(dict.fromkeys(whole_name(query.text, n.start, n.end) for n in unknown))
 
     def _rank(self, query: _Query) -> list[Ranked]:
         n_chunks = len(self.index.chunks)

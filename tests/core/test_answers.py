@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.service import CaseBot
 from index.errors import QuestionRejected
+from index.lexical import STOPWORDS
+from index.search import whole_name
 
 QUESTIONS = [
     "Why did Iran open a criminal case against Pavel Durov?",
@@ -99,3 +103,21 @@ def test_markup_in_a_question_is_treated_as_text(casebot: CaseBot) -> None:
 def test_sources_list_the_documents_with_chunk_counts(casebot: CaseBot) -> None:
     (source,) = casebot.sources()
     assert source.doc_id == "iran-fsb-telegram-2017.md" and source.chunks == 16 and source.date == "2017-09-28"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["Mark", "Zuckerberg", "did", "Did", "say", "Signal", "Foundation", "the", "The",
+                                 "Kremlin's", "about", "New-York", "iPhone"]), min_size=1, max_size=8),
+       st.data())
+def test_an_unknown_name_is_shown_whole_as_the_question_writes_it(words: list[str], data: st.DataObject) -> None:
+    """The name a decline shows is the run of capitalised words around the unknown one, cut from the question."""
+    question = " ".join(words) + "?"
+    index = data.draw(st.integers(0, len(words) - 1))
+    start = len(" ".join(words[:index])) + (1 if index else 0)
+    end = start + len(words[index].split("-")[0].removesuffix("'s"))
+    name = whole_name(question, start, end)
+    assert name in question and question[start:end] in name
+    assert not name.endswith("'s")
+    parts = name.replace("-", " ").split()
+    if len(parts) > 1:
+        assert all(p[0].isupper() for p in parts) and parts[0].lower() not in STOPWORDS
