@@ -14,8 +14,9 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -204,11 +205,24 @@ def build_index(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: b
 def _embed(texts: list[str], embedder: Embedder, with_tokens: bool, progress: bool,
            on_embedded: Callable[[int], None] | None) -> np.ndarray | list[TokenVectors]:
     """The texts' vectors, or (``with_tokens``) their piece vectors with the vector in ``pooled``."""
+    if not with_tokens:
+        return _model_pass(embedder.encode_passages, texts, "embedding", progress, on_embedded)
+    pieces = _model_pass(embedder.encode_tokens, texts, "embedding", progress, on_embedded)  # type: ignore[attr-defined]
+    if all(p.pooled is not None for p in pieces):
+        return pieces
+    # The vectors come from another model than the pieces (index.embed.VectorsWithPieces).
+    vectors = _model_pass(embedder.encode_passages, texts, "embedding (vectors)", progress, None)
+    return [replace(p, pooled=v) for p, v in zip(pieces, vectors)]
+
+
+def _model_pass(encode: Callable[..., Any], texts: list[str], label: str, progress: bool,
+                on_embedded: Callable[[int], None] | None) -> Any:
+    """``encode(texts, progress=...)`` with a progress bar (``progress``) and ``on_embedded`` told each step."""
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(texts), unit="text", desc="embedding", leave=False)
+        bar = tqdm(total=len(texts), unit="text", desc=label, leave=False)
 
     def advance(n: int) -> None:
         if bar is not None:
@@ -217,9 +231,7 @@ def _embed(texts: list[str], embedder: Embedder, with_tokens: bool, progress: bo
             on_embedded(n)
 
     try:
-        if with_tokens:
-            return embedder.encode_tokens(texts, progress=advance)  # type: ignore[attr-defined]
-        return embedder.encode_passages(texts, progress=advance)
+        return encode(texts, progress=advance)
     finally:
         if bar is not None:
             bar.close()

