@@ -25,6 +25,14 @@ def run(tmp: Path, *args: str, stdin: str | None = None, env: dict[str, str] | N
                           capture_output=True, text=True, timeout=300)
 
 
+def assert_passages_are_document_slices(answer: dict, corpus: Path) -> None:
+    """Every passage of an ``ask --json`` object is its document's text[start:end]; its highlight is in it."""
+    documents = {d.doc_id: d for d in scan_corpus(corpus).documents}
+    for p in answer["passages"]:
+        assert p["text"] == documents[p["doc_id"]].text[p["start"] : p["end"]]
+        assert p["highlight"] in p["text"]
+
+
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("cli")
@@ -41,13 +49,11 @@ def test_first_ask_builds_the_index_and_prints_the_json_contract(workdir: Path) 
     assert set(answer) == {"question", "answered", "passages"}
     assert answer["question"] == QUESTION and answer["answered"] is True
     assert len(answer["passages"]) == 3
-    documents = {d.doc_id: d for d in scan_corpus(workdir / "corpus").documents}
     for p in answer["passages"]:
         assert {"doc_id", "title", "date", "source", "paragraph", "text", "highlight", "start", "end", "score"} <= set(p)
         assert isinstance(p["paragraph"], int) and isinstance(p["score"], float)
-        assert p["text"] == documents[p["doc_id"]].text[p["start"] : p["end"]]
-        assert p["highlight"] in p["text"]
         assert p["date"] == "2017-09-28" and p["source"] is None
+    assert_passages_are_document_slices(answer, workdir / "corpus")
     scores = [p["score"] for p in answer["passages"]]
     assert (workdir / "index" / "current").is_symlink()
     assert "criminal case" in answer["passages"][0]["highlight"]
