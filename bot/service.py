@@ -105,7 +105,7 @@ class CaseBot:
             searcher = Searcher(self.store.load(self.embedder), self._question_model(retry=True), self.settings)
             with self._lock:
                 self._searcher = searcher
-            log.info("index rebuilt: %s", report.summary())
+            log.info("questions are now answered from the new index (%d chunks)", len(searcher.index.chunks))
             return report
 
     def _question_model(self, retry: bool = False) -> Embedder:
