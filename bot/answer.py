@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from index.types import Passage
+from index.types import Passage, Retrieval
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,10 @@ class Answer:
     suggestions: tuple[str, ...] = field(default=())
     # When declined because the question names things no document mentions: those names, as asked.
     unknown_names: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def from_retrieval(cls, found: Retrieval) -> "Answer":
+        return cls(found.question, found.answered, found.passages, found.nearest, found.unknown)
 
     def unknown_names_phrase(self, limit: int = 3, max_chars: int = 60) -> str:
         """The unknown names as plain text for a sentence: “Signal”, or “Signal” and “Mark Zuckerberg”;

@@ -226,9 +226,11 @@ def _age(seconds: float) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
 @click.option("--feedback", type=click.Path(path_type=Path), default=None,
               help="Instead: turn a Discord feedback file into evaluation lines (JSONL on stdout).")
+@click.option("--corpus", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Evaluate on this corpus folder (its index goes to var/eval/<folder name>).")
 @click.pass_obj
-def eval_command(obj: Context, file: Path | None, as_json: bool, feedback: Path | None) -> None:
-    """Score retrieval on FILE (JSONL lines {"q": ..., "gold": [...]}) or convert feedback."""
+def eval_command(obj: Context, file: Path | None, as_json: bool, feedback: Path | None, corpus: Path | None) -> None:
+    """Score retrieval on FILE (JSONL lines {"q": ..., "gold": [...], "doc": ...}) or convert feedback."""
     if feedback is not None:
         from bot.feedback import feedback_to_eval_lines
 
@@ -240,6 +242,11 @@ def eval_command(obj: Context, file: Path | None, as_json: bool, feedback: Path 
     from bot.evaluation import evaluate, load_questions
 
     questions = load_questions(file)
+    if corpus is not None:
+        if not corpus.is_dir():
+            raise CasebotError(f"The corpus folder {corpus} does not exist.")
+        index_dir = Path("var") / "eval" / corpus.resolve().name
+        obj.settings = dataclasses.replace(obj.settings, corpus_dir=corpus, index_dir=index_dir)
     casebot = obj.casebot()
     report = evaluate(questions, lambda q: casebot.ask(q, max(3, obj.settings.top_k)))
     if as_json:

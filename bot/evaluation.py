@@ -1,10 +1,11 @@
 """Evaluation of retrieval, highlights and abstention on a JSONL question set.
 
-Each line is ``{"q": question, "gold": [verbatim spans]}``; a line without ``gold`` is a question the
+Each line is ``{"q": question, "gold": [verbatim spans], "doc": gold document}`` (``doc`` optional: the
+doc_id the spans must come from, for a corpus of many documents); a line without ``gold`` is a question the
 corpus does not answer and that should be declined. Such lines may say which ``kind`` they are:
 ``off_topic`` (not about the case at all, the default) or ``unanswerable`` (about the case, but asking
-for a fact the corpus does not hold: a much harder decline without a reader model; reported apart). A passage is correct when it contains a gold span; a highlight is
-correct when it covers at least half of a gold span that its passage contains.
+for a fact the corpus does not hold: a much harder decline without a reader model; reported apart). A passage is correct when it contains a gold span (and is of the gold document); a
+highlight is correct when it covers at least half of a gold span that its passage contains.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class EvalQuestion:
     question: str
     gold: tuple[str, ...]  # empty: the corpus does not answer it
     kind: str = "answerable"  # answerable | off_topic | unanswerable
+    doc: str | None = None  # the gold document's doc_id, when the line names it
 
     @property
     def on_topic(self) -> bool:
@@ -41,6 +43,7 @@ class EvalReport:
     on_topic_declined: int  # number of on-topic questions declined (want <= 1)
     unanswerable: int = 0
     unanswerable_declined: float = 1.0  # share of in-domain unanswerable questions declined
+    right_document: float = 0.0  # share of on-topic questions whose top passage is of the gold document
     misses: tuple[str, ...] = field(default=())  # on-topic questions without a correct passage in the top 3
     answered_off_topic: tuple[str, ...] = field(default=())  # off-topic questions that were answered
 
@@ -51,6 +54,7 @@ class EvalReport:
             ("recall@1", f"{self.recall_at_1:.3f}"),
             ("recall@3", f"{self.recall_at_3:.3f}"),
             ("MRR", f"{self.mrr:.3f}"),
+            ("top passage of the right document", f"{self.right_document:.3f}"),
             ("highlight accuracy", f"{self.highlight_accuracy:.3f}"),
             ("off-topic declined", f"{self.off_topic_declined:.3f}"),
             ("on-topic declined", str(self.on_topic_declined)),
@@ -73,6 +77,7 @@ def load_questions(path: Path) -> list[EvalQuestion]:
             question = str(data["q"])
             gold = tuple(str(g) for g in data.get("gold") or ())
             kind = "answerable" if gold else str(data.get("kind") or "off_topic")
+            doc = str(data["doc"]) if data.get("doc") else None
         except (ValueError, KeyError, TypeError, AttributeError):
             raise CasebotError(f"{path}:{number}: expected a JSON object with \"q\" (and optional \"gold\").") from None
         if kind == "needs_review":
@@ -80,7 +85,7 @@ def load_questions(path: Path) -> list[EvalQuestion]:
                                "verbatim \"gold\" spans, or set \"kind\" to off_topic or unanswerable, or delete it.")
         if kind not in {"answerable", "off_topic", "unanswerable"}:
             raise CasebotError(f"{path}:{number}: \"kind\" must be off_topic or unanswerable, not {kind!r}.")
-        questions.append(EvalQuestion(question, gold, kind))
+        questions.append(EvalQuestion(question, gold, kind, doc))
     if not questions:
         raise CasebotError(f"The evaluation file {path} has no questions.")
     return questions
@@ -98,7 +103,7 @@ def evaluate(questions: Iterable[EvalQuestion], ask: Callable[[str], Answer]) ->
     """
     on = off = declined_off = declined_on = unanswerable = declined_unanswerable = 0
     answered_off: list[str] = []
-    hits1 = hits3 = highlight_hits = 0
+    hits1 = hits3 = highlight_hits = right_document = 0
     reciprocal = 0.0
     misses: list[str] = []
     for item in questions:
@@ -119,7 +124,11 @@ def evaluate(questions: Iterable[EvalQuestion], ask: Callable[[str], Answer]) ->
             misses.append(item.question)
             continue
         rank = None
+        top = answer.passages[0].doc_id if answer.passages else None
+        right_document += top == item.doc if item.doc else any(g in answer.passages[0].text for g in item.gold)
         for position, passage in enumerate(answer.passages, start=1):
+            if item.doc and passage.doc_id != item.doc:
+                continue
             spans = [(passage.text.find(g), len(g)) for g in item.gold]
             spans = [(s, s + n) for s, n in spans if s >= 0]
             if spans:
@@ -138,6 +147,7 @@ def evaluate(questions: Iterable[EvalQuestion], ask: Callable[[str], Answer]) ->
         on_topic=on, off_topic=off,
         recall_at_1=hits1 / on if on else 0.0, recall_at_3=hits3 / on if on else 0.0,
         mrr=reciprocal / on if on else 0.0, highlight_accuracy=highlight_hits / on if on else 0.0,
+        right_document=right_document / on if on else 0.0,
         off_topic_declined=declined_off / off if off else 1.0, on_topic_declined=declined_on,
         unanswerable=unanswerable,
         unanswerable_declined=declined_unanswerable / unanswerable if unanswerable else 1.0,

@@ -32,10 +32,12 @@ from bot.questions import clean_question
 from bot.runtime import tune_for_questions
 from bot.settings import Settings
 from index.build import BuildReport, build_index
-from index.embed import Embedder, SentenceTransformerEmbedder, TokenEmbedder, TokenVectors, load_embedder
+from index.embed import (Embedder, SentenceTransformerEmbedder, TokenEmbedder, TokenVectors, VectorsWithPieces,
+                         load_embedder)
 from index.errors import IndexMissing
-from index.search import Searcher
-from index.store import IndexStore
+from index.rerank import PairScorer
+from index.search import SearchParams, Searcher
+from index.store import IndexStore, LoadedIndex
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +59,16 @@ class SourceInfo:
 class CaseBot:
     """Answers questions about the corpus. Thread-safe; one instance per process."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None,
+                 reranker: PairScorer | None = None) -> None:
         tune_for_questions()
         self.settings = settings
         self.embedder = embedder if embedder is not None else load_embedder(settings.embedder)
+        if reranker is None and settings.rerank_depth:
+            from index.retrieval_models import CrossEncoder
+
+            reranker = CrossEncoder()
+        self.reranker = reranker
         self.store = IndexStore(settings.index_dir)
         self._searcher: Searcher | None = None
         self._lock = threading.Lock()  # guards _searcher swaps
@@ -82,7 +90,7 @@ class CaseBot:
             log.info("no index in %s yet: building it", self.settings.index_dir)
             self.rebuild(progress=progress)
             return
-        searcher = Searcher(index, self._question_model(), self.settings)
+        searcher = self._searcher_for(index, self._question_model())
         with self._lock:
             self._searcher = searcher
 
@@ -102,11 +110,16 @@ class CaseBot:
         with self._rebuild_lock:
             report = build_index(self.settings.corpus_dir, self.store, self.embedder, full=full,
                                  progress=progress, token_limit=self.settings.token_store_max_chunks)
-            searcher = Searcher(self.store.load(self.embedder), self._question_model(retry=True), self.settings)
+            searcher = self._searcher_for(self.store.load(self.embedder), self._question_model(retry=True))
             with self._lock:
                 self._searcher = searcher
             log.info("questions are now answered from the new index (%d chunks)", len(searcher.index.chunks))
             return report
+
+    def _searcher_for(self, index: LoadedIndex, questions: Embedder) -> Searcher:
+        settings = self.settings
+        params = SearchParams(rerank_depth=settings.rerank_depth, min_score=settings.min_score or None)
+        return Searcher(index, questions, getattr(self.embedder, "pieces", None), self.reranker, params)
 
     def _question_model(self, retry: bool = False) -> Embedder:
         """The embedder that reads questions: the model under onnxruntime when QUESTION_RUNTIME=onnx
@@ -117,10 +130,11 @@ class CaseBot:
             if self._questions is not self.embedder or (self._questions_chosen and not retry):
                 return self._questions
         chosen = None
-        if self.settings.question_runtime == "onnx" and isinstance(self.embedder, SentenceTransformerEmbedder):
+        vectors = self.embedder.vectors if isinstance(self.embedder, VectorsWithPieces) else self.embedder
+        if self.settings.question_runtime == "onnx" and isinstance(vectors, SentenceTransformerEmbedder):
             from index.onnx_model import question_embedder
 
-            chosen = question_embedder(self.embedder, self.settings.model_cache_dir, retry=retry)
+            chosen = question_embedder(vectors, self.settings.model_cache_dir, retry=retry)
         with self._lock:
             if chosen is not None and self._questions is self.embedder:
                 self._questions = chosen
@@ -140,14 +154,14 @@ class CaseBot:
     def ask(self, question: str, top_k: int | None = None) -> Answer:
         """Answer one question. Raises QuestionRejected for unusable input."""
         cleaned = clean_question(question, self.settings.max_question_chars)
-        return self.searcher.answer(cleaned, top_k or self.settings.top_k)
+        return Answer.from_retrieval(self.searcher.search(cleaned, top_k or self.settings.top_k))
 
     async def ask_async(self, question: str, top_k: int | None = None) -> Answer:
         """Like ``ask`` but off the event loop; model calls of concurrent questions are batched."""
         cleaned = clean_question(question, self.settings.max_question_chars)
 
         def answer() -> Answer:  # in a worker thread: may load the index, waits for the model thread
-            return self._batching_searcher().answer(cleaned, top_k or self.settings.top_k)
+            return Answer.from_retrieval(self._batching_searcher().search(cleaned, top_k or self.settings.top_k))
 
         if self._ask_pool is None:
             with self._lock:

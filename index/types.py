@@ -77,3 +77,18 @@ class Passage:
     @property
     def after_highlight(self) -> str:
         return self.text[self.highlight_end :]
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """What a search found for one question: passages that answer it, or none (declined)."""
+
+    question: str
+    answered: bool
+    passages: tuple[Passage, ...] = ()
+    # The titles of the documents nearest the question, best first: what the corpus does cover.
+    nearest: tuple[str, ...] = ()
+    # When declined for it: the names and years of the question that no document contains.
+    unknown: tuple[str, ...] = ()
+    # What abstention compared with its threshold: the best cross-encoder logit (or ranking score).
+    confidence: float = float("-inf")

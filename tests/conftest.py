@@ -19,6 +19,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from bot.service import CaseBot  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from index.embed import Embedder, load_embedder  # noqa: E402
+from index.retrieval_models import CrossEncoder  # noqa: E402
+from index.search import SearchParams, Searcher  # noqa: E402
+from index.store import LoadedIndex  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 ARTICLE = REPO / "corpus" / "iran-fsb-telegram-2017.md"
@@ -37,6 +40,19 @@ def _no_dotenv_leak(monkeypatch: pytest.MonkeyPatch) -> None:
 def embedder() -> Embedder:
     """The real default model (all-MiniLM-L6-v2), loaded once."""
     return load_embedder("minilm")
+
+
+@pytest.fixture(scope="session")
+def reranker() -> CrossEncoder:
+    """The real cross-encoder, loaded once."""
+    return CrossEncoder()
+
+
+def searcher_for(index: LoadedIndex, embedder: Embedder, reranker: CrossEncoder | None = None,
+                 **params: object) -> Searcher:
+    """A Searcher over ``index`` with the embedder's ColBERT pieces (and ``reranker`` when given)."""
+    return Searcher(index, embedder, getattr(embedder, "pieces", None), reranker,
+                    SearchParams(**params) if reranker is not None else SearchParams(rerank_depth=0, **params))
 
 
 @pytest.fixture(scope="session")
@@ -72,17 +88,17 @@ def settings_for(root: Path, **overrides: object) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def casebot(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> CaseBot:
+def casebot(embedder: Embedder, reranker: CrossEncoder, tmp_path_factory: pytest.TempPathFactory) -> CaseBot:
     """A CaseBot over the real article, index built once per session. Do not rebuild it in tests."""
     root = tmp_path_factory.mktemp("casebot")
     make_corpus(root / "corpus")
-    bot = CaseBot(settings_for(root), embedder=embedder)
+    bot = CaseBot(settings_for(root), embedder=embedder, reranker=reranker)
     bot.open(build_if_missing=True)
     return bot
 
 
 @pytest.fixture
-def make_casebot(embedder: Embedder, tmp_path: Path) -> Callable[..., CaseBot]:
+def make_casebot(embedder: Embedder, reranker: CrossEncoder, tmp_path: Path) -> Callable[..., CaseBot]:
     """Factory: ``make_casebot(extra_docs={"name.md": text}, with_article=True, **settings)``."""
     counter = 0
 
@@ -92,7 +108,7 @@ def make_casebot(embedder: Embedder, tmp_path: Path) -> Callable[..., CaseBot]:
         counter += 1
         root = tmp_path / f"bot{counter}"
         make_corpus(root / "corpus", extra_docs, with_article)
-        bot = CaseBot(settings_for(root, **overrides), embedder=embedder)
+        bot = CaseBot(settings_for(root, **overrides), embedder=embedder, reranker=reranker)
         bot.open(build_if_missing=True)
         return bot
 

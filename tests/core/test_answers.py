@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from bot.service import CaseBot
 from index.errors import QuestionRejected
-from index.lexical import STOPWORDS
-from index.search import whole_name
 
 QUESTIONS = [
     "Why did Iran open a criminal case against Pavel Durov?",
@@ -51,37 +47,22 @@ def test_best_passage_answers_a_plain_question(casebot: CaseBot) -> None:
 def test_off_topic_question_is_declined_with_what_the_corpus_covers(casebot: CaseBot, question: str) -> None:
     answer = casebot.ask(question)
     assert not answer.answered and answer.passages == ()
-    assert answer.suggestions == ("Iran Joins Russia’s FSB In Fight Against Internet Freedoms",)
+    assert answer.suggestions == ("Iran Joins Russia’s FSB In Fight Against Internet Freedoms",)  # the nearest
 
 
 @pytest.mark.parametrize(
     ("question", "names"),
     [("What encryption protocol does Signal use?", ("Signal",)),
-     ("What did Mark Zuckerberg say about encryption?", ("Mark Zuckerberg",))],
+     ("What did Mark Zuckerberg say about encryption?", ("Mark Zuckerberg",)),
+     ("How many people used Telegram in Iran in 2024?", ("2024",))],
 )
 def test_question_naming_what_no_document_mentions_is_declined_with_the_name(
         casebot: CaseBot, question: str, names: tuple[str, ...]) -> None:
-    """These score like answerable questions (encryption, messaging); the name is what the corpus lacks."""
-    assert casebot.searcher.rank(question)[0].score >= casebot.searcher.params.min_score
+    """These are about the case's topics (encryption, Telegram's users); the name or year is what the
+    corpus lacks."""
     answer = casebot.ask(question)
     assert not answer.answered and answer.passages == () and answer.unknown_names == names
     assert answer.suggestions
-
-
-@pytest.mark.parametrize(
-    ("question", "gold"),
-    [("Does Durov think Moscow is working with Tehran against his company?",
-      "Russia wants to cooperate with Iran in terms of pursuing a criminal case"),
-     ("What did the Kremlin's web adviser predict for the messenger's creator?",
-      "sooner or later Durov will be forced to cooperate"),
-     ("Can the Telegram founder still travel to the Islamic Republic?", "I can’t visit Iran anymore")],
-)
-def test_the_articles_things_under_names_it_never_writes_are_still_answered(
-        casebot: CaseBot, question: str, gold: str) -> None:
-    """Moscow, the Kremlin and the Islamic Republic are not in the article, but Russia, Putin and Iran are."""
-    answer = casebot.ask(question)
-    assert answer.answered and answer.unknown_names == ()
-    assert any(gold in p.text for p in answer.passages)
 
 
 @pytest.mark.parametrize(
@@ -103,21 +84,3 @@ def test_markup_in_a_question_is_treated_as_text(casebot: CaseBot) -> None:
 def test_sources_list_the_documents_with_chunk_counts(casebot: CaseBot) -> None:
     (source,) = casebot.sources()
     assert source.doc_id == "iran-fsb-telegram-2017.md" and source.chunks == 16 and source.date == "2017-09-28"
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from(["Mark", "Zuckerberg", "did", "Did", "say", "Signal", "Foundation", "the", "The",
-                                 "Kremlin's", "about", "New-York", "iPhone"]), min_size=1, max_size=8),
-       st.data())
-def test_an_unknown_name_is_shown_whole_as_the_question_writes_it(words: list[str], data: st.DataObject) -> None:
-    """The name a decline shows is the run of capitalised words around the unknown one, cut from the question."""
-    question = " ".join(words) + "?"
-    index = data.draw(st.integers(0, len(words) - 1))
-    start = len(" ".join(words[:index])) + (1 if index else 0)
-    end = start + len(words[index].split("-")[0].removesuffix("'s"))
-    name = whole_name(question, start, end)
-    assert name in question and question[start:end] in name
-    assert not name.endswith("'s")
-    parts = name.replace("-", " ").split()
-    if len(parts) > 1:
-        assert all(p[0].isupper() for p in parts) and parts[0].lower() not in STOPWORDS

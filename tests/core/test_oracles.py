@@ -12,11 +12,10 @@ from hypothesis import strategies as st
 
 from index.build import build_index
 from index.embed import Embedder
-from index.lexical import bm25_from_terms, bm25_scores, build_bm25, chunk_terms, content_words, idf, tokenize
-from index.search import SearchParams, Searcher
+from index.lexical import bm25_from_terms, bm25_scores, build_bm25, chunk_terms, idf, tokenize
 from index.store import IndexStore
 from index.vectors import build_vector_index, search_vectors
-from tests.conftest import make_corpus
+from tests.conftest import make_corpus, searcher_for
 
 WORDS = ["telegram", "durov", "iran", "russia", "fsb", "keys", "court", "encryption", "law", "users", "data"]
 
@@ -106,45 +105,29 @@ def test_terms_reused_from_a_previous_build_equal_terms_made_from_scratch(old: l
                            bm25_scores(bm25_from_terms(scratch), query, len(texts)), atol=1e-6)
 
 
-def reference_match(question: str, chunk, chunk_texts: list[str], embedder, idf_power: float) -> float:
-    """The word-by-word match of index/search.py's docstring, written out plainly: per sentence, every
-    content word of the question takes its most similar word piece of the sentence, weighted by
-    idf ** idf_power (idf counted over the chunks' words, shared by the word's pieces); the chunk's
-    match is its best sentence's."""
-    docs = [set(tokenize(t)) for t in chunk_texts]
-    question_pieces = embedder.encode_tokens([question])[0]
-    chunk_pieces = embedder.encode_tokens([chunk.text])[0]
-    vectors, weights = [], []
-    for start, end, term in content_words(question):
-        df = sum(term in d for d in docs)
-        value = math.log(1 + (len(docs) - df + 0.5) / (df + 0.5)) ** idf_power
-        pieces = [k for k, (s, e) in enumerate(question_pieces.spans) if s >= start and e <= end]
-        for k in pieces:
-            vectors.append(question_pieces.vectors[k])
-            weights.append(value / len(pieces))
-    best = -1.0
-    for s_start, s_end in chunk.sentences:
-        inside = [k for k, (s, e) in enumerate(chunk_pieces.spans)
-                  if s + chunk.start >= s_start and e + chunk.start <= s_end]
-        if inside:
-            total = sum(w * max(float(v @ chunk_pieces.vectors[k]) for k in inside) for v, w in zip(vectors, weights))
-            best = max(best, total / sum(weights))
-    return best
+def reference_match(question: str, chunk, pieces) -> float:
+    """The late-interaction match of index/late_interaction.py's docstring, written out plainly: every
+    question token takes its most similar piece of the chunk (inside a sentence), and the chunk's
+    match is the mean of those best cosines."""
+    question_vectors = pieces.encode_question(question)
+    chunk_pieces = pieces.encode_tokens([chunk.text])[0]
+    inside = [k for k, (s, e) in enumerate(chunk_pieces.spans)
+              if any(s + chunk.start >= a and e + chunk.start <= b for a, b in chunk.sentences)]
+    best = [max(float(q @ chunk_pieces.vectors[k]) for k in inside) for q in question_vectors]
+    return sum(best) / len(best)
 
 
-@pytest.mark.parametrize("idf_power", [1.0, 1.5])
-def test_word_by_word_match_equals_a_plain_reference_implementation(tmp_path: Path, embedder: Embedder,
-                                                                    idf_power: float) -> None:
+def test_late_interaction_match_equals_a_plain_reference_implementation(tmp_path: Path, embedder: Embedder) -> None:
     corpus = make_corpus(tmp_path / "corpus")
     store = IndexStore(tmp_path / "index")
     build_index(corpus, store, embedder, token_limit=0)  # pieces from the model at question time (float16)
     index = store.load(embedder)
-    searcher = Searcher(index, embedder, params=SearchParams(idf_power=idf_power))
-    texts = [index.chunks[c].text for c in range(len(index.chunks))]
+    searcher = searcher_for(index, embedder)
     for question in ("Why are Facebook and Twitter banned in Iran?",
                      "How did the Telegram founder respond online to Tehran's accusations?"):
         ranked = searcher.rank(question)
         assert len(ranked) >= 10
         for r in ranked:
-            expected = reference_match(question, index.chunks[r.chunk], texts, embedder, idf_power)
-            assert abs(r.match - expected) < 2e-3, (question, r.chunk, r.match, expected)
+            expected = reference_match(question, index.chunks[r.chunk], embedder.pieces)  # type: ignore[attr-defined]
+            # The INT8 model scales activations per batch: a chunk read in another batch moves by ~3e-3.
+            assert abs(r.match - expected) < 6e-3, (question, r.chunk, r.match, expected)

@@ -9,13 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bot.answer import Answer
 from index.build import build_index
 from index.embed import Embedder, TokenVectors
 from index.errors import IndexCorrupt
-from index.search import Searcher
 from index.store import IndexStore
 from index.tokens import TOKEN_UNITS_FILE, TOKENS_FILE, record_dtype
-from tests.conftest import make_corpus
+from index.search import SearchParams, Searcher
+from tests.conftest import make_corpus, searcher_for
 from tests.core.test_build import CountingEmbedder
 
 QUESTIONS = (
@@ -38,6 +39,22 @@ class CountingTokenEmbedder(CountingEmbedder):
     def encode_tokens(self, texts: Sequence[str], progress=None) -> list[TokenVectors]:
         self.embedded.extend(texts)
         return self.inner.encode_tokens(texts, progress)  # type: ignore[attr-defined]
+
+
+class CountingPieces:
+    """The real ColBERT pieces model, recording every text it reads."""
+
+    def __init__(self, inner) -> None:  # noqa: ANN001
+        self.inner = inner
+        self.read: list[str] = []
+
+    def encode_tokens(self, texts: Sequence[str], progress=None) -> list[TokenVectors]:
+        self.read.extend(texts)
+        return self.inner.encode_tokens(texts, progress)
+
+    def encode_question(self, question: str) -> np.ndarray:
+        self.read.append(question)
+        return self.inner.encode_question(question)
 
 
 @pytest.fixture
@@ -64,27 +81,27 @@ def test_stored_pieces_match_the_model_and_the_vectors_match_encode(tmp_path: Pa
         assert error < 0.01, (unit, error)
 
 
-def test_questions_cost_one_model_pass_and_rank_as_with_the_model(tmp_path: Path, embedder: Embedder,
-                                                                  counting: CountingTokenEmbedder) -> None:
+def test_questions_cost_one_model_pass_and_rank_as_with_the_model(tmp_path: Path, embedder: Embedder) -> None:
     """Oracle: the same index without stored pieces, re-scoring with the model at question time."""
     corpus = make_corpus(tmp_path / "corpus", {"fine.md": EXTRA})
     stored_store, model_store = IndexStore(tmp_path / "stored"), IndexStore(tmp_path / "model")
     build_index(corpus, stored_store, embedder)
     build_index(corpus, model_store, embedder, token_limit=0)
     assert model_store.load(embedder).tokens is None
-    stored = Searcher(stored_store.load(embedder), counting)
-    oracle = Searcher(model_store.load(embedder), embedder)
+    pieces = CountingPieces(embedder.pieces)  # type: ignore[attr-defined]
+    stored = Searcher(stored_store.load(embedder), embedder, pieces, params=SearchParams(rerank_depth=0))
+    oracle = searcher_for(model_store.load(embedder), embedder)
     for question in QUESTIONS:
-        counting.embedded.clear()
+        pieces.read.clear()
         ours, theirs = stored.rank(question), oracle.rank(question)
-        assert counting.embedded == [question]  # the question only: no candidate is read by the model
+        assert pieces.read == [question]  # the question only: no candidate is read by the model
         by_chunk = {r.chunk: r.score for r in theirs}
         assert max(abs(r.score - by_chunk[r.chunk]) for r in ours) < 0.01
         # The same order, except that two chunks whose scores are within the 8-bit error may swap.
         for ours_r, theirs_r in zip(ours[:3], theirs[:3]):
             assert ours_r.chunk == theirs_r.chunk or abs(by_chunk[ours_r.chunk] - theirs_r.score) < 2e-3, question
-        expected = {p.text: p.highlight for p in oracle.answer(question, 4).passages}
-        for passage in stored.answer(question, 3).passages:
+        expected = {p.text: p.highlight for p in oracle.search(question, 4).passages}
+        for passage in stored.search(question, 3).passages:
             assert expected[passage.text] == passage.highlight, question
 
 
@@ -103,8 +120,9 @@ def test_incremental_build_reads_only_new_text_and_appends_only_its_pieces(
     report = build_index(corpus, store, counting)
     after = store.load(embedder)
     assert after.tokens is not None
-    assert report.embedded == 2 and sorted(counting.embedded) == sorted(
-        after.chunks[i].text for i in range(len(after.chunks)) if after.chunks[i].doc_id == "fine.md")
+    new_texts = [after.chunks[i].text for i in range(len(after.chunks)) if after.chunks[i].doc_id == "fine.md"]
+    # Each new chunk is read twice (its vector, its pieces), and nothing else is.
+    assert report.embedded == 2 and sorted(counting.embedded) == sorted(new_texts * 2)
     new_bytes = (after.path / TOKENS_FILE).read_bytes()
     assert new_bytes[: len(old_bytes)] == old_bytes  # appended, not rewritten
     appended = (len(new_bytes) - len(old_bytes)) // record_dtype(embedder.dimension).itemsize
@@ -118,8 +136,8 @@ def test_incremental_build_reads_only_new_text_and_appends_only_its_pieces(
     full = IndexStore(tmp_path / "full")
     build_index(corpus, full, embedder, full=True)
     for question in QUESTIONS:
-        ours = Searcher(after, embedder).answer(question, 3).to_json()
-        theirs = Searcher(full.load(embedder), embedder).answer(question, 3).to_json()
+        ours = Answer.from_retrieval(searcher_for(after, embedder).search(question, 3)).to_json()
+        theirs = Answer.from_retrieval(searcher_for(full.load(embedder), embedder).search(question, 3)).to_json()
         assert _without_scores(ours) == _without_scores(theirs), question
         # Batches of other lengths pad differently: the same vectors to within float rounding.
         assert [p["score"] for p in ours["passages"]] == pytest.approx([p["score"] for p in theirs["passages"]], abs=1e-5)
@@ -150,17 +168,17 @@ def test_a_torn_append_is_never_read_and_the_next_build_recovers(tmp_path: Path,
     build_index(corpus, store, embedder)
     current = store.current_build()
     assert current is not None
-    expected = [Searcher(store.load(embedder), embedder).answer(q, 3).to_json() for q in QUESTIONS]
+    expected = [searcher_for(store.load(embedder), embedder).search(q, 3) for q in QUESTIONS]
     itemsize = record_dtype(embedder.dimension).itemsize
     with open(current / TOKENS_FILE, "ab") as fh:  # two whole garbage records and half of a third
         fh.write(os.urandom(itemsize * 2 + itemsize // 2))
-    assert [Searcher(store.load(embedder), embedder).answer(q, 3).to_json() for q in QUESTIONS] == expected
+    assert [searcher_for(store.load(embedder), embedder).search(q, 3) for q in QUESTIONS] == expected
 
     (corpus / "fine.md").write_text(EXTRA, encoding="utf-8")
     build_index(corpus, store, embedder)
     index = store.load(embedder)
     assert index.tokens is not None and len(index.tokens.records) * itemsize == (index.path / TOKENS_FILE).stat().st_size
-    answer = Searcher(index, embedder).answer("How much was Telegram fined by the Moscow court?", 3)
+    answer = searcher_for(index, embedder).search("How much was Telegram fined by the Moscow court?", 3)
     assert answer.answered and answer.passages[0].doc_id == "fine.md"
 
 

@@ -281,7 +281,7 @@ def test_read_ranges_of_mapped_records_equal_their_slices(tmp_path: Path) -> Non
 def test_largest_picks_the_same_chunks_with_torch_and_with_numpy() -> None:
     """The best BM25 chunks of a big index come from torch.topk, of a small one from argpartition:
     the same set either way (scores with ties and zeros, as BM25 gives)."""
-    from index.search import TOPK_WITH_TORCH_ABOVE, largest
+    from index.candidates import TOPK_WITH_TORCH_ABOVE, largest
 
     rng = np.random.default_rng(3)
     values = np.zeros(TOPK_WITH_TORCH_ABOVE + 1000, dtype=np.float32)

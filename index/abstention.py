@@ -1,0 +1,82 @@
+"""Stage 4 of a search: answer, or say that the corpus does not answer.
+
+The judgement is the cross-encoder's: it reads the question with the best passage and gives a
+logit of that passage answering it (index.rerank); below the threshold the question is declined,
+whatever the topic's words have in common with the corpus. The threshold is calibrated on the
+multi-document evaluation (bench/calibrate.py; docs/evaluation.md).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from index.lexical import STOPWORDS, WORD, document_frequency, tokenize
+from index.passages import Scored
+from index.rerank import YEAR
+from index.types import Chunk, Document
+
+# The decline threshold on the best cross-encoder logit, and on the late-interaction match when the
+# cross-encoder is off (RERANK_DEPTH=0): bench/calibrate.py prints both sweeps (docs/evaluation.md).
+THRESHOLD = {"cross-encoder": -7.5, "late-interaction": 0.55}
+
+
+def confidence(ranked: Sequence[Scored]) -> float:
+    """What abstention judges: the best cross-encoder logit when it read the candidates, else the
+    best ranking score."""
+    judged = [r.logit for r in ranked if r.logit is not None]
+    return max(judged) if judged else (ranked[0].score if ranked else float("-inf"))
+
+
+def unknown_terms(question: str, bm25, dates: set[str]) -> tuple[str, ...]:  # bm25: bm25s.BM25 | None
+    """The names and years the question asks about that no chunk contains (nor, for a year, any
+    document's date): the corpus cannot answer about them, however close its topic. A name is a
+    capitalised word that does not open a sentence, shown with the capitalised words around it
+    ("Mark Zuckerberg"); short acronyms ("MPs", "TV") are left out, since documents spell them out."""
+    if bm25 is None:
+        return ()
+    asked: list[re.Match[str]] = []
+    for match in WORD.finditer(question):
+        word = match.group()
+        before = question[: match.start()].rstrip(" \t\"'“‘«([")
+        opens = not before or before.endswith((".", "!", "?", ":"))
+        if YEAR.fullmatch(word):
+            if word not in dates:
+                asked.append(match)
+        elif word[0].isupper() and not opens and not (len(word) <= 4 and word[:2].isupper()):
+            asked.append(match)
+    terms = [tokenize(m.group()) for m in asked]
+    found = document_frequency(bm25, [t[0] if t else "" for t in terms])
+    unknown = [m for m, t, df in zip(asked, terms, found) if t and not df]
+    names: list[str] = []
+    for m in unknown:
+        start, end = m.start(), m.end()
+        while (neighbour := _capitalised_before(question, start)) is not None:
+            start = neighbour
+        while (neighbour := _capitalised_after(question, end)) is not None:
+            end = neighbour
+        name = question[start:end]
+        names.append(name[:-2] if name.lower().endswith(("'s", "’s")) else name)
+    return tuple(n for n in dict.fromkeys(names) if not any(n != other and n in other for other in names))
+
+
+def _capitalised_before(text: str, start: int) -> int | None:
+    match = re.search(r"([A-Z][^\W_]*)[ -]$", text[:start])
+    return match.start(1) if match and match.group(1).lower() not in STOPWORDS else None
+
+
+def _capitalised_after(text: str, end: int) -> int | None:
+    match = re.match(r"[ -]([A-Z][^\W_]*(?:['’]s)?)", text[end:])
+    return end + match.end(1) if match else None
+
+
+def nearest_titles(ranked: Sequence[Scored], chunks: Sequence[Chunk], documents: dict[str, Document],
+                   limit: int = 3) -> tuple[str, ...]:
+    """The titles of the best candidates' documents, best first, each once: what the corpus covers
+    nearest to a question it does not answer."""
+    titles: dict[str, None] = {}
+    for r in ranked:
+        titles.setdefault(documents[chunks[r.chunk].doc_id].title, None)
+        if len(titles) == limit:
+            break
+    return tuple(titles)
