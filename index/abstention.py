@@ -19,6 +19,7 @@ from index.types import Chunk, Document
 # The decline threshold on the best cross-encoder logit, and on the late-interaction match when the
 # cross-encoder is off (RERANK_DEPTH=0): bench/calibrate.py prints both sweeps (docs/evaluation.md).
 THRESHOLD = {"cross-encoder": -7.5, "late-interaction": 0.55}
+DESCRIBING = re.compile(r"(?:an|ans|ern|ese|ish)$")  # American(s), Persian, Western, Chinese, British
 
 
 def confidence(ranked: Sequence[Scored]) -> float:
@@ -32,7 +33,8 @@ def unknown_terms(question: str, bm25, dates: set[str]) -> tuple[str, ...]:  # b
     """The names and years the question asks about that no chunk contains (nor, for a year, any
     document's date): the corpus cannot answer about them, however close its topic. A name is a
     capitalised word that does not open a sentence, shown with the capitalised words around it
-    ("Mark Zuckerberg"); short acronyms ("MPs", "TV") are left out, since documents spell them out."""
+    ("Mark Zuckerberg"); short acronyms ("MPs", "TV") and words of nationality or region ("American",
+    "Western": they describe, and documents say "the US") are left out."""
     if bm25 is None:
         return ()
     asked: list[re.Match[str]] = []
@@ -43,7 +45,8 @@ def unknown_terms(question: str, bm25, dates: set[str]) -> tuple[str, ...]:  # b
         if YEAR.fullmatch(word):
             if word not in dates:
                 asked.append(match)
-        elif word[0].isupper() and not opens and not (len(word) <= 4 and word[:2].isupper()):
+        elif word[0].isupper() and not opens and not (len(word) <= 4 and word[:2].isupper()) \
+                and not DESCRIBING.search(word):
             asked.append(match)
     terms = [tokenize(m.group()) for m in asked]
     found = document_frequency(bm25, [t[0] if t else "" for t in terms])

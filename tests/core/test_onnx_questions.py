@@ -13,6 +13,7 @@ import pytest
 from bot.service import CaseBot
 from index.embed import Embedder
 from index.onnx_model import OnnxQuestionEmbedder, model_file
+from index.retrieval_models import CrossEncoder
 from tests.conftest import EVAL_FILE, make_corpus, settings_for
 
 
@@ -22,13 +23,13 @@ def _questions(n: int = 12) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def bots(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> tuple[CaseBot, CaseBot]:
+def bots(embedder: Embedder, reranker: CrossEncoder, tmp_path_factory: pytest.TempPathFactory) -> tuple[CaseBot, CaseBot]:
     """The same index read once with onnxruntime and once with torch."""
     root = tmp_path_factory.mktemp("onnx")
     make_corpus(root / "corpus")
-    onnx = CaseBot(settings_for(root, question_runtime="onnx"), embedder=embedder)
+    onnx = CaseBot(settings_for(root, question_runtime="onnx"), embedder=embedder, reranker=reranker)
     onnx.open(build_if_missing=True)
-    torch = CaseBot(settings_for(root, question_runtime="torch"), embedder=embedder)
+    torch = CaseBot(settings_for(root, question_runtime="torch"), embedder=embedder, reranker=reranker)
     torch.open(build_if_missing=False)
     return onnx, torch
 
@@ -38,7 +39,8 @@ def test_question_vectors_and_pieces_match_torch(bots: tuple[CaseBot, CaseBot]) 
     assert isinstance(onnx.searcher.embedder, OnnxQuestionEmbedder)
     assert not isinstance(torch.searcher.embedder, OnnxQuestionEmbedder)
     questions = _questions()
-    ours, theirs = onnx.searcher.embedder.encode_tokens(questions), torch.embedder.encode_tokens(questions)
+    minilm = torch.embedder.vectors  # type: ignore[attr-defined]  # the vectors' model; the pieces are ColBERT's
+    ours, theirs = onnx.searcher.embedder.encode_tokens(questions), minilm.encode_tokens(questions)
     for a, b in zip(ours, theirs):
         assert np.array_equal(a.spans, b.spans)
         assert np.abs(a.vectors - b.vectors).max() < 1e-4
@@ -57,23 +59,23 @@ def test_answers_are_the_same_as_with_torch(bots: tuple[CaseBot, CaseBot]) -> No
 
 
 def test_a_damaged_copy_means_torch_until_the_next_build_makes_a_good_one(
-        embedder: Embedder, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        embedder: Embedder, reranker: CrossEncoder, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     make_corpus(tmp_path / "corpus")
     settings = settings_for(tmp_path, model_cache_dir=tmp_path / "models", question_runtime="onnx")
-    path = model_file(settings.model_cache_dir, embedder)  # type: ignore[arg-type]
+    path = model_file(settings.model_cache_dir, embedder.vectors)  # type: ignore[attr-defined]
     path.parent.mkdir(parents=True)
     path.write_bytes(b"\x00not an onnx model" * 100)
     question = "How many people in Iran use Telegram?"
 
     with caplog.at_level(logging.WARNING, logger="index.onnx_model"):
-        bot = CaseBot(settings, embedder=embedder)
+        bot = CaseBot(settings, embedder=embedder, reranker=reranker)
         bot.open(build_if_missing=True)
     assert not isinstance(bot.searcher.embedder, OnnxQuestionEmbedder)
     assert any("read by torch" in r.getMessage() for r in caplog.records)
     assert "40 million" in bot.ask(question).passages[0].text
     assert not path.exists() and path.with_suffix(".failed").is_file()
 
-    again = CaseBot(settings, embedder=embedder)  # a restart does not try (and wait) again
+    again = CaseBot(settings, embedder=embedder, reranker=reranker)  # a restart does not try (and wait) again
     again.open(build_if_missing=False)
     assert not isinstance(again.searcher.embedder, OnnxQuestionEmbedder) and not path.exists()
 
