@@ -21,8 +21,10 @@ class Document:
     source: str | None = None
     author: str | None = None
     url: str | None = None
-    # For PDFs: (start offset, page number) for each page, in order. Empty for other formats.
+    # For PDFs: (start offset, page number) where each page's text begins, in text order (a page's
+    # footnotes can follow text of the next page). Empty for other formats.
     page_starts: tuple[tuple[int, int], ...] = ()
+    ocr: bool = False  # some of the text was read from page images by OCR (it may hold misread words)
 
     def page_at(self, offset: int) -> int | None:
         """The 1-based page that holds ``offset``, or None when the document has no pages."""
