@@ -1,4 +1,4 @@
-"""Read corpus files into Documents: Markdown/text with front matter, HTML, PDF.
+"""Read corpus files into Documents: Markdown/text with front matter, HTML, PDF, Word, Telegram exports.
 
 A file that cannot be read becomes a warning naming it; the rest of the corpus is still read.
 Nothing outside the corpus folder is followed (symlinks pointing out are skipped). A sidecar
@@ -25,10 +25,12 @@ log = logging.getLogger(__name__)
 TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
 HTML_SUFFIXES = {".html", ".htm"}
 PDF_SUFFIXES = {".pdf"}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
+WORD_SUFFIXES = {".docx"}
+JSON_SUFFIXES = {".json"}  # read when the content is a Telegram Desktop export
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | WORD_SUFFIXES | JSON_SUFFIXES
 MAX_FILE_BYTES = 50 * 1024 * 1024
 # Part of a document's content hash, so that a build re-reads files whose reader has changed.
-_READER_VERSIONS = {".pdf": b"pdf-layout-1"}
+_READER_VERSIONS = {".pdf": b"pdf-layout-1", ".docx": b"docx-1", ".json": b"telegram-1"}
 # A browser stamps a printed page with the time of printing, not the date of the article.
 _BROWSER_PRINT = re.compile(r"mozilla|chrom|skia|firefox|safari|webkit|wkhtmltopdf", re.I)
 
@@ -100,7 +102,7 @@ def _walk(root: Path) -> list[Path]:
 
 
 def read_documents(path: Path, doc_id: str) -> CorpusScan:
-    """Read one file, applying its sidecar.
+    """Read one file (a Telegram export gives one document per message), applying its sidecar.
     Raises UnreadableDocument with a reason a user can act on."""
     raw = _read_bytes(path)
     sidecar = sidecar_of(path)
@@ -117,6 +119,15 @@ def read_documents(path: Path, doc_id: str) -> CorpusScan:
     if suffix in PDF_SUFFIXES:
         document, notes = _read_pdf(raw, doc_id, content_hash, path)
         documents, warnings = [document], warnings + notes
+    elif suffix in WORD_SUFFIXES:
+        from index.readers.word import read_docx
+
+        documents = [read_docx(raw, doc_id, content_hash, _default_title(path))]
+    elif suffix in JSON_SUFFIXES:
+        from index.readers.telegram import read_telegram_export
+
+        # For an export the sidecar's url is the channel's address; each post links below it.
+        documents = read_telegram_export(raw, doc_id, salt=extra, channel_url=overrides.pop("url", None))
     else:
         text = _decode(raw)
         reader = _read_html if suffix in HTML_SUFFIXES else _read_text
