@@ -419,7 +419,7 @@ class Searcher:
             doc_id=document.doc_id, title=document.title, date=document.date, source=document.source,
             url=document.url, paragraph=chunk.paragraph, page=chunk.page, text=chunk.text,
             start=chunk.start, end=chunk.end, highlight_start=h_start - chunk.start,
-            highlight_end=h_end - chunk.start, score=ranked.score,
+            highlight_end=h_end - chunk.start, score=ranked.score, ocr=document.ocr,
         )
 
     def highlight(self, chunk_index: int, question: str, qv: np.ndarray | None = None) -> tuple[int, int]:

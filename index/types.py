@@ -67,6 +67,7 @@ class Passage:
     highlight_start: int  # offsets relative to ``text``
     highlight_end: int
     score: float
+    ocr: bool = False  # the document's text was (partly) read by OCR: the attribution says so
 
     @property
     def highlight(self) -> str:
