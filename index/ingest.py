@@ -13,7 +13,7 @@ import logging
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from index.errors import CorpusError, UnreadableDocument
 from index.readers.metadata import (METADATA_KEYS, date_in_text, document_of_sidecar, load_yaml_mapping,
@@ -113,7 +113,9 @@ def read_documents(path: Path, doc_id: str) -> CorpusScan:
         try:
             overrides = read_sidecar(extra)
         except UnreadableDocument as exc:
-            warnings.append(IngestWarning(f"{doc_id} ({sidecar.name})", f"{exc}; the sidecar is ignored", skipped=False))
+            where = PurePosixPath(doc_id).with_name(sidecar.name).as_posix()
+            warnings.append(IngestWarning(where, f"{exc}; it is ignored and {path.name} is indexed without it",
+                                          skipped=False))
     suffix = path.suffix.lower()
     content_hash = hashlib.sha256(raw + extra + _READER_VERSIONS.get(suffix, b"")).hexdigest()
     if suffix in PDF_SUFFIXES:
@@ -244,6 +246,7 @@ def _read_html(html: str, doc_id: str, content_hash: str, path: Path) -> Documen
 
 
 def _read_pdf(raw: bytes, doc_id: str, content_hash: str, path: Path) -> tuple[Document, list[IngestWarning]]:
+    from index.readers import ocr
     from index.readers.pdf import read_pdf
 
     pdf = read_pdf(raw)
@@ -251,10 +254,12 @@ def _read_pdf(raw: bytes, doc_id: str, content_hash: str, path: Path) -> tuple[D
     if pdf.pages_without_text:
         pages = ", ".join(map(str, pdf.pages_without_text))
         if not pdf.text.strip():
-            raise UnreadableDocument("its pages have no text layer (a scanned PDF); install tesseract-ocr "
-                                     "(and tesseract-ocr-rus for Russian) to read it by OCR")
-        warnings.append(IngestWarning(doc_id, f"page(s) {pages} have no text layer and were left out; install "
-                                              "tesseract-ocr to read them by OCR", skipped=False))
+            remedy = ("OCR could not read it" if ocr.available() else
+                      "install tesseract-ocr (and tesseract-ocr-rus for Russian) to read it by OCR")
+            raise UnreadableDocument(f"its pages have no text layer (a scanned PDF); {remedy}")
+        remedy = "OCR could not read them" if ocr.available() else "install tesseract-ocr to read them by OCR"
+        warnings.append(IngestWarning(doc_id, f"page(s) {pages} have no text layer and were left out; {remedy}",
+                                      skipped=False))
     if not pdf.text.strip():
         raise UnreadableDocument("its pages hold no extractable text")
     _require_text(pdf.text)

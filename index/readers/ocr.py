@@ -6,11 +6,15 @@ only named in a warning. Russian is read too when tesseract's Russian data is in
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 from functools import cache
 
+log = logging.getLogger(__name__)
+
 RENDER_DPI = 300  # tesseract reads body text best at 300 dpi
+MAX_PIXELS = 6000  # a poster-sized page is rendered smaller rather than as a gigabyte image
 
 
 def available() -> bool:
@@ -26,20 +30,36 @@ def _languages() -> str:
 
 
 def read_pages(raw: bytes, numbers: list[int]) -> dict[int, list[list[tuple[int, str]]]]:
-    """For each 1-based page number: its paragraphs, each a list of (page, line text)."""
+    """For each 1-based page number: its paragraphs, each a list of (page, line text). A page that
+    cannot be rendered or read is logged and left out."""
     import pypdfium2
     import pytesseract
 
     from index.readers.pdf import clean_text
 
-    document = pypdfium2.PdfDocument(raw)
+    try:
+        document = pypdfium2.PdfDocument(raw)
+    except (RuntimeError, OSError, ValueError) as exc:  # pdfium's errors are RuntimeErrors
+        log.warning("OCR could not open the PDF: %s", exc)
+        return {}
     try:
         read: dict[int, list[list[tuple[int, str]]]] = {}
         for number in numbers:
-            image = document[number - 1].render(scale=RENDER_DPI / 72, grayscale=True).to_pil()
-            text = pytesseract.image_to_string(image, lang=_languages())
-            blocks = (block.splitlines() for block in re.split(r"\n\s*\n", text))
-            read[number] = [lines for block in blocks if (lines := [(number, t) for raw_line in block if (t := clean_text(raw_line))])]
+            page = document[number - 1]
+            scale = min(RENDER_DPI / 72, MAX_PIXELS / max(page.get_size()))
+            try:
+                image = page.render(scale=scale, grayscale=True).to_pil()
+                text = pytesseract.image_to_string(image, lang=_languages())
+            except (pytesseract.TesseractError, RuntimeError, OSError, ValueError) as exc:
+                log.warning("OCR could not read page %d: %s", number, str(exc).splitlines()[0] if str(exc) else exc)
+                continue
+            # tesseract separates paragraphs by a blank line and keeps the layout's line breaks.
+            paragraphs = []
+            for block in re.split(r"\n\s*\n", text):
+                lines = [(number, line) for raw_line in block.splitlines() if (line := clean_text(raw_line))]
+                if lines:
+                    paragraphs.append(lines)
+            read[number] = paragraphs
         return read
     finally:
         document.close()

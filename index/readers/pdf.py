@@ -14,7 +14,8 @@ and orders the boxes column by column. On top of that, this module:
   reference marks in the text.
 
 The document text is the paragraphs joined by blank lines, so every quote is an exact slice of it, and
-``page_starts`` records the offset at which each page's text begins (again after a footnote).
+``page_starts`` records the offset at which each page's text begins (a page's footnotes can follow the
+start of the next page's text, so a page may begin twice).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from index.errors import UnreadableDocument
+from index.readers import ocr
 
 MARGIN_ZONE = 0.12  # share of the page height, top and bottom, where running headers and footers sit
 _TERMINAL = tuple(".!?:;\"”’»)")
@@ -90,8 +92,6 @@ class PdfText:
 def read_pdf(raw: bytes) -> PdfText:
     """The PDF's text as a reader sees it; pages without a text layer are read by OCR when tesseract
     is installed (``PdfText.ocr_pages``), and named in ``pages_without_text`` when it is not."""
-    from index.readers import ocr
-
     pages, info = read_layout(raw)
     drop_furniture(pages)
     paragraphs, heading = paragraphs_from_layout(pages)

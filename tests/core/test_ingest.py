@@ -121,3 +121,13 @@ def test_windows_line_endings_and_bom_are_normalised(tmp_path: Path) -> None:
     write(tmp_path, "w.txt", "\ufeffFirst paragraph.\r\n\r\nSecond paragraph.\r\n".encode("utf-8"))
     (doc,) = scan_corpus(tmp_path).documents
     assert doc.text == "First paragraph.\n\nSecond paragraph.\n"
+
+
+def test_broken_sidecar_is_named_and_its_document_indexed_without_it(tmp_path: Path) -> None:
+    write(tmp_path, "notes/a.md", "---\ntitle: Alpha\n---\nMoscow, 16 April 2018\n\nBody of alpha.\n")
+    write(tmp_path, "notes/a.md.yml", "title: [unclosed\n")
+    scan = scan_corpus(tmp_path)
+    (doc,) = scan.documents
+    assert (doc.title, doc.date) == ("Alpha", "2018-04-16")  # the dateline gives the date the file does not
+    (warning,) = scan.warnings
+    assert warning.path == "notes/a.md.yml" and not warning.skipped and "YAML" in warning.reason

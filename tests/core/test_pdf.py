@@ -151,3 +151,20 @@ def test_sidecar_overrides_what_the_pdf_says_and_is_not_a_document(tmp_path: Pat
     (changed,) = scan_corpus(tmp_path).documents
     assert changed.content_hash != before  # an edited sidecar makes the next build re-read the file
     assert changed.title == "Another title" and changed.date is None
+
+
+def test_a_page_ocr_cannot_read_is_named_and_the_rest_indexed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pytesseract
+
+    def fail(*args: object, **kwargs: object) -> str:
+        raise pytesseract.TesseractError(1, "Error opening data file eng.traineddata")
+
+    monkeypatch.setattr(ocr, "available", lambda: True)
+    monkeypatch.setattr(ocr, "_languages", lambda: "eng")
+    monkeypatch.setattr(pytesseract, "image_to_string", fail)
+    shutil.copy(DOCUMENTS / "scan.pdf", tmp_path / "scan.pdf")
+    shutil.copy(DOCUMENTS / "undated.chromium.pdf", tmp_path / "undated.pdf")
+    scan = scan_corpus(tmp_path)
+    assert [d.doc_id for d in scan.documents] == ["undated.pdf"]
+    (warning,) = scan.warnings
+    assert warning.path == "scan.pdf" and "OCR could not read it" in warning.reason

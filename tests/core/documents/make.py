@@ -4,7 +4,7 @@ Run by hand (``python tests/core/documents/make.py``) with chromium, libreoffice
 pandoc, poppler-utils and img2pdf installed. The tests themselves need none of these tools.
 
 Sources (written for these tests, facts of the case in our own words):
-  blocking-april-2018.md  -> .html (with navigation and related links) -> Chromium PDFs, with and
+  blocking-april-2018.md  -> an HTML page (with navigation and related links) -> Chromium PDFs, with and
                              without the browser's print header/footer (three pages)
   iran-ban-2018.md        -> .fodt (A5, two columns, footnotes, running header, page numbers,
                              automatic hyphenation) -> LibreOffice PDF
@@ -57,12 +57,13 @@ aside {{ margin-top: 2em; border-top: 1px solid #888; }}
 </ul></aside>
 </body></html>
 """
-    (HERE / "blocking-april-2018.html").write_text(page, encoding="utf-8")
     base = ["chromium", "--headless", "--no-sandbox", "--disable-gpu"]
-    run(*base, "--print-to-pdf=blocking-april-2018.chromium.pdf", "blocking-april-2018.html")
-    run(*base, "--no-pdf-header-footer", "--print-to-pdf=blocking-april-2018.chromium-plain.pdf", "blocking-april-2018.html")
-    # A page that states no date: its PDF's only date is the moment it was printed.
     with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "blocking-april-2018.html").write_text(page, encoding="utf-8")
+        run(*base, f"--print-to-pdf={HERE / 'blocking-april-2018.chromium.pdf'}", "blocking-april-2018.html", cwd=Path(tmp))
+        run(*base, "--no-pdf-header-footer", f"--print-to-pdf={HERE / 'blocking-april-2018.chromium-plain.pdf'}",
+            "blocking-april-2018.html", cwd=Path(tmp))
+        # A page that states no date: its PDF's only date is the moment it was printed.
         (Path(tmp) / "undated.html").write_text(
             "<!doctype html><meta charset='utf-8'><title>Proxies keep Telegram reachable</title>"
             f"<p>{html.escape(paragraphs[7])}</p>", encoding="utf-8")
