@@ -66,8 +66,13 @@ class BuildReport:
         return (
             f"{self.documents} documents, {self.chunks} chunks; embedded {self.embedded} units, "
             f"reused {self.reused}; added {len(self.added)}, changed {len(self.changed)}, "
-            f"removed {len(self.removed)} documents; {len(self.warnings)} skipped; {self.seconds:.1f} s"
-        )
+            f"removed {len(self.removed)} documents; {self.skipped} skipped; {self.seconds:.1f} s"
+        ) + (f"; {len(self.warnings) - self.skipped} indexed with a warning" if len(self.warnings) > self.skipped else "")
+
+    @property
+    def skipped(self) -> int:
+        """Files not indexed; the other warnings are about files indexed without some part."""
+        return sum(w.skipped for w in self.warnings)
 
 
 def unit_hash(model_name: str, text: str) -> bytes:

@@ -131,3 +131,12 @@ def test_broken_sidecar_is_named_and_its_document_indexed_without_it(tmp_path: P
     assert (doc.title, doc.date) == ("Alpha", "2018-04-16")  # the dateline gives the date the file does not
     (warning,) = scan.warnings
     assert warning.path == "notes/a.md.yml" and not warning.skipped and "YAML" in warning.reason
+
+
+def test_build_summary_counts_skipped_files_apart_from_files_indexed_with_a_warning() -> None:
+    from index.build import BuildReport
+    from index.ingest import IngestWarning
+
+    warnings = (IngestWarning("a.png", "unsupported file type"), IngestWarning("b.pdf", "page(s) 2 …", skipped=False))
+    summary = BuildReport(1, 3, 3, 3, 0, warnings=warnings).summary()
+    assert "1 skipped" in summary and "1 indexed with a warning" in summary

@@ -12,6 +12,7 @@ import pytest
 from index.chunk import chunk_document
 from index.ingest import read_documents, scan_corpus
 from index.readers import ocr
+from index.readers.pdf import join_lines
 from tests.core.documents import (DOCUMENTS, assert_chunks_are_exact_slices, normalised, paragraphs,
                                   share_found, source_paragraphs)
 
@@ -60,10 +61,19 @@ def test_the_date_is_the_dateline_not_the_day_the_page_was_printed() -> None:
     assert document.date == "2018-04-13"
 
 
-def test_a_browser_print_that_states_no_date_has_no_date() -> None:
+def test_a_one_page_browser_print_loses_its_header_and_footer_and_states_no_date() -> None:
     document = read("undated.chromium.pdf")
+    # One page: nothing repeats, so the print header (date, time, title) and footer (file URL, "1/1")
+    # are recognised by their shape.
+    assert document.text == source_paragraphs("blocking-april-2018.md")[8] + "\n"
     assert document.title == "Proxies keep Telegram reachable"
     assert document.date is None  # its PDF's CreationDate is only the moment it was printed
+
+
+def test_hyphen_at_a_line_end_is_kept_only_for_compounds_the_document_writes_elsewhere() -> None:
+    compounds = {"state-owned"}
+    assert join_lines(["a state-", "owned broadcaster and a mes-", "saging app"], compounds) == (
+        "a state-owned broadcaster and a messaging app")
 
 
 def test_two_column_court_paper_reads_column_by_column_with_words_rejoined() -> None:
