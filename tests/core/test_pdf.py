@@ -130,15 +130,25 @@ def test_a_pdf_with_one_scanned_page_is_indexed_and_the_page_named(tmp_path: Pat
     assert not warning.skipped and "page(s) 2 " in warning.reason and str(warning).startswith("mixed.pdf: ")
 
 
-@pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is not installed (apt-get install tesseract-ocr)")
-def test_scanned_page_is_read_by_ocr_and_says_so() -> None:
-    document = read("scan.pdf")
+def _tesseract_reads(language: str) -> bool:
+    if shutil.which("tesseract") is None:
+        return False
+    import pytesseract
+
+    return language in pytesseract.get_languages(config="")
+
+
+@pytest.mark.parametrize(("name", "date", "language"), [("scan", "2020-06-18", "eng"), ("scan-ru", "2018-04-16", "rus")])
+def test_scanned_page_is_read_by_ocr_and_says_so(name: str, date: str, language: str) -> None:
+    if not _tesseract_reads(language):
+        pytest.skip(f"tesseract with {language} is not installed (apt-get install tesseract-ocr tesseract-ocr-{language})")
+    document = read(f"{name}.pdf")
     assert document.ocr
-    expected = (DOCUMENTS / "scan.txt").read_text(encoding="utf-8").split("\n\n")
+    source = (DOCUMENTS / f"{name}.txt").read_text(encoding="utf-8").split("\n\n")
     words = normalised(document.text).split()
-    source_words = normalised(" ".join(expected)).split()
+    source_words = normalised(" ".join(source)).split()
     assert sum(w in words for w in source_words) / len(source_words) >= 0.95
-    assert document.date == "2020-06-18"
+    assert document.date == date
     assert document.page_at(len(document.text) - 2) == 1
     assert_chunks_are_exact_slices(document)
 

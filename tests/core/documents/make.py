@@ -10,7 +10,7 @@ Sources (written for these tests, facts of the case in our own words):
                              automatic hyphenation) -> LibreOffice PDF
   (a paragraph of it)      -> undated.chromium.pdf: a page that states no date
   fsb-keys-2017.md        -> pandoc .docx (headings, a table)
-  scan.txt                -> a Chromium page rasterised by pdftoppm -> a PDF without a text layer (img2pdf)
+  scan.txt, scan-ru.txt   -> a Chromium page rasterised by pdftoppm -> a PDF without a text layer (img2pdf)
 """
 
 from __future__ import annotations
@@ -129,9 +129,9 @@ def pandoc_docx() -> None:
     run("pandoc", "--from", "markdown-smart", "fsb-keys-2017.md", "-o", "fsb-keys-2017.pandoc.docx")
 
 
-def scanned_pdf() -> None:
+def scanned_pdf(name: str) -> None:
     """A page printed by Chromium, rasterised by poppler (as a scanner would give it), wrapped by img2pdf."""
-    paragraphs = (HERE / "scan.txt").read_text(encoding="utf-8").strip().split("\n\n")
+    paragraphs = (HERE / f"{name}.txt").read_text(encoding="utf-8").strip().split("\n\n")
     page = ("<!doctype html><meta charset='utf-8'><body style='font: 14pt serif; margin: 2cm'>"
             + "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs))
     with tempfile.TemporaryDirectory() as tmp:
@@ -139,11 +139,12 @@ def scanned_pdf() -> None:
         run("chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
             "--print-to-pdf=scan-text.pdf", "scan.html", cwd=Path(tmp))
         run("pdftoppm", "-r", "150", "-gray", "-png", "-singlefile", "scan-text.pdf", "scan", cwd=Path(tmp))
-        run("img2pdf", "-o", str(HERE / "scan.pdf"), str(Path(tmp) / "scan.png"))
+        run("img2pdf", "-o", str(HERE / f"{name}.pdf"), str(Path(tmp) / "scan.png"))
 
 
 if __name__ == "__main__":
     chromium_pdfs()
     libreoffice_pdf()
     pandoc_docx()
-    scanned_pdf()
+    scanned_pdf("scan")
+    scanned_pdf("scan-ru")
