@@ -80,7 +80,7 @@ def scan_corpus(corpus_dir: Path) -> CorpusScan:
             warnings.append(IngestWarning(rel, "it is a link to a file outside the corpus folder"))
             continue
         try:
-            scan = read_documents(path, rel)
+            scan = read_documents(path, rel, real_root)
         except UnreadableDocument as exc:
             warnings.append(IngestWarning(rel, str(exc)))
             continue
@@ -101,14 +101,19 @@ def _walk(root: Path) -> list[Path]:
     return found
 
 
-def read_documents(path: Path, doc_id: str) -> CorpusScan:
-    """Read one file (a Telegram export gives one document per message), applying its sidecar.
-    Raises UnreadableDocument with a reason a user can act on."""
+def read_documents(path: Path, doc_id: str, root: Path | None = None) -> CorpusScan:
+    """Read one file (a Telegram export gives one document per message), applying its sidecar (when
+    it is inside ``root``, the resolved corpus folder). Raises UnreadableDocument with a reason a user
+    can act on."""
     raw = _read_bytes(path)
     sidecar = sidecar_of(path)
-    extra = _read_bytes(sidecar) if sidecar else b""
     overrides: dict[str, str] = {}
     warnings: list[IngestWarning] = []
+    if sidecar and root is not None and not sidecar.resolve().is_relative_to(root):
+        where = PurePosixPath(doc_id).with_name(sidecar.name).as_posix()
+        warnings.append(IngestWarning(where, "it is a link to a file outside the corpus folder; it is ignored"))
+        sidecar = None
+    extra = _read_bytes(sidecar) if sidecar else b""
     if sidecar:
         try:
             overrides = read_sidecar(extra)

@@ -140,3 +140,15 @@ def test_build_summary_counts_skipped_files_apart_from_files_indexed_with_a_warn
     warnings = (IngestWarning("a.png", "unsupported file type"), IngestWarning("b.pdf", "page(s) 2 …", skipped=False))
     summary = BuildReport(1, 3, 3, 3, 0, warnings=warnings).summary()
     assert "1 skipped" in summary and "1 indexed with a warning" in summary
+
+
+def test_sidecar_linked_from_outside_the_corpus_is_not_read(tmp_path: Path) -> None:
+    outside = write(tmp_path / "outside", "secret.yml", "title: Secret title\n")
+    corpus = tmp_path / "corpus"
+    write(corpus, "a.md", "Body of alpha.\n")
+    os.symlink(outside, corpus / "a.md.yml")
+    scan = scan_corpus(corpus)
+    (doc,) = scan.documents
+    assert doc.title == "a"
+    (warning,) = scan.warnings
+    assert warning.path == "a.md.yml" and "outside the corpus" in warning.reason
