@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -55,8 +56,10 @@ class CorpusScan:
     warnings: tuple[IngestWarning, ...]
 
 
-def scan_corpus(corpus_dir: Path) -> CorpusScan:
-    """Read every supported file under ``corpus_dir`` (recursively, sorted by path)."""
+def scan_corpus(corpus_dir: Path, known: Mapping[str, Document] | None = None) -> CorpusScan:
+    """Read every supported file under ``corpus_dir`` (recursively, sorted by path). A file whose
+    content hash matches its document in ``known`` (the previous build's) is not parsed again: OCR and
+    PDF layout analysis cost seconds a document."""
     root = Path(corpus_dir)
     if not root.is_dir():
         raise CorpusError(f"The corpus folder {root} does not exist (set CORPUS_DIR or create it).")
@@ -80,7 +83,7 @@ def scan_corpus(corpus_dir: Path) -> CorpusScan:
             warnings.append(IngestWarning(rel, "it is a link to a file outside the corpus folder"))
             continue
         try:
-            scan = read_documents(path, rel, real_root)
+            scan = read_documents(path, rel, real_root, known)
         except UnreadableDocument as exc:
             warnings.append(IngestWarning(rel, str(exc)))
             continue
@@ -101,10 +104,11 @@ def _walk(root: Path) -> list[Path]:
     return found
 
 
-def read_documents(path: Path, doc_id: str, root: Path | None = None) -> CorpusScan:
+def read_documents(path: Path, doc_id: str, root: Path | None = None,
+                   known: Mapping[str, Document] | None = None) -> CorpusScan:
     """Read one file (a Telegram export gives one document per message), applying its sidecar (when
-    it is inside ``root``, the resolved corpus folder). Raises UnreadableDocument with a reason a user
-    can act on."""
+    it is inside ``root``, the resolved corpus folder), or take it from ``known`` when its content hash
+    is the same. Raises UnreadableDocument with a reason a user can act on."""
     raw = _read_bytes(path)
     sidecar = sidecar_of(path)
     overrides: dict[str, str] = {}
@@ -123,6 +127,9 @@ def read_documents(path: Path, doc_id: str, root: Path | None = None) -> CorpusS
                                           skipped=False))
     suffix = path.suffix.lower()
     content_hash = hashlib.sha256(raw + extra + _READER_VERSIONS.get(suffix, b"")).hexdigest()
+    previous = (known or {}).get(doc_id)
+    if previous is not None and previous.content_hash == content_hash:
+        return CorpusScan((previous,), tuple(warnings))
     if suffix in PDF_SUFFIXES:
         document, notes = _read_pdf(raw, doc_id, content_hash, path)
         documents, warnings = [document], warnings + notes
