@@ -31,7 +31,8 @@ JSON_SUFFIXES = {".json"}  # read when the content is a Telegram Desktop export
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | WORD_SUFFIXES | JSON_SUFFIXES
 MAX_FILE_BYTES = 50 * 1024 * 1024
 # Part of a document's content hash, so that a build re-reads files whose reader has changed.
-_READER_VERSIONS = {".pdf": b"pdf-layout-1", ".docx": b"docx-1", ".json": b"telegram-1"}
+_READER_VERSIONS = {".pdf": b"pdf-layout-1", ".docx": b"docx-1", ".json": b"telegram-1",
+                    **dict.fromkeys(TEXT_SUFFIXES, b"text-dateline-1")}
 # A browser stamps a printed page with the time of printing, not the date of the article.
 _BROWSER_PRINT = re.compile(r"mozilla|chrom|skia|firefox|safari|webkit|wkhtmltopdf", re.I)
 

@@ -16,7 +16,7 @@ class Document:
     doc_id: str  # path relative to the corpus folder, with forward slashes
     title: str
     text: str
-    content_hash: str  # sha256 of the raw file bytes
+    content_hash: str  # sha256 of the file bytes, its sidecar and the reader version: a change means re-read
     date: str | None = None
     source: str | None = None
     author: str | None = None
