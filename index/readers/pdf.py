@@ -282,8 +282,9 @@ def paragraphs_from_layout(pages: list[Page]) -> tuple[list[Paragraph], str | No
     previous: tuple[Line, float, Box] | None = None
     for number, page_boxes in sorted(by_page.items()):
         lowest_body = min((b.y0 for b in page_boxes if b.size >= 0.85 * body_size), default=0.0)
+        # Footnotes: smaller type below all of the page's body text.
         notes = [b for b in page_boxes if b.size < 0.85 * body_size and b.y1 <= lowest_body + 1]
-        for box in (b for b in page_boxes if b not in notes):
+        for box in (b for b in page_boxes if all(b is not note for note in notes)):
             right = max(line.x1 for b in page_boxes if b.x0 < box.x1 and b.x1 > box.x0 for line in b.lines)
             left = min(line.x0 for line in box.lines)
             for i, line in enumerate(box.lines):
