@@ -19,15 +19,14 @@ SIDECAR_SUFFIXES = (".yml", ".yaml")
 # libyaml when PyYAML has it (its wheels do): front matter of 1,000 documents in 0.05 s instead of 0.5 s.
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-_MONTHS = {
-    **{m: i for i, m in enumerate(["january", "february", "march", "april", "may", "june", "july", "august",
-                                    "september", "october", "november", "december"], start=1)},
-    **{m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
-                                    "nov", "dec"], start=1)},
-    "sept": 9,
-    **{m: i for i, m in enumerate(["января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа",
-                                    "сентября", "октября", "ноября", "декабря"], start=1)},
-}
+_MONTH_NAMES = [
+    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+     "november", "december"],
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
+    ["января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября",
+     "ноября", "декабря"],
+]
+_MONTHS = {name: number for names in _MONTH_NAMES for number, name in enumerate(names, start=1)} | {"sept": 9}
 _MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _DATES = [
     (re.compile(rf"\b(\d{{1,2}})\s+({_MONTH})\.?,?\s+(\d{{4}})\b", re.I), ("d", "m", "y")),

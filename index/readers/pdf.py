@@ -35,7 +35,9 @@ from index.readers import ocr
 MARGIN_ZONE = 0.12  # share of the page height, top and bottom, where running headers and footers sit
 _TERMINAL = tuple(".!?:;\"”’»)")
 _LIGATURES = re.compile("[\ufb00-\ufb06]")
-_PAGE_NUMBER = re.compile(r"(?:(?:page|p\.|стр\.?|страница)\s*)?[-–—]?\s*\d{1,4}\s*[-–—]?(?:\s*(?:/|of|из)\s*\d{1,4})?", re.I)
+# "3", "- 3 -", "Page 3 of 9", "3/9", "стр. 3 из 9"
+_PAGE_NUMBER = re.compile(
+    r"(?:(?:page|p\.|стр\.?|страница)\s*)?[-–—]?\s*\d{1,4}\s*[-–—]?(?:\s*(?:/|of|из)\s*\d{1,4})?", re.I)
 # A browser's print header and footer: "11/30/26, 6:26 AM <title>" and "file:///…/page.html 1/3".
 _PRINT_DATE = re.compile(r"\d{1,2}[./]\d{1,2}[./]\d{2,4},?\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AP]M)?(?:\s|$)", re.I)
 _PRINT_URL = re.compile(r"(?:file|https?)://\S+(?:\s+\d{1,4}\s*/\s*\d{1,4})?", re.I)

@@ -152,3 +152,15 @@ def test_sidecar_linked_from_outside_the_corpus_is_not_read(tmp_path: Path) -> N
     assert doc.title == "a"
     (warning,) = scan.warnings
     assert warning.path == "a.md.yml" and "outside the corpus" in warning.reason
+
+
+@pytest.mark.parametrize(("first_paragraph", "date"), [
+    ("Moscow, 13 April 2018", "2018-04-13"), ("TEHRAN, April 30, 2018", "2018-04-30"),
+    ("Москва, 16 апреля 2018 года", "2018-04-16"), ("Updated 2020-06-18", "2020-06-18"),
+    ("On 16 April 2018 Roskomnadzor began to block the service, and millions of addresses went with it.", None),
+])
+def test_a_dateline_gives_an_undated_file_its_date_but_a_date_in_a_sentence_does_not(
+        tmp_path: Path, first_paragraph: str, date: str | None) -> None:
+    write(tmp_path, "a.txt", f"{first_paragraph}\n\nBody text about Telegram.\n")
+    (doc,) = scan_corpus(tmp_path).documents
+    assert doc.date == date
