@@ -169,9 +169,9 @@ def incremental(corpus: Path, index_dir: Path, embedder: SentenceTransformerEmbe
 
 
 def scan_corpus_one(path: Path):
-    from index.ingest import read_document
+    from index.ingest import read_documents
 
-    return [read_document(path, path.name)]
+    return list(read_documents(path, path.name).documents)
 
 
 def designs(chunks, embedder: SentenceTransformerEmbedder, repeats: int) -> None:

@@ -46,6 +46,7 @@ class Answer:
                     "source": p.source,
                     "paragraph": p.paragraph,
                     "page": p.page,
+                    "ocr": p.ocr,
                     "text": p.text,
                     "highlight": p.highlight,
                     "start": p.start,

@@ -66,8 +66,13 @@ class BuildReport:
         return (
             f"{self.documents} documents, {self.chunks} chunks; embedded {self.embedded} units, "
             f"reused {self.reused}; added {len(self.added)}, changed {len(self.changed)}, "
-            f"removed {len(self.removed)} documents; {len(self.warnings)} skipped; {self.seconds:.1f} s"
-        )
+            f"removed {len(self.removed)} documents; {self.skipped} skipped; {self.seconds:.1f} s"
+        ) + (f"; {len(self.warnings) - self.skipped} indexed with a warning" if len(self.warnings) > self.skipped else "")
+
+    @property
+    def skipped(self) -> int:
+        """Files not indexed; the other warnings are about files indexed without some part."""
+        return sum(w.skipped for w in self.warnings)
 
 
 def unit_hash(model_name: str, text: str) -> bytes:
@@ -101,15 +106,16 @@ def build_index(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: b
     """Bring the index in ``store`` up to date with ``corpus_dir``. Returns what was done."""
     started = time.perf_counter()
     timings: dict[str, float] = {}
-    scan = scan_corpus(corpus_dir)
+    previous = _previous(store, embedder, full)
+    timings["load previous"] = time.perf_counter() - started
+    scan = scan_corpus(corpus_dir, known={d.doc_id: d for d in previous.documents} if previous else None)
     if not scan.documents:
         detail = f" ({len(scan.warnings)} files skipped: {'; '.join(map(str, scan.warnings[:3]))})" if scan.warnings else ""
         raise CorpusError(f"The corpus folder {corpus_dir} holds no readable document{detail}.")
     documents = list(scan.documents)
     hashes = {d.doc_id: d.content_hash for d in documents}
-    timings["ingest"] = time.perf_counter() - started
+    timings["ingest"] = time.perf_counter() - started - timings["load previous"]
 
-    previous = _previous(store, embedder, full)
     old_hashes = previous.manifest.document_hashes if previous else {}
     added = tuple(sorted(set(hashes) - set(old_hashes)))
     removed = tuple(sorted(set(old_hashes) - set(hashes)))

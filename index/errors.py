@@ -23,3 +23,7 @@ class IndexCorrupt(CasebotError):
 
 class ModelMismatch(CasebotError):
     """The index was built with a different embedding model or dimension."""
+
+
+class UnreadableDocument(Exception):
+    """One corpus file cannot be ingested; the message says why. It is skipped with a warning."""

@@ -1,23 +1,24 @@
-"""Read corpus files into Documents: Markdown/text with front matter, HTML, PDF.
+"""Read corpus files into Documents: Markdown/text with front matter, HTML, PDF, Word, Telegram exports.
 
 A file that cannot be read becomes a warning naming it; the rest of the corpus is still read.
-Nothing outside the corpus folder is followed (symlinks pointing out are skipped).
+Nothing outside the corpus folder is followed (symlinks pointing out are skipped). A sidecar
+``NAME.ext.yml`` overrides the metadata of ``NAME.ext`` and is not a document itself.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
 import hashlib
-import io
 import logging
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-import yaml
-
-from index.errors import CorpusError
+from index.errors import CorpusError, UnreadableDocument
+from index.readers.metadata import (METADATA_KEYS, date_in_text, document_of_sidecar, load_yaml_mapping,
+                                    metadata_value, pdf_date, read_sidecar, sidecar_of)
 from index.types import Document
 
 log = logging.getLogger(__name__)
@@ -25,24 +26,29 @@ log = logging.getLogger(__name__)
 TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
 HTML_SUFFIXES = {".html", ".htm"}
 PDF_SUFFIXES = {".pdf"}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
+WORD_SUFFIXES = {".docx"}
+JSON_SUFFIXES = {".json"}  # read when the content is a Telegram Desktop export
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | WORD_SUFFIXES | JSON_SUFFIXES
 MAX_FILE_BYTES = 50 * 1024 * 1024
+# Part of a document's content hash, so that a build re-reads files whose reader has changed.
+_READER_VERSIONS = {".pdf": b"pdf-layout-1", ".docx": b"docx-1", ".json": b"telegram-1",
+                    **dict.fromkeys(TEXT_SUFFIXES, b"text-dateline-1")}
+# A browser stamps a printed page with the time of printing, not the date of the article.
+_BROWSER_PRINT = re.compile(r"mozilla|chrom|skia|firefox|safari|webkit|wkhtmltopdf", re.I)
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*(?:\n|\Z)", re.DOTALL)
-_METADATA_KEYS = ("title", "date", "source", "author", "url")
 
-
-class UnreadableDocument(Exception):
-    """One file cannot be ingested; the message says why."""
+__all__ = ["CorpusScan", "IngestWarning", "UnreadableDocument", "read_documents", "scan_corpus"]
 
 
 @dataclass(frozen=True)
 class IngestWarning:
     path: str
     reason: str
+    skipped: bool = True  # False: the file is indexed, but not all of it could be read
 
     def __str__(self) -> str:
-        return f"skipped {self.path}: {self.reason}"
+        return f"skipped {self.path}: {self.reason}" if self.skipped else f"{self.path}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -51,12 +57,10 @@ class CorpusScan:
     warnings: tuple[IngestWarning, ...]
 
 
-# libyaml when PyYAML has it (its wheels do): front matter of 1,000 documents in 0.05 s instead of 0.5 s.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def scan_corpus(corpus_dir: Path) -> CorpusScan:
-    """Read every supported file under ``corpus_dir`` (recursively, sorted by path)."""
+def scan_corpus(corpus_dir: Path, known: Mapping[str, Document] | None = None) -> CorpusScan:
+    """Read every supported file under ``corpus_dir`` (recursively, sorted by path). A file whose
+    content hash matches its document in ``known`` (the previous build's) is not parsed again: OCR and
+    PDF layout analysis cost seconds a document."""
     root = Path(corpus_dir)
     if not root.is_dir():
         raise CorpusError(f"The corpus folder {root} does not exist (set CORPUS_DIR or create it).")
@@ -67,6 +71,11 @@ def scan_corpus(corpus_dir: Path) -> CorpusScan:
         rel = path.relative_to(root).as_posix()
         if path.name.startswith("."):
             continue  # hidden files (editor swap files, .DS_Store)
+        described = document_of_sidecar(path)
+        if described is not None:
+            if not described.is_file():
+                warnings.append(IngestWarning(rel, f"it looks like a sidecar, but {described.name} is not beside it"))
+            continue  # read with the document it describes
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             warnings.append(IngestWarning(rel, f"unsupported file type {path.suffix or '(none)'!r}"))
             continue
@@ -75,9 +84,12 @@ def scan_corpus(corpus_dir: Path) -> CorpusScan:
             warnings.append(IngestWarning(rel, "it is a link to a file outside the corpus folder"))
             continue
         try:
-            documents.append(read_document(path, rel))
+            scan = read_documents(path, rel, real_root, known)
         except UnreadableDocument as exc:
             warnings.append(IngestWarning(rel, str(exc)))
+            continue
+        documents.extend(scan.documents)
+        warnings.extend(scan.warnings)
     for warning in warnings:
         log.warning("%s", warning)
     return CorpusScan(tuple(documents), tuple(warnings))
@@ -93,23 +105,60 @@ def _walk(root: Path) -> list[Path]:
     return found
 
 
-def read_document(path: Path, doc_id: str) -> Document:
-    """Read one file. Raises UnreadableDocument with a reason a user can act on."""
+def read_documents(path: Path, doc_id: str, root: Path | None = None,
+                   known: Mapping[str, Document] | None = None) -> CorpusScan:
+    """Read one file (a Telegram export gives one document per message), applying its sidecar (when
+    it is inside ``root``, the resolved corpus folder), or take it from ``known`` when its content hash
+    is the same. Raises UnreadableDocument with a reason a user can act on."""
+    raw = _read_bytes(path)
+    sidecar = sidecar_of(path)
+    overrides: dict[str, str] = {}
+    warnings: list[IngestWarning] = []
+    if sidecar and root is not None and not sidecar.resolve().is_relative_to(root):
+        where = PurePosixPath(doc_id).with_name(sidecar.name).as_posix()
+        warnings.append(IngestWarning(where, "it is a link to a file outside the corpus folder; it is ignored"))
+        sidecar = None
+    extra = _read_bytes(sidecar) if sidecar else b""
+    if sidecar:
+        try:
+            overrides = read_sidecar(extra)
+        except UnreadableDocument as exc:
+            where = PurePosixPath(doc_id).with_name(sidecar.name).as_posix()
+            warnings.append(IngestWarning(where, f"{exc}; it is ignored and {path.name} is indexed without it",
+                                          skipped=False))
+    suffix = path.suffix.lower()
+    content_hash = hashlib.sha256(raw + extra + _READER_VERSIONS.get(suffix, b"")).hexdigest()
+    previous = (known or {}).get(doc_id)
+    if previous is not None and previous.content_hash == content_hash:
+        return CorpusScan((previous,), tuple(warnings))
+    if suffix in PDF_SUFFIXES:
+        document, notes = _read_pdf(raw, doc_id, content_hash, path)
+        documents, warnings = [document], warnings + notes
+    elif suffix in WORD_SUFFIXES:
+        from index.readers.word import read_docx
+
+        documents = [read_docx(raw, doc_id, content_hash, _default_title(path))]
+    elif suffix in JSON_SUFFIXES:
+        from index.readers.telegram import read_telegram_export
+
+        # For an export the sidecar's url is the channel's address; each post links below it.
+        documents = read_telegram_export(raw, doc_id, salt=extra, channel_url=overrides.pop("url", None))
+    else:
+        text = _decode(raw)
+        reader = _read_html if suffix in HTML_SUFFIXES else _read_text
+        documents = [reader(text, doc_id, content_hash, path)]
+    documents = [dataclasses.replace(d, **overrides) for d in documents]
+    return CorpusScan(tuple(documents), tuple(warnings))
+
+
+def _read_bytes(path: Path) -> bytes:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise UnreadableDocument(f"it is too large ({size / 1e6:.0f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB)")
-        raw = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise UnreadableDocument(f"it cannot be read ({exc.strerror or exc})") from None
-    content_hash = hashlib.sha256(raw).hexdigest()
-    suffix = path.suffix.lower()
-    if suffix in PDF_SUFFIXES:
-        return _read_pdf(raw, doc_id, content_hash, path)
-    text = _decode(raw)
-    if suffix in HTML_SUFFIXES:
-        return _read_html(text, doc_id, content_hash, path)
-    return _read_text(text, doc_id, content_hash, path)
 
 
 def _decode(raw: bytes) -> str:
@@ -127,15 +176,6 @@ def _require_text(text: str) -> None:
         raise UnreadableDocument("it holds no text")
 
 
-def _metadata_value(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    text = str(value).strip()
-    return text or None
-
-
 def _default_title(path: Path) -> str:
     return path.stem.replace("-", " ").replace("_", " ").strip() or path.name
 
@@ -144,23 +184,16 @@ def _read_text(text: str, doc_id: str, content_hash: str, path: Path) -> Documen
     meta: dict[str, object] = {}
     match = _FRONT_MATTER.match(text)
     if match:
-        try:
-            loaded = yaml.load(match.group(1) or "", Loader=_YAML_LOADER)
-        except yaml.YAMLError as exc:
-            first_line = str(exc).splitlines()[0] if str(exc) else "syntax error"
-            raise UnreadableDocument(f"its front matter is not valid YAML ({first_line})") from None
-        if loaded is not None and not isinstance(loaded, dict):
-            raise UnreadableDocument("its front matter is not a mapping of keys to values")
-        meta = loaded or {}
+        meta = load_yaml_mapping(match.group(1) or "", "front matter")
         text = text[match.end():]
     _require_text(text)
-    values = {key: _metadata_value(meta.get(key)) for key in _METADATA_KEYS}
+    values = {key: metadata_value(meta.get(key)) for key in METADATA_KEYS}
     return Document(
         doc_id=doc_id,
         title=values["title"] or _first_heading(text) or _default_title(path),
         text=text,
         content_hash=content_hash,
-        date=values["date"],
+        date=values["date"] or date_in_text(text[:2000].split("\n\n")),
         source=values["source"],
         author=values["author"],
         url=values["url"],
@@ -225,40 +258,37 @@ def _read_html(html: str, doc_id: str, content_hash: str, path: Path) -> Documen
     )
 
 
-def _read_pdf(raw: bytes, doc_id: str, content_hash: str, path: Path) -> Document:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+def _read_pdf(raw: bytes, doc_id: str, content_hash: str, path: Path) -> tuple[Document, list[IngestWarning]]:
+    from index.readers import ocr
+    from index.readers.pdf import read_pdf
 
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
-    try:
-        reader = PdfReader(io.BytesIO(raw))
-        page_texts = [(page.extract_text() or "") for page in reader.pages]
-        info = reader.metadata
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError, AttributeError, IndexError) as exc:
-        raise UnreadableDocument(f"it is not a readable PDF ({type(exc).__name__}: {exc})".splitlines()[0]) from None
-    parts: list[str] = []
-    page_starts: list[tuple[int, int]] = []
-    offset = 0
-    for number, page_text in enumerate(page_texts, start=1):
-        cleaned = page_text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").strip()
-        if not cleaned:
-            continue
-        page_starts.append((offset, number))
-        parts.append(cleaned)
-        offset += len(cleaned) + 2
-    body = "\n\n".join(parts)
-    if not body.strip():
-        raise UnreadableDocument("its pages hold no extractable text (a scanned PDF needs OCR first)")
-    _require_text(body)
-    title = _metadata_value(getattr(info, "title", None)) if info else None
-    author = _metadata_value(getattr(info, "author", None)) if info else None
-    created = getattr(info, "creation_date", None) if info else None
+    pdf = read_pdf(raw)
+    warnings = []
+    if pdf.pages_without_text:
+        pages = ", ".join(map(str, pdf.pages_without_text))
+        if not pdf.text.strip():
+            remedy = ("OCR could not read it" if ocr.available() else
+                      "install tesseract-ocr (and tesseract-ocr-rus for Russian) to read it by OCR")
+            raise UnreadableDocument(f"its pages have no text layer (a scanned PDF); {remedy}")
+        remedy = "OCR could not read them" if ocr.available() else "install tesseract-ocr to read them by OCR"
+        warnings.append(IngestWarning(doc_id, f"page(s) {pages} have no text layer and were left out; {remedy}",
+                                      skipped=False))
+    if not pdf.text.strip():
+        raise UnreadableDocument("its pages hold no extractable text")
+    _require_text(pdf.text)
+    info = pdf.metadata
+    title = info.get("Title")
+    if not title or re.search(r"\.(docx?|odt|pdf|html?)$|^Microsoft Word - ", title, re.I):
+        title = pdf.heading
+    printed = _BROWSER_PRINT.search(f"{info.get('Creator', '')} {info.get('Producer', '')}")
+    date = date_in_text(pdf.text.split("\n\n")) or (None if printed else pdf_date(info.get("CreationDate")))
     return Document(
         doc_id=doc_id,
         title=title or _default_title(path),
-        text=body + "\n",
+        text=pdf.text,
         content_hash=content_hash,
-        date=created.date().isoformat() if isinstance(created, dt.datetime) else None,
-        author=author,
-        page_starts=tuple(page_starts),
-    )
+        date=date,
+        author=info.get("Author"),
+        page_starts=pdf.page_starts,
+        ocr=bool(pdf.ocr_pages),
+    ), warnings

@@ -76,7 +76,7 @@ def make_passage(scored: Scored, chunk: Chunk, document: Document, span: tuple[i
         doc_id=document.doc_id, title=document.title, date=document.date, source=document.source,
         url=document.url, paragraph=chunk.paragraph, page=chunk.page, text=chunk.text,
         start=chunk.start, end=chunk.end, highlight_start=span[0] - chunk.start,
-        highlight_end=span[1] - chunk.start, score=scored.score,
+        highlight_end=span[1] - chunk.start, score=scored.score, ocr=document.ocr,
     )
 
 

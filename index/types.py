@@ -16,13 +16,15 @@ class Document:
     doc_id: str  # path relative to the corpus folder, with forward slashes
     title: str
     text: str
-    content_hash: str  # sha256 of the raw file bytes
+    content_hash: str  # sha256 of the file bytes, its sidecar and the reader version: a change means re-read
     date: str | None = None
     source: str | None = None
     author: str | None = None
     url: str | None = None
-    # For PDFs: (start offset, page number) for each page, in order. Empty for other formats.
+    # For PDFs: (start offset, page number) where each page's text begins, in text order (a page's
+    # footnotes can follow text of the next page). Empty for other formats.
     page_starts: tuple[tuple[int, int], ...] = ()
+    ocr: bool = False  # some of the text was read from page images by OCR (it may hold misread words)
 
     def page_at(self, offset: int) -> int | None:
         """The 1-based page that holds ``offset``, or None when the document has no pages."""
@@ -65,6 +67,7 @@ class Passage:
     highlight_start: int  # offsets relative to ``text``
     highlight_end: int
     score: float
+    ocr: bool = False  # the document's text was (partly) read by OCR: the attribution says so
 
     @property
     def highlight(self) -> str:

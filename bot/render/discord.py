@@ -240,7 +240,8 @@ def render_quote(passage: Passage, limit: int = DESCRIPTION_LIMIT) -> tuple[str,
 
 
 def _location(passage: Passage) -> str:
-    return f"p. {passage.page}" if passage.page is not None else f"¶ {passage.paragraph}"
+    where = f"p. {passage.page}" if passage.page is not None else f"¶ {passage.paragraph}"
+    return f"{where} (OCR)" if passage.ocr else where
 
 
 def _valid_url(url: str | None) -> str | None:

@@ -71,7 +71,7 @@ def attribution(passage: Passage) -> str:
     parts += [value for value in (passage.date, passage.source) if value]
     if passage.page is not None:
         parts.append(f"p. {passage.page}")
-    parts.append(f"¶ {passage.paragraph}")
+    parts.append(f"¶ {passage.paragraph} (OCR)" if passage.ocr else f"¶ {passage.paragraph}")
     return ", ".join(parts)
 
 

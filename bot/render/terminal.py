@@ -11,6 +11,7 @@ BOLD, RESET, DIM = "\x1b[1m", "\x1b[0m", "\x1b[2m"
 def attribution(passage: Passage) -> str:
     """Title, date, source and paragraph (or page) of a passage, on one line."""
     where = f"page {passage.page}, ¶ {passage.paragraph}" if passage.page else f"¶ {passage.paragraph}"
+    where += " (OCR)" if passage.ocr else ""
     parts = [passage.title, passage.date or "undated", passage.source or "source not recorded", where]
     if passage.url:
         parts.append(passage.url)

@@ -121,3 +121,46 @@ def test_windows_line_endings_and_bom_are_normalised(tmp_path: Path) -> None:
     write(tmp_path, "w.txt", "\ufeffFirst paragraph.\r\n\r\nSecond paragraph.\r\n".encode("utf-8"))
     (doc,) = scan_corpus(tmp_path).documents
     assert doc.text == "First paragraph.\n\nSecond paragraph.\n"
+
+
+def test_broken_sidecar_is_named_and_its_document_indexed_without_it(tmp_path: Path) -> None:
+    write(tmp_path, "notes/a.md", "---\ntitle: Alpha\n---\nMoscow, 16 April 2018\n\nBody of alpha.\n")
+    write(tmp_path, "notes/a.md.yml", "title: [unclosed\n")
+    scan = scan_corpus(tmp_path)
+    (doc,) = scan.documents
+    assert (doc.title, doc.date) == ("Alpha", "2018-04-16")  # the dateline gives the date the file does not
+    (warning,) = scan.warnings
+    assert warning.path == "notes/a.md.yml" and not warning.skipped and "YAML" in warning.reason
+
+
+def test_build_summary_counts_skipped_files_apart_from_files_indexed_with_a_warning() -> None:
+    from index.build import BuildReport
+    from index.ingest import IngestWarning
+
+    warnings = (IngestWarning("a.png", "unsupported file type"), IngestWarning("b.pdf", "page(s) 2 …", skipped=False))
+    summary = BuildReport(1, 3, 3, 3, 0, warnings=warnings).summary()
+    assert "1 skipped" in summary and "1 indexed with a warning" in summary
+
+
+def test_sidecar_linked_from_outside_the_corpus_is_not_read(tmp_path: Path) -> None:
+    outside = write(tmp_path / "outside", "secret.yml", "title: Secret title\n")
+    corpus = tmp_path / "corpus"
+    write(corpus, "a.md", "Body of alpha.\n")
+    os.symlink(outside, corpus / "a.md.yml")
+    scan = scan_corpus(corpus)
+    (doc,) = scan.documents
+    assert doc.title == "a"
+    (warning,) = scan.warnings
+    assert warning.path == "a.md.yml" and "outside the corpus" in warning.reason
+
+
+@pytest.mark.parametrize(("first_paragraph", "date"), [
+    ("Moscow, 13 April 2018", "2018-04-13"), ("TEHRAN, April 30, 2018", "2018-04-30"),
+    ("Москва, 16 апреля 2018 года", "2018-04-16"), ("Updated 2020-06-18", "2020-06-18"),
+    ("On 16 April 2018 Roskomnadzor began to block the service, and millions of addresses went with it.", None),
+])
+def test_a_dateline_gives_an_undated_file_its_date_but_a_date_in_a_sentence_does_not(
+        tmp_path: Path, first_paragraph: str, date: str | None) -> None:
+    write(tmp_path, "a.txt", f"{first_paragraph}\n\nBody text about Telegram.\n")
+    (doc,) = scan_corpus(tmp_path).documents
+    assert doc.date == date

@@ -1,0 +1,1 @@
+"""One reader per file format that needs more than decoding text: PDF (with OCR), Word, Telegram exports."""
