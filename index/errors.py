@@ -23,3 +23,7 @@ class IndexCorrupt(CasebotError):
 
 class ModelMismatch(CasebotError):
     """The index was built with a different embedding model or dimension."""
+
+
+class DiskFull(CasebotError):
+    """A build ran out of disk space; the previous index is still in place."""
