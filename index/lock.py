@@ -53,6 +53,15 @@ class BuildLock:
         lock.release()
         return None
 
+    def check_free(self) -> None:
+        """Raise IndexBusy when another build holds the lock."""
+        who = self.holder()
+        if who is not None:
+            raise self._busy(who)
+
+    def _busy(self, who: str) -> IndexBusy:
+        return IndexBusy(f"Another build is running on {self.root} ({who}); try again when it has finished.")
+
     @contextmanager
     def hold(self, wait: bool = True, on_wait: Callable[[str], None] | None = None,
              poll: float = 0.2) -> Iterator[None]:
@@ -64,7 +73,7 @@ class BuildLock:
         except Timeout:
             who = self._describe_holder()
             if not wait:
-                raise IndexBusy(f"Another build is running on {self.root} ({who}); try again when it has finished.") from None
+                raise self._busy(who) from None
             if on_wait is not None:
                 on_wait(f"waiting for the build by {who} on {self.root} to finish")
             lock.acquire(poll_interval=poll)
@@ -75,7 +84,9 @@ class BuildLock:
             lock.release()
 
     def _write_holder(self) -> None:
-        command = " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv[:4]))
+        # "python -m bot index build", "python -c": the words that say what runs, not paths or code.
+        words = [a for a in sys.orig_argv[1:6] if "\n" not in a and "/" not in a and len(a) < 40]
+        command = " ".join([os.path.basename(sys.orig_argv[0]), *words[:4]])
         data = {"pid": os.getpid(), "host": socket.gethostname(), "command": command,
                 "since": time.strftime("%H:%M:%S UTC", time.gmtime())}
         tmp = self.root / f"{HOLDER_FILE}.{os.getpid()}"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -69,6 +71,21 @@ def settings_for(root: Path, **overrides: object) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def cli_command(root: Path, *args: str, env: dict[str, str] | None = None) -> tuple[list[str], dict[str, str]]:
+    """``python -m bot ARGS`` and its environment, over ``root``/corpus and ``root``/index."""
+    environment = {
+        **os.environ, "PYTHONPATH": str(REPO), "CORPUS_DIR": str(root / "corpus"), "INDEX_DIR": str(root / "index"),
+        **(env or {}),
+    }
+    return [sys.executable, "-m", "bot", *args], environment
+
+
+def run_cli(root: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the command line as a user does, in ``root`` (see ``cli_command``)."""
+    command, environment = cli_command(root, *args, env=env)
+    return subprocess.run(command, cwd=root, env=environment, input=stdin, capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="session")
