@@ -24,7 +24,7 @@ from index.embed import Embedder
 from index.lock import BuildLock
 from index.search import Searcher
 from index.store import IndexStore
-from tests.conftest import REPO, cli_command, make_corpus, run_cli
+from tests.conftest import REPO, build_lock_held_elsewhere, cli_command, make_corpus, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -58,9 +58,6 @@ BUILD_SERVER = textwrap.dedent(
         print(" ".join(str(os.waitstatus_to_exitcode(s)) for s in statuses), flush=True)
     """
 )
-
-HOLD_LOCK = "import sys, time; from index.lock import BuildLock\nwith BuildLock(sys.argv[1]).hold():\n    print('held', flush=True); time.sleep(600)"
-
 
 def document(n: int) -> str:
     return f"---\ntitle: Ledger {n}\n---\nThe keeper of ledger number {n} recorded that the pigeon loft {n} sent {n * 7} sealed letters.\n"
@@ -112,10 +109,7 @@ def test_two_builds_started_together_with_random_sigkills_leave_a_complete_unloc
 
 def test_a_second_build_waits_naming_the_holder_and_no_wait_exits_with_one_line(tmp_path: Path) -> None:
     make_corpus(tmp_path / "corpus")
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(tmp_path / "index")], cwd=REPO,
-                              env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    with build_lock_held_elsewhere(tmp_path / "index") as holder:  # killed at the end: the kernel frees the lock
         refused = run_cli(tmp_path, "index", "build", "--no-wait")
         assert refused.returncode == 1
         assert refused.stderr.strip().splitlines() == [
@@ -130,9 +124,6 @@ def test_a_second_build_waits_naming_the_holder_and_no_wait_exits_with_one_line(
         line = next(text for text in iter(waiting.stderr.readline, "") if " INFO " not in text)  # past log lines
         assert line.startswith(f"waiting for the build by process {holder.pid} (python -c)"), line
         assert waiting.poll() is None
-    finally:
-        holder.send_signal(signal.SIGKILL)  # a killed holder: the kernel releases its lock
-        holder.wait()
     out, err = waiting.communicate(timeout=300)
     assert waiting.returncode == 0, err
     assert "16 chunks" in out and (tmp_path / "index" / "current").is_symlink()

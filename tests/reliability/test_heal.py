@@ -28,7 +28,7 @@ from index.embed import Embedder
 from index.search import Searcher
 from index.store import IndexStore
 from index.tokens import TOKENS_FILE
-from tests.conftest import make_corpus, settings_for
+from tests.conftest import make_corpus, settings_for, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -82,13 +82,6 @@ def serving(root: Path, embedder: Embedder, two_builds: tuple[Path, dict]) -> Ca
     bot.open(build_if_missing=False)
     assert bot.ask(NEW_QUESTION).passages[0].doc_id == "fine.md"
     return bot
-
-
-def wait_until(condition: Callable[[], bool], seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"not within {seconds} s"
-        time.sleep(0.05)
 
 
 @pytest.mark.parametrize("kind", list(DAMAGES))
