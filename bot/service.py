@@ -95,7 +95,8 @@ class CaseBot:
         """Serve the build INDEX_DIR says to (a new one, or an intact one instead of a damaged one)
         when it is not the one served, or ``force``. Returns whether another build is now served."""
         with self._load_lock:
-            if not force and self._follower.stale() is None:
+            # The first load is open()'s: a poll meanwhile would only report the missing index.
+            if not force and (self._searcher is None or self._follower.stale() is None):
                 return False
             serving = self._follower.load()
             searcher = Searcher(serving.index, self._question_model(retry=retry_model), self.settings)
@@ -154,7 +155,7 @@ class CaseBot:
             report = build_index(self.settings.corpus_dir, self.store, self.embedder, full=full,
                                  progress=progress, token_limit=self.settings.token_store_max_chunks,
                                  wait=wait, on_wait=on_wait)
-            self.refresh(force=self._searcher is None, retry_model=True)
+            self.refresh(force=True, retry_model=True)  # also when up to date: the question model may be retried
             return report
 
     def _question_model(self, retry: bool = False) -> Embedder:

@@ -9,6 +9,7 @@ skips hidden files too (index.ingest).
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -16,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from watchfiles import Change, DefaultFilter, watch
+
+log = logging.getLogger(__name__)
 
 QUIET_SECONDS = 2.0
 # watchfiles hands over a batch after ``debounce`` ms even while changes keep coming; the mtime
@@ -70,8 +73,14 @@ class CorpusWatcher:
 
     def __init__(self, corpus_dir: Path, on_settled: Callable[[set[Path]], None], quiet: float = QUIET_SECONDS) -> None:
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=watch_corpus, args=(corpus_dir, on_settled, self._stop, quiet),
+        self._thread = threading.Thread(target=self._run, args=(corpus_dir, on_settled, quiet),
                                         name="casebot-corpus-watch", daemon=True)
+
+    def _run(self, corpus_dir: Path, on_settled: Callable[[set[Path]], None], quiet: float) -> None:
+        try:
+            watch_corpus(corpus_dir, on_settled, self._stop, quiet)
+        except Exception as exc:  # e.g. the folder is gone: say so once; the bot goes on answering
+            log.error("stopped watching %s: %s: %s", corpus_dir, type(exc).__name__, exc)
 
     def start(self) -> None:
         self._thread.start()

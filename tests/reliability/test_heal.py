@@ -28,7 +28,7 @@ from index.embed import Embedder
 from index.search import Searcher
 from index.store import IndexStore
 from index.tokens import TOKENS_FILE
-from tests.conftest import make_corpus, settings_for, wait_until
+from tests.conftest import make_corpus, run_cli, settings_for, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -112,6 +112,23 @@ def test_damage_to_the_current_build_while_serving_falls_back_then_a_build_repai
         assert set(store.builds.iterdir()) == {store.current_build(), previous}  # the damaged one is gone
     finally:
         bot.close()
+
+
+def test_index_status_warns_about_a_damaged_current_build(tmp_path: Path, two_builds: tuple[Path, dict]) -> None:
+    root = tmp_path / "root"
+    shutil.copytree(two_builds[0], root, symlinks=True)
+    store = IndexStore(root / "index")
+    damaged = store.current_build()
+    assert damaged is not None
+    previous = next(b for b in store.builds.iterdir() if b != damaged)
+    damage(damaged, "garbage-faiss")
+    result = run_cli(root, "index", "status")
+    assert result.returncode == 0, result.stderr
+    [warning] = result.stderr.splitlines()
+    assert warning.startswith(f"warning: the current build cannot be read (The index in {damaged} is damaged")
+    assert warning.endswith("questions are answered from the previous build below until the next "
+                            "`python -m bot index build` repairs it")
+    assert result.stdout.splitlines()[0] == f"index      {previous}"
 
 
 @pytest.mark.parametrize("kind", ["truncate-tokens", "delete-tokens"])  # what every question reads from disk
