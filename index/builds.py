@@ -108,7 +108,13 @@ class Fingerprint:
 
     def __init__(self, build: Path) -> None:
         self.build = build
-        self._files = {path: _identity(path) for path in build.rglob("*") if path.is_file()}
+        self._files: dict[Path, tuple[int, int, int]] = {}
+        for path in build.rglob("*"):
+            try:
+                if path.is_file():
+                    self._files[path] = _identity(path)
+            except OSError:  # gone meanwhile (a pruned build): the next poll sees what is left
+                continue
 
     def changed(self) -> str | None:
         """The first file that changed or went missing (its name), or None."""
