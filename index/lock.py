@@ -89,9 +89,12 @@ class BuildLock:
         command = " ".join([os.path.basename(sys.orig_argv[0]), *words[:4]])
         data = {"pid": os.getpid(), "host": socket.gethostname(), "command": command,
                 "since": time.strftime("%H:%M:%S UTC", time.gmtime())}
-        tmp = self.root / f"{HOLDER_FILE}.{os.getpid()}"
-        tmp.write_text(json.dumps(data), encoding="utf-8")
-        os.replace(tmp, self.root / HOLDER_FILE)
+        # Written in place, not atomically: a waiter that reads it half-written says "another process".
+        fd = os.open(self.root / HOLDER_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.write(fd, json.dumps(data).encode("utf-8"))
+        finally:
+            os.close(fd)
 
     def _describe_holder(self) -> str:
         try:
