@@ -144,6 +144,7 @@ def chat(obj: Context) -> None:
     except (ImportError, OSError):
         readline = None  # type: ignore[assignment]
     casebot = obj.casebot()
+    casebot.start_background()  # answer from every new build of INDEX_DIR, whoever makes it
     click.echo("Ask about the case (Ctrl-D to quit).")
     try:
         while True:
@@ -175,14 +176,43 @@ def index() -> None:
 
 @index.command("build")
 @click.option("--full", is_flag=True, help="Re-embed everything instead of reusing unchanged vectors.")
+@click.option("--no-wait", is_flag=True, help="Exit at once if another process is building this index.")
+@click.option("--watch", is_flag=True, help="Then keep watching the corpus: rebuild a few seconds after files stop changing.")
 @click.pass_obj
-def index_build(obj: Context, full: bool) -> None:
+def index_build(obj: Context, full: bool, no_wait: bool, watch: bool) -> None:
     """Bring the index up to date with the corpus (incremental)."""
+    if no_wait:  # say so before spending seconds on loading the model
+        from index.lock import BuildLock
+
+        BuildLock(obj.settings.index_dir).check_free()
     casebot = obj.casebot(open_index=False)
-    report = casebot.rebuild(full=full, progress=sys.stderr.isatty())
-    for warning in report.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    click.echo(report.summary())
+
+    def build(full: bool) -> None:
+        report = casebot.rebuild(full=full, progress=sys.stderr.isatty(), wait=not no_wait,
+                                 on_wait=lambda line: click.echo(line, err=True))
+        for warning in report.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        click.echo(report.summary())
+
+    build(full)
+    if not watch:
+        return
+    import threading
+
+    from index.watch import watch_corpus
+
+    def settled(paths: set[Path]) -> None:
+        click.echo(f"{len(paths)} file{'s' * (len(paths) != 1)} changed in {obj.settings.corpus_dir}: rebuilding", err=True)
+        try:
+            build(False)
+        except CasebotError as exc:  # keep watching: the previous index keeps answering
+            click.echo(f"error: {exc}", err=True)
+
+    click.echo(f"watching {obj.settings.corpus_dir} (Ctrl-C to stop)", err=True)
+    try:
+        watch_corpus(obj.settings.corpus_dir, settled, threading.Event())
+    except KeyboardInterrupt:
+        pass
 
 
 @index.command("status")
@@ -190,15 +220,19 @@ def index_build(obj: Context, full: bool) -> None:
 @click.pass_obj
 def index_status(obj: Context, as_json: bool) -> None:
     """Documents, chunks, model, age and size of the current index."""
+    from index.builds import serving_status
     from index.store import IndexStore
 
-    status = IndexStore(obj.settings.index_dir).status()
+    status, damaged = serving_status(IndexStore(obj.settings.index_dir))
+    if damaged:
+        click.echo(f"warning: the current build cannot be read ({damaged}); questions are answered from the "
+                   f"previous build below until the next `python -m bot index build` repairs it", err=True)
     m = status.manifest
     data = {
         "path": str(status.path), "documents": m.documents, "chunks": m.chunks, "vectors": m.units,
         "model": m.model, "dimension": m.dimension, "vector_index": m.vector_index, "built": m.created,
         "age_seconds": round(status.age_seconds), "size_bytes": status.size_bytes,
-        "word_pieces": m.token_pieces,
+        "word_pieces": m.token_pieces, "damaged": damaged,
     }
     if as_json:
         click.echo(json.dumps(data))

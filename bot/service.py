@@ -3,7 +3,9 @@
 It owns the embedder and the current searcher, answers questions (synchronously or from an event
 loop without blocking it), lists sources, and rebuilds the index in the background, swapping the
 new searcher in only when the build is complete: questions asked during a rebuild are answered
-from the old index.
+from the old index. With ``start_background`` it also follows INDEX_DIR (bot.follow): a build made
+by any process is swapped in between questions, and a damaged build is replaced by the newest intact
+one (index.builds); with CORPUS_WATCH it rebuilds when the corpus changes (index.watch).
 
 ``ask_async`` never runs the model on the event loop: the question is answered in a worker thread,
 and the one-text model calls of those threads (question vectors, question token vectors) are
@@ -28,16 +30,19 @@ from typing import Any, Callable
 import numpy as np
 
 from bot.answer import Answer
+from bot.follow import IndexFollower, Poller
 from bot.questions import clean_question
 from bot.runtime import tune_for_questions
 from bot.settings import Settings
 from index.build import BuildReport, build_index
 from index.embed import (Embedder, SentenceTransformerEmbedder, TokenEmbedder, TokenVectors, VectorsWithPieces,
                          load_embedder)
-from index.errors import IndexMissing
+from index.errors import IndexCorrupt, IndexMissing, QuestionRejected
+from index.lock import BuildLock
 from index.rerank import PairScorer
 from index.search import SearchParams, Searcher
 from index.store import IndexStore, LoadedIndex
+from index.watch import CorpusWatcher
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +74,13 @@ class CaseBot:
 
             reranker = CrossEncoder()
         self.reranker = reranker
-        self.store = IndexStore(settings.index_dir)
+        self.store = IndexStore(settings.index_dir, keep=settings.keep_builds)
         self._searcher: Searcher | None = None
         self._lock = threading.Lock()  # guards _searcher swaps
-        self._rebuild_lock = threading.Lock()  # one rebuild at a time
+        self._load_lock = threading.RLock()  # one decision at a time about which build to serve
+        self._follower = IndexFollower(self.store, self.embedder)
+        self._background: list[Poller | CorpusWatcher] = []
+        self._rebuild_lock = threading.Lock()  # one rebuild at a time in this process (index.lock: across them)
         self._questions: Embedder = self.embedder  # what reads questions (index.onnx_model when usable)
         self._questions_chosen = False
         self._batching = batching_embedder(self.embedder)  # the model thread behind ask_async
@@ -81,18 +89,60 @@ class CaseBot:
 
     # -- index lifecycle -------------------------------------------------------------------
     def open(self, build_if_missing: bool = True, progress: bool = False) -> None:
-        """Load the index, building it first when there is none yet."""
+        """Load the index (the newest intact build when the current one is damaged), building it
+        first when there is none yet."""
         try:
-            index = self.store.load(self.embedder)
+            self.refresh(force=True)
         except IndexMissing:
             if not build_if_missing:
                 raise
             log.info("no index in %s yet: building it", self.settings.index_dir)
             self.rebuild(progress=progress)
-            return
-        searcher = self._searcher_for(index, self._question_model())
+
+    def refresh(self, force: bool = False, retry_model: bool = False) -> bool:
+        """Serve the build INDEX_DIR says to (a new one, or an intact one instead of a damaged one)
+        when it is not the one served, or ``force``. Returns whether another build is now served."""
+        with self._load_lock:
+            # The first load is open()'s: a poll meanwhile would only report the missing index.
+            if not force and (self._searcher is None or self._follower.stale() is None):
+                return False
+            serving = self._follower.load()
+            searcher = self._searcher_for(serving.index, self._question_model(retry=retry_model))
+            with self._lock:
+                before, self._searcher = self._searcher, searcher
+            moved = before is None or before.index.path != serving.index.path
+            if moved and before is not None:
+                log.info("questions are now answered from index build %s (%d documents, %d chunks)",
+                         serving.index.path.name, len(serving.index.documents), len(serving.index.chunks))
+            return moved
+
+    def start_background(self) -> None:
+        """Follow INDEX_DIR (every second) and, with CORPUS_WATCH, rebuild when the corpus changes.
+        For long-running front ends (the bots, ``chat``); idempotent."""
         with self._lock:
-            self._searcher = searcher
+            if self._background:
+                return
+            self._background.append(Poller("casebot-follow", self.refresh))
+            if self.settings.corpus_watch:
+                self._background.append(CorpusWatcher(self.settings.corpus_dir, self._corpus_changed))
+        for worker in self._background:
+            worker.start()
+        if self.settings.corpus_watch:
+            log.info("watching %s: the index is rebuilt a few seconds after files stop changing", self.settings.corpus_dir)
+
+    def close(self) -> None:
+        """Stop following and watching."""
+        with self._lock:
+            workers, self._background = self._background, []
+        for worker in workers:
+            worker.stop()
+
+    def _corpus_changed(self, paths: set[Any]) -> None:
+        log.info("the corpus changed (%d file%s): rebuilding", len(paths), "s" * (len(paths) != 1))
+        try:
+            self.rebuild()
+        except Exception as exc:  # the watcher lives on; the previous index keeps answering
+            log.error("the rebuild after a corpus change failed: %s", exc)
 
     @property
     def searcher(self) -> Searcher:
@@ -105,15 +155,15 @@ class CaseBot:
         assert searcher is not None
         return searcher
 
-    def rebuild(self, full: bool = False, progress: bool = False) -> BuildReport:
-        """Build (incrementally unless ``full``) and swap the new index in."""
+    def rebuild(self, full: bool = False, progress: bool = False, wait: bool = True,
+                on_wait: Callable[[str], None] | None = None) -> BuildReport:
+        """Build (incrementally unless ``full``) and swap the new index in. Another process's build
+        is waited for (``on_wait`` told who it is) or, unless ``wait``, raises IndexBusy."""
         with self._rebuild_lock:
             report = build_index(self.settings.corpus_dir, self.store, self.embedder, full=full,
-                                 progress=progress, token_limit=self.settings.token_store_max_chunks)
-            searcher = self._searcher_for(self.store.load(self.embedder), self._question_model(retry=True))
-            with self._lock:
-                self._searcher = searcher
-            log.info("questions are now answered from the new index (%d chunks)", len(searcher.index.chunks))
+                                 progress=progress, token_limit=self.settings.token_store_max_chunks,
+                                 wait=wait, on_wait=on_wait)
+            self.refresh(force=True, retry_model=True)  # also when up to date: the question model may be retried
             return report
 
     def _searcher_for(self, index: LoadedIndex, questions: Embedder) -> Searcher:
@@ -148,20 +198,52 @@ class CaseBot:
 
     @property
     def rebuilding(self) -> bool:
-        return self._rebuild_lock.locked()
+        """A build is running on INDEX_DIR, started here or by any other process."""
+        return self._rebuild_lock.locked() or BuildLock(self.store.root).holder() is not None
 
     # -- questions -------------------------------------------------------------------------
     def ask(self, question: str, top_k: int | None = None) -> Answer:
         """Answer one question. Raises QuestionRejected for unusable input."""
         cleaned = clean_question(question, self.settings.max_question_chars)
-        return Answer.from_retrieval(self.searcher.search(cleaned, top_k or self.settings.top_k))
+        return self._answer(lambda: self.searcher, cleaned, top_k or self.settings.top_k)
+
+    def _answer(self, current: Callable[[], Searcher], question: str, top_k: int) -> Answer:
+        """``current().search``; when its build turns out damaged, once more from the build that replaces it."""
+        searcher = current()
+        try:
+            return Answer.from_retrieval(searcher.search(question, top_k))
+        except QuestionRejected:
+            raise
+        except Exception as exc:
+            if not self._heal(searcher, exc):
+                raise
+        return Answer.from_retrieval(current().search(question, top_k))
+
+    def _heal(self, searcher: Searcher, error: Exception) -> bool:
+        """A question failed on ``searcher``'s build. True when another build now answers; False
+        when that build still loads intact (the error is not damage). Raises IndexCorrupt when no
+        build can be read."""
+        with self._load_lock:
+            with self._lock:
+                served = self._searcher
+            if served is not None and served.index is not searcher.index:
+                return True  # already replaced
+            try:
+                self.store.load(self.embedder, searcher.index.path)
+                return False
+            except (IndexCorrupt, IndexMissing):
+                pass
+            log.warning("a question failed on index build %s, which is damaged (%s: %s)",
+                        searcher.index.path.name, type(error).__name__, str(error)[:200])
+            self._follower.forget()
+            return self.refresh()
 
     async def ask_async(self, question: str, top_k: int | None = None) -> Answer:
         """Like ``ask`` but off the event loop; model calls of concurrent questions are batched."""
         cleaned = clean_question(question, self.settings.max_question_chars)
 
         def answer() -> Answer:  # in a worker thread: may load the index, waits for the model thread
-            return Answer.from_retrieval(self._batching_searcher().search(cleaned, top_k or self.settings.top_k))
+            return self._answer(self._batching_searcher, cleaned, top_k or self.settings.top_k)
 
         if self._ask_pool is None:
             with self._lock:

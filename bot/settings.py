@@ -50,6 +50,11 @@ class Settings:
     # into MODEL_CACHE_DIR and checked against torch; 2-3x faster) or torch (sentence-transformers).
     question_runtime: str = "onnx"
     model_cache_dir: Path = Path("var/models")  # where that copy is kept (git-ignored), shared by indexes
+    # Intact builds kept in INDEX_DIR/builds, the current one included: when the current build is
+    # damaged the newest older one answers until the next build repairs it. At least 1.
+    keep_builds: int = 2
+    # The running bots (and `chat`) rebuild the index a few seconds after files in CORPUS_DIR stop changing.
+    corpus_watch: bool = False
     # Per-user limit for chat platforms: at most this many questions per minute.
     rate_limit_per_minute: int = 6
 
@@ -119,5 +124,7 @@ class Settings:
             raise SettingsError("RERANK_DEPTH must be 0 or more.")
         if self.token_store_max_chunks < 0:
             raise SettingsError("TOKEN_STORE_MAX_CHUNKS must be 0 or more.")
+        if self.keep_builds < 1:
+            raise SettingsError("KEEP_BUILDS must be at least 1.")
         if self.rate_limit_per_minute < 1:
             raise SettingsError("RATE_LIMIT_PER_MINUTE must be at least 1.")

@@ -10,8 +10,10 @@ swapped in atomically (see index.store).
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import logging
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -22,8 +24,10 @@ import numpy as np
 
 from index.chunk import chunk_document
 from index.embed import Embedder, TokenEmbedder, TokenVectors
-from index.errors import CorpusError, IndexCorrupt, IndexMissing, ModelMismatch
+from index.builds import load_serving, prune_builds
+from index.errors import CorpusError, DiskFull, IndexCorrupt, IndexMissing, ModelMismatch
 from index.ingest import IngestWarning, scan_corpus
+from index.lock import BuildLock
 from index.lexical import bm25_from_terms, chunk_terms
 from index.store import FORMAT_VERSION, IndexStore, LoadedIndex, Manifest, Units, stored_terms
 from index.tokens import TokenTable, write_token_table
@@ -85,28 +89,39 @@ def make_units(chunks: list[Chunk]) -> tuple[list[int], list[int], list[int], li
     return chunk_ids, [c.start for c in chunks], [c.end for c in chunks], [c.text for c in chunks]
 
 
-def _previous(store: IndexStore, embedder: Embedder, full: bool) -> LoadedIndex | None:
-    if full:
-        return None
+def _previous(store: IndexStore, embedder: Embedder, full: bool) -> tuple[LoadedIndex | None, bool]:
+    """The build to reuse vectors from (None: embed everything), and whether the current one is damaged."""
     try:
-        previous = store.load(embedder)
+        serving = load_serving(store, embedder)
     except IndexMissing:
-        return None
+        return None, False
     except (IndexCorrupt, ModelMismatch) as exc:
         log.warning("not reusing the current index: %s", exc)
-        return None
-    if previous.manifest.unit_kind != UNIT_KIND:
-        return None
-    return previous
+        return None, isinstance(exc, IndexCorrupt)
+    if serving.damaged:
+        log.warning("repairing the index from %s: %s", serving.index.path.name, serving.damaged)
+    if full or serving.index.manifest.unit_kind != UNIT_KIND:
+        return None, serving.damaged is not None
+    return serving.index, serving.damaged is not None
 
 
 def build_index(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool = False,
                 progress: bool = False, on_embedded: Callable[[int], None] | None = None,
-                token_limit: int = TOKEN_STORE_MAX_CHUNKS) -> BuildReport:
-    """Bring the index in ``store`` up to date with ``corpus_dir``. Returns what was done."""
+                token_limit: int = TOKEN_STORE_MAX_CHUNKS, wait: bool = True,
+                on_wait: Callable[[str], None] | None = None) -> BuildReport:
+    """Bring the index in ``store`` up to date with ``corpus_dir``. Returns what was done.
+
+    One build at a time per index folder, across processes (index.lock): when another one runs,
+    wait for it (telling ``on_wait`` who it is) or, unless ``wait``, raise IndexBusy."""
+    with BuildLock(store.root).hold(wait=wait, on_wait=on_wait or log.warning):
+        return _build(corpus_dir, store, embedder, full, progress, on_embedded, token_limit)
+
+
+def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, progress: bool,
+           on_embedded: Callable[[int], None] | None, token_limit: int) -> BuildReport:
     started = time.perf_counter()
     timings: dict[str, float] = {}
-    previous = _previous(store, embedder, full)
+    previous, damaged = _previous(store, embedder, full)
     timings["load previous"] = time.perf_counter() - started
     scan = scan_corpus(corpus_dir, known={d.doc_id: d for d in previous.documents} if previous else None)
     if not scan.documents:
@@ -121,7 +136,7 @@ def build_index(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: b
     removed = tuple(sorted(set(old_hashes) - set(hashes)))
     changed = tuple(sorted(d for d in hashes if d in old_hashes and old_hashes[d] != hashes[d]))
     wants_tokens = isinstance(embedder, TokenEmbedder) and previous is not None and previous.manifest.chunks <= token_limit
-    if previous is not None and old_hashes == hashes and (previous.tokens is not None or not wants_tokens):
+    if previous is not None and not damaged and old_hashes == hashes and (previous.tokens is not None or not wants_tokens):
         return BuildReport(len(documents), previous.manifest.chunks, previous.manifest.units, 0,
                            previous.manifest.units, warnings=scan.warnings, up_to_date=True,
                            seconds=time.perf_counter() - started, timings=timings)
@@ -192,20 +207,38 @@ def build_index(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: b
         document_hashes=hashes,
     )
     build = store.new_build()
-    token_pieces = 0
-    if store_tokens:
-        write_token_table(build, embedder.dimension, previous.tokens if previous else None,
-                          previous.path if previous else None, reused, new_tokens)
-        token_pieces = TokenTable.load(build, embedder.dimension, len(units)).live_records  # type: ignore[union-attr]
-    manifest = Manifest(**{**manifest.__dict__, "build_id": build.name, "token_pieces": token_pieces})
-    store.write(build, manifest, documents, chunks, units, vectors, vector_index, bm25, terms)
-    store.commit(build)
+    try:
+        token_pieces = 0
+        if store_tokens:
+            write_token_table(build, embedder.dimension, previous.tokens if previous else None,
+                              previous.path if previous else None, reused, new_tokens)
+            token_pieces = TokenTable.load(build, embedder.dimension, len(units)).live_records  # type: ignore[union-attr]
+        manifest = Manifest(**{**manifest.__dict__, "build_id": build.name, "token_pieces": token_pieces})
+        store.write(build, manifest, documents, chunks, units, vectors, vector_index, bm25, terms)
+        store.commit(build)
+    except BaseException as exc:
+        full_disk = _disk_full(exc)
+        if store.current_build() != build:  # not swapped in: the previous index keeps answering
+            shutil.rmtree(build, ignore_errors=True)
+        if full_disk:
+            raise DiskFull(f"No space left on the disk of {store.root}: the unfinished build was removed and "
+                           f"the previous index keeps answering; free some space and run: "
+                           f"python -m bot index build") from None
+        raise
+    prune_builds(store)
     timings["write"] = time.perf_counter() - t
     report = BuildReport(len(documents), len(chunks), len(units), len(missing), len(texts) - len(missing),
                          added if previous else tuple(sorted(hashes)), changed, removed, scan.warnings,
                          seconds=time.perf_counter() - started, timings=timings)
     log.info("%s", report.summary())
     return report
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """ENOSPC, from Python or from FAISS's writer (a RuntimeError quoting strerror)."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return isinstance(exc, (OSError, RuntimeError)) and ("No space left" in str(exc) or "quota exceeded" in str(exc).lower())
 
 
 def _embed(texts: list[str], embedder: Embedder, with_tokens: bool, progress: bool,

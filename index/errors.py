@@ -27,3 +27,7 @@ class ModelMismatch(CasebotError):
 
 class UnreadableDocument(Exception):
     """One corpus file cannot be ingested; the message says why. It is skipped with a warning."""
+
+
+class DiskFull(CasebotError):
+    """A build ran out of disk space; the previous index is still in place."""

@@ -35,7 +35,6 @@ import json
 import logging
 import mmap
 import os
-import shutil
 import threading
 import time
 import uuid
@@ -120,8 +119,9 @@ class IndexStatus:
 class IndexStore:
     """Reads and writes builds under one index folder."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, keep: int = 2) -> None:
         self.root = Path(root)
+        self.keep = keep  # intact builds kept on disk, the current one included (index.builds)
 
     @property
     def current(self) -> Path:
@@ -161,9 +161,9 @@ class IndexStore:
                 f"embedder is {embedder.name} ({embedder.dimension} dimensions); {REBUILD_HINT}"
             )
 
-    def load(self, embedder: Embedder | None = None) -> LoadedIndex:
-        """Load the current build. Raises IndexMissing, IndexCorrupt or ModelMismatch."""
-        build = self.current_build()
+    def load(self, embedder: Embedder | None = None, build: Path | None = None) -> LoadedIndex:
+        """Load the current build (or ``build``). Raises IndexMissing, IndexCorrupt or ModelMismatch."""
+        build = build or self.current_build()
         manifest = self.read_manifest(build)
         assert build is not None
         if embedder is not None:
@@ -207,8 +207,8 @@ class IndexStore:
                 raise IndexCorrupt(f"The word vectors of the index in {build} are missing or incomplete; {REBUILD_HINT}")
         return LoadedIndex(build, manifest, documents, chunks, units, vectors, vector_index, bm25, tokens)
 
-    def status(self) -> IndexStatus:
-        build = self.current_build()
+    def status(self, build: Path | None = None) -> IndexStatus:
+        build = build or self.current_build()
         manifest = self.read_manifest(build)
         assert build is not None
         size = sum(p.stat().st_size for p in build.rglob("*") if p.is_file())
@@ -249,24 +249,12 @@ class IndexStore:
         _fsync_dir(build)
 
     def commit(self, build: Path) -> None:
-        """Point ``current`` at ``build`` atomically, then remove other builds."""
+        """Point ``current`` at ``build`` atomically (old builds: index.builds.prune_builds)."""
         self.read_manifest(build)  # never swap in an incomplete build
         link_tmp = self.root / f".current-{uuid.uuid4().hex[:8]}"
         os.symlink(Path("builds") / build.name, link_tmp)
         os.replace(link_tmp, self.current)
         _fsync_dir(self.root)
-        self.remove_stale_builds()
-
-    def remove_stale_builds(self) -> None:
-        keep = self.current_build()
-        if not self.builds.is_dir():
-            return
-        for path in self.builds.iterdir():
-            if keep is not None and path.resolve() == keep:
-                continue
-            shutil.rmtree(path, ignore_errors=True)
-        for leftover in self.root.glob(".current-*"):
-            leftover.unlink(missing_ok=True)
 
 
 def stored_terms(index: LoadedIndex) -> ChunkTerms | None:

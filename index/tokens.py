@@ -123,6 +123,21 @@ def write_token_table(build: Path, dimension: int, previous: TokenTable | None, 
     else:
         next_row = 0
         mode = "wb"
+    try:
+        _write_records(path, mode, dimension, units, next_row, previous, share, reused, new_tokens)
+    except BaseException:
+        if share:  # the file is the previous build's too: take back only what this build appended
+            os.truncate(path, next_row * dtype.itemsize)
+        raise
+    with open(build / TOKEN_UNITS_FILE, "wb") as fh:
+        np.save(fh, units)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _write_records(path: Path, mode: str, dimension: int, units: np.ndarray, next_row: int,
+                   previous: TokenTable | None, share: bool, reused: Sequence[int | None],
+                   new_tokens: dict[int, TokenVectors]) -> None:
     with open(path, mode) as fh:
         for u, old in enumerate(reused):
             if old is not None and previous is not None:
@@ -135,9 +150,5 @@ def write_token_table(build: Path, dimension: int, previous: TokenTable | None, 
             fh.write(np.ascontiguousarray(records).tobytes())
             units[u] = (next_row, len(records))
             next_row += len(records)
-        fh.flush()
-        os.fsync(fh.fileno())
-    with open(build / TOKEN_UNITS_FILE, "wb") as fh:
-        np.save(fh, units)
         fh.flush()
         os.fsync(fh.fileno())

@@ -6,9 +6,13 @@ The model loads once per session; ``casebot`` indexes the real article once per 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-from collections.abc import Callable
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -87,6 +91,53 @@ def settings_for(root: Path, **overrides: object) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
+def cli_command(root: Path, *args: str, env: dict[str, str] | None = None) -> tuple[list[str], dict[str, str]]:
+    """``python -m bot ARGS`` and its environment, over ``root``/corpus and ``root``/index."""
+    environment = {
+        **os.environ, "PYTHONPATH": str(REPO), "CORPUS_DIR": str(root / "corpus"), "INDEX_DIR": str(root / "index"),
+        **(env or {}),
+    }
+    return [sys.executable, "-m", "bot", *args], environment
+
+
+def run_cli(root: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the command line as a user does, in ``root`` (see ``cli_command``)."""
+    command, environment = cli_command(root, *args, env=env)
+    return subprocess.run(command, cwd=root, env=environment, input=stdin, capture_output=True, text=True, timeout=300)
+
+
+def build_in_another_process(root: Path) -> str:
+    """``python -m bot index build`` over ``root``/corpus and ``root``/index; returns its summary."""
+    result = run_cli(root, "index", "build", env={"MODEL_CACHE_DIR": str(REPO / "var" / "models")})
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+HOLD_LOCK = "import sys, time; from index.lock import BuildLock\nwith BuildLock(sys.argv[1]).hold():\n    print('held', flush=True); time.sleep(600)"
+
+
+@contextlib.contextmanager
+def build_lock_held_elsewhere(index_dir: Path) -> Iterator[subprocess.Popen[str]]:
+    """Another process holds the build lock of ``index_dir`` (as a running build would) for the block."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(index_dir)], cwd=REPO,
+                              env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        yield holder
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def wait_until(condition: Callable[[], bool], seconds: float) -> float:
+    """Poll ``condition`` until it holds (fails after ``seconds``); returns the seconds it took."""
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < seconds, f"not within {seconds} s"
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
 @pytest.fixture(scope="session")
 def casebot(embedder: Embedder, reranker: CrossEncoder, tmp_path_factory: pytest.TempPathFactory) -> CaseBot:
     """A CaseBot over the real article, index built once per session. Do not rebuild it in tests."""
@@ -98,9 +149,11 @@ def casebot(embedder: Embedder, reranker: CrossEncoder, tmp_path_factory: pytest
 
 
 @pytest.fixture
-def make_casebot(embedder: Embedder, reranker: CrossEncoder, tmp_path: Path) -> Callable[..., CaseBot]:
-    """Factory: ``make_casebot(extra_docs={"name.md": text}, with_article=True, **settings)``."""
+def make_casebot(embedder: Embedder, reranker: CrossEncoder, tmp_path: Path) -> Iterator[Callable[..., CaseBot]]:
+    """Factory: ``make_casebot(extra_docs={"name.md": text}, with_article=True, **settings)``; their
+    background threads (a bot that ran starts them) stop with the test."""
     counter = 0
+    made: list[CaseBot] = []
 
     def factory(extra_docs: dict[str, str | bytes] | None = None, with_article: bool = True,
                 **overrides: object) -> CaseBot:
@@ -110,6 +163,9 @@ def make_casebot(embedder: Embedder, reranker: CrossEncoder, tmp_path: Path) -> 
         make_corpus(root / "corpus", extra_docs, with_article)
         bot = CaseBot(settings_for(root, **overrides), embedder=embedder, reranker=reranker)
         bot.open(build_if_missing=True)
+        made.append(bot)
         return bot
 
-    return factory
+    yield factory
+    for bot in made:
+        bot.close()

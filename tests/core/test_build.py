@@ -18,6 +18,7 @@ import pytest
 from bot.service import CaseBot
 from index import lexical
 from index.build import build_index
+from index.builds import is_intact
 from index.embed import Embedder
 from index.errors import CorpusError, IndexCorrupt, IndexMissing, ModelMismatch
 from index.store import IndexStore, stored_terms
@@ -243,8 +244,10 @@ def test_build_killed_halfway_leaves_the_old_index_answering(tmp_path: Path, emb
 
     report = reopened.rebuild()  # the next build recovers and cleans up the unfinished one
     assert report.added == ("fine.md",)
-    builds = list((settings.index_dir / "builds").iterdir())
-    assert builds == [reopened.store.current_build()]
+    # KEEP_BUILDS=2: the new build and the newest intact one before it; unfinished folders are gone.
+    builds = set((settings.index_dir / "builds").iterdir())
+    assert len(builds) == 2 and reopened.store.current_build() in builds
+    assert all(is_intact(reopened.store, build) for build in builds)
 
 
 def test_status_reports_documents_chunks_model_and_size(corpus: Path, store: IndexStore, embedder: Embedder) -> None:

@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from index.ingest import scan_corpus
-from tests.conftest import REPO, make_corpus
+from tests.conftest import make_corpus
+from tests.conftest import run_cli as run
 
 QUESTION = "Why did Iran open a criminal case against Pavel Durov?"
-
-
-def run(tmp: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environment = {
-        **os.environ, "PYTHONPATH": str(REPO), "CORPUS_DIR": str(tmp / "corpus"), "INDEX_DIR": str(tmp / "index"),
-        **(env or {}),
-    }
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=tmp, env=environment, input=stdin,
-                          capture_output=True, text=True, timeout=300)
 
 
 def assert_passages_are_document_slices(answer: dict, corpus: Path) -> None:

@@ -23,12 +23,14 @@ def test_defaults_without_any_file(tmp_path: Path) -> None:
     settings = Settings.load(tmp_path / "missing.env", environ={})
     assert settings.corpus_dir == Path("corpus") and settings.index_dir == Path("var/index")
     assert settings.top_k == 3 and settings.embedder == "minilm"
+    assert settings.keep_builds == 2 and settings.corpus_watch is False
 
 
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [("TOP_K", "three", "TOP_K"), ("TOP_K", "0", "TOP_K"), ("EMBEDDER", "gpt", "EMBEDDER"),
-     ("DISCORD_THREAD_MODE", "maybe", "DISCORD_THREAD_MODE")],
+     ("DISCORD_THREAD_MODE", "maybe", "DISCORD_THREAD_MODE"), ("KEEP_BUILDS", "0", "KEEP_BUILDS"),
+     ("CORPUS_WATCH", "sometimes", "CORPUS_WATCH")],
 )
 def test_bad_value_is_one_clear_error(key: str, value: str, message: str) -> None:
     with pytest.raises(SettingsError, match=message):

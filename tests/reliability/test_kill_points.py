@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from bot.service import CaseBot
+from index.builds import is_intact
 from index.embed import Embedder
 from tests.conftest import REPO, make_corpus, settings_for
 
@@ -104,4 +105,7 @@ def test_build_killed_at_every_write_point_leaves_the_old_index_answering(tmp_pa
     recovered = CaseBot(settings, embedder=embedder)
     recovered.open(build_if_missing=False)
     assert {s.doc_id for s in recovered.sources()} == {"iran-fsb-telegram-2017.md", "fine.md"}
-    assert list((settings.index_dir / "builds").iterdir()) == [recovered.store.current_build()]
+    # KEEP_BUILDS=2: the new build and the newest intact one before it; unfinished folders are gone.
+    builds = set((settings.index_dir / "builds").iterdir())
+    assert len(builds) == 2 and recovered.store.current_build() in builds
+    assert all(is_intact(recovered.store, build) for build in builds)

@@ -89,6 +89,7 @@ class CaseBotMixin:
         self.add_dynamic_items(FeedbackButton)  # type: ignore[attr-defined]
         await self.add_cog(CaseCommands(self))  # type: ignore[attr-defined, arg-type]
         await self.add_cog(Mentions(self))  # type: ignore[attr-defined, arg-type]
+        self.casebot.start_background()  # follow INDEX_DIR (and the corpus, with CORPUS_WATCH)
         # Commands are not synced here: `python -m bot discord sync` does it, once.
 
     async def on_message(self, message: discord.Message) -> None:

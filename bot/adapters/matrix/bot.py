@@ -168,6 +168,7 @@ class MatrixBot:
         if self._stop_requested:
             return 0
         try:
+            self.casebot.start_background()  # follow INDEX_DIR (and the corpus, with CORPUS_WATCH)
             await self._login()
             await self._first_sync()
             self.ready.set()
