@@ -6,6 +6,7 @@ Every error a user can act on is printed as one line on stderr, with a non-zero 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import sys
@@ -261,7 +262,7 @@ def _age(seconds: float) -> str:
 @click.option("--feedback", type=click.Path(path_type=Path), default=None,
               help="Instead: turn a Discord feedback file into evaluation lines (JSONL on stdout).")
 @click.option("--corpus", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Evaluate on this corpus folder (its index goes to var/eval/<folder name>).")
+              help="Evaluate on this corpus folder (its index goes to var/eval/).")
 @click.pass_obj
 def eval_command(obj: Context, file: Path | None, as_json: bool, feedback: Path | None, corpus: Path | None) -> None:
     """Score retrieval on FILE (JSONL lines {"q": ..., "gold": [...], "doc": ...}) or convert feedback."""
@@ -279,7 +280,9 @@ def eval_command(obj: Context, file: Path | None, as_json: bool, feedback: Path 
     if corpus is not None:
         if not corpus.is_dir():
             raise CasebotError(f"The corpus folder {corpus} does not exist.")
-        index_dir = Path("var") / "eval" / corpus.resolve().name
+        folder = corpus.resolve()
+        key = hashlib.sha256(str(folder).encode()).hexdigest()[:8]  # two corpora may share a folder name
+        index_dir = Path("var") / "eval" / f"{obj.settings.embedder}-{folder.name}-{key}"
         obj.settings = dataclasses.replace(obj.settings, corpus_dir=corpus, index_dir=index_dir)
     casebot = obj.casebot()
     report = evaluate(questions, lambda q: casebot.ask(q, max(3, obj.settings.top_k)))
@@ -288,7 +291,7 @@ def eval_command(obj: Context, file: Path | None, as_json: bool, feedback: Path 
                               | {"misses": list(report.misses), "answered_off_topic": list(report.answered_off_topic)}))
         return
     for name, value in report.rows():
-        click.echo(f"{name:<28}{value}")
+        click.echo(f"{name:<36}{value}")
     for miss in report.misses:
         click.echo(f"  not found in top 3: {miss}")
     for question in report.answered_off_topic:

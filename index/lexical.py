@@ -185,29 +185,9 @@ def bm25_scores(model, query: str, n_docs: int) -> np.ndarray:  # model: bm25s.B
     return np.asarray(model.get_scores(known), dtype=np.float32)
 
 
-def content_words(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, term) of each word of ``text`` that ``tokenize`` keeps, in order."""
-    words = []
-    for match in WORD.finditer(text):
-        word = match.group(0).lower()
-        if word not in STOPWORDS:
-            words.append((match.start(), match.end(), _stem(word)))
-    return words
-
-
 def document_frequency(model, terms: Sequence[str]) -> np.ndarray:  # model: bm25s.BM25
     """How many chunks hold each term (0 for a term the corpus lacks)."""
     indptr = model.scores["indptr"]  # column pointers of the term x document score matrix
     ids = [model.vocab_dict.get(t) for t in terms]
     return np.array([indptr[i + 1] - indptr[i] if i is not None and i + 1 < len(indptr) else 0 for i in ids],
                     dtype=np.float64)
-
-
-def idf(model, terms: Sequence[str]) -> np.ndarray:  # model: bm25s.BM25 | None
-    """BM25 idf of each term, log(1 + (N - df + 0.5) / (df + 0.5)); a term the corpus lacks gets the
-    highest value. All ones when there is no word index."""
-    if model is None:
-        return np.ones(len(terms), dtype=np.float32)
-    n_docs = float(model.scores["num_docs"])
-    df = document_frequency(model, terms)
-    return np.log1p((n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)

@@ -65,17 +65,19 @@ def test_case_evaluation_set_has_gold_documents_and_enough_hard_questions() -> N
     assert len({line["q"] for line in lines}) == len(lines), "duplicate questions"
 
 
-# Measured with the default settings (docs/evaluation.md), 131 on-topic questions over eleven documents.
-# The targets of the multi-document issue are higher (0.85 / 0.97); these floors keep what was reached.
+# Measured with the default settings (docs/evaluation.md), 131 on-topic questions over eleven documents:
+# recall@1 0.634, recall@3 0.786, right document 0.771, highlight 0.550, 22 of 25 off-topic questions
+# declined, no on-topic one. The targets of the multi-document issue are higher (0.85 / 0.97 / 0.95);
+# these floors keep what was reached from silently getting worse.
 def test_default_settings_keep_the_measured_quality_on_many_documents(
         embedder: Embedder, reranker: CrossEncoder, tmp_path: Path) -> None:
     bot = CaseBot(settings_for(tmp_path, corpus_dir=CASE / "corpus"), embedder=embedder, reranker=reranker)
     bot.open(build_if_missing=True)
     report = evaluate(load_questions(CASE / "questions.jsonl"), lambda question: bot.ask(question, 3))
     summary = dict(report.rows())
-    assert report.recall_at_1 >= RECALL_1, summary
-    assert report.recall_at_3 >= RECALL_3, summary
-    assert report.right_document >= RIGHT_DOCUMENT, summary
-    assert report.highlight_accuracy >= HIGHLIGHT, summary
-    assert round(report.off_topic_declined * report.off_topic) >= OFF_DECLINED, report.answered_off_topic
+    assert report.recall_at_1 >= 0.62, summary
+    assert report.recall_at_3 >= 0.77, summary
+    assert report.right_document >= 0.75, summary
+    assert report.highlight_accuracy >= 0.53, summary
+    assert round(report.off_topic_declined * report.off_topic) >= 22, report.answered_off_topic
     assert report.on_topic_declined <= 1, summary

@@ -77,6 +77,16 @@ def two_builds(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder, rer
     return root, expected
 
 
+def assert_same_answer(ours: dict, expected: dict) -> None:
+    """The same passages and highlights; scores equal to the models' rounding (the question's vector
+    may come from onnxruntime on one side and torch on the other)."""
+    def key(answer: dict) -> list[tuple]:
+        return [(p["doc_id"], p["start"], p["end"], p["highlight"]) for p in answer["passages"]]
+
+    assert ours["answered"] == expected["answered"] and key(ours) == key(expected)
+    assert [p["score"] for p in ours["passages"]] == pytest.approx([p["score"] for p in expected["passages"]], abs=1e-3)
+
+
 def serving(root: Path, embedder: Embedder, reranker: CrossEncoder, two_builds: tuple[Path, dict]) -> CaseBot:
     shutil.copytree(two_builds[0], root, symlinks=True)
     bot = CaseBot(settings_for(root), embedder=embedder, reranker=reranker)
@@ -98,7 +108,7 @@ def test_damage_to_the_current_build_while_serving_falls_back_then_a_build_repai
         with caplog.at_level(logging.WARNING):
             damage(damaged_build, kind)
             wait_until(lambda: bot.searcher.index.path == previous, 5.0)  # the follower polls every second
-            assert bot.ask(ARTICLE_QUESTION).to_json() == two_builds[1]
+            assert_same_answer(bot.ask(ARTICLE_QUESTION).to_json(), two_builds[1])
             assert {s.doc_id for s in bot.sources()} == {"iran-fsb-telegram-2017.md"}
             time.sleep(2.5)  # more polls: still one warning
         warnings = [r.getMessage() for r in caplog.records if "cannot be read" in r.getMessage()]
@@ -142,7 +152,7 @@ def test_a_read_error_while_answering_falls_back_without_a_crash_or_a_hang(
     async def ask() -> dict:
         return (await asyncio.wait_for(bot.ask_async(ARTICLE_QUESTION), 60)).to_json()
 
-    assert asyncio.run(ask()) == two_builds[1]
+    assert_same_answer(asyncio.run(ask()), two_builds[1])
     assert {s.doc_id for s in bot.sources()} == {"iran-fsb-telegram-2017.md"}
 
 
