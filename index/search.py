@@ -8,7 +8,7 @@
 4. abstention (index.abstention): decline when the best passage's logit is below the threshold, or
    when the question names something (a name, a year) that no document contains;
 5. passages (index.passages): one per paragraph, no three from one document while another answers,
-   each with the sentence that answers highlighted.
+   each with the sentence that matches best (late interaction) highlighted.
 
 Every stage can be switched off in ``SearchParams``; docs/evaluation.md has the ablation table.
 """
@@ -43,7 +43,9 @@ class SearchParams:
     per_document: int = 2  # passages from one document while another document's passage answers
     min_score: float | None = None  # None: the calibrated threshold (index.abstention)
     highlight_join_margin: float = 0.5  # join a neighbour sentence whose logit (or match / 20) is this close
-    highlight_by_pairs: bool = True  # the cross-encoder picks the highlighted sentence (else MaxSim)
+    # The cross-encoder picks the highlighted sentence instead of ColBERT's MaxSim: one question better
+    # of 131, for 150 ms a question (docs/evaluation.md), so off.
+    highlight_by_pairs: bool = False
 
     def __post_init__(self) -> None:
         if self.dense_depth < 1:

@@ -26,19 +26,20 @@ def test_evaluation_set_has_verbatim_gold_and_enough_hard_questions() -> None:
     assert len({line["q"] for line in lines}) == len(lines), "duplicate questions"
 
 
-# Measured with the default settings (README, "Evaluation"), 97 on-topic questions: recall@1 0.835,
-# recall@3 0.959, MRR 0.892, highlight 0.753, 45 of 51 off-topic questions declined, no on-topic question
-# declined. Issue 2 asks for 0.90 / 0.97 / every off-topic question: not reached yet. These floors keep
-# what was reached from silently getting worse.
+# Measured with the default settings (docs/evaluation.md, "The single article"), 97 on-topic questions:
+# recall@1 0.701, recall@3 0.825, MRR 0.754, highlight 0.588, 48 of 51 off-topic questions declined;
+# 12 on-topic ones are declined, 10 of them because they name what the article never writes ("Moscow",
+# "the Kremlin"). The previous ranking, tuned on this set, had 0.835 / 0.959 and none declined. These
+# floors keep what is reached from silently getting worse.
 def test_default_settings_keep_the_measured_retrieval_quality(casebot: CaseBot) -> None:
     report = evaluate(load_questions(EVAL_FILE), lambda question: casebot.ask(question, 3))
     summary = dict(report.rows())
-    assert report.recall_at_1 >= 0.82, summary
-    assert report.recall_at_3 >= 0.95, summary
-    assert report.mrr >= 0.88, summary
-    assert report.highlight_accuracy >= 0.73, summary
-    assert round(report.off_topic_declined * report.off_topic) >= 45, report.answered_off_topic
-    assert report.on_topic_declined <= 1, summary
+    assert report.recall_at_1 >= 0.69, summary
+    assert report.recall_at_3 >= 0.81, summary
+    assert report.mrr >= 0.74, summary
+    assert report.highlight_accuracy >= 0.57, summary
+    assert round(report.off_topic_declined * report.off_topic) >= 48, report.answered_off_topic
+    assert report.on_topic_declined <= 12, summary
 
 
 CASE = REPO / "tests" / "eval" / "case"
@@ -66,7 +67,7 @@ def test_case_evaluation_set_has_gold_documents_and_enough_hard_questions() -> N
 
 
 # Measured with the default settings (docs/evaluation.md), 131 on-topic questions over eleven documents:
-# recall@1 0.634, recall@3 0.786, right document 0.771, highlight 0.550, 22 of 25 off-topic questions
+# recall@1 0.634, recall@3 0.786, right document 0.771, highlight 0.542, 22 of 25 off-topic questions
 # declined, no on-topic one. The targets of the multi-document issue are higher (0.85 / 0.97 / 0.95);
 # these floors keep what was reached from silently getting worse.
 def test_default_settings_keep_the_measured_quality_on_many_documents(

