@@ -24,7 +24,7 @@ from index.candidates import find_candidates
 from index.embed import Embedder
 from index.late_interaction import LateInteraction, Matches, PieceModel
 from index.passages import Scored, highlight, make_passage, select
-from index.rerank import PairScorer, in_context, rerank
+from index.rerank import PairScorer, rerank
 from index.store import LoadedIndex
 from index.types import Document, Retrieval
 
@@ -155,8 +155,3 @@ class Searcher:
         if matches is not None and chunk_index in set(matches.chunks.tolist()):
             return highlight(sentences, matches.of(chunk_index)[1].tolist(), margin / 20)
         return int(sentences[0][0]), int(sentences[0][1])
-
-    def context(self, chunk_index: int) -> str:
-        """The text the cross-encoder reads for a chunk (title and date in front)."""
-        chunk = self.index.chunks[chunk_index]
-        return in_context(chunk, self._doc_by_id[chunk.doc_id])
