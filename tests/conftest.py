@@ -20,6 +20,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from bot.evaluation import EvalReport  # noqa: E402
 from bot.service import CaseBot  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from index.embed import Embedder, load_embedder  # noqa: E402
@@ -57,6 +58,19 @@ def searcher_for(index: LoadedIndex, embedder: Embedder, reranker: CrossEncoder 
     """A Searcher over ``index`` with the embedder's ColBERT pieces (and ``reranker`` when given)."""
     return Searcher(index, embedder, getattr(embedder, "pieces", None), reranker,
                     SearchParams(**params) if reranker is not None else SearchParams(rerank_depth=0, **params))
+
+
+def assert_floors(report: EvalReport, recall_at_1: float, recall_at_3: float, highlight: float,
+                  off_topic_declined: int, on_topic_declined_at_most: int, **more: float) -> None:
+    """The measured quality floors of an evaluation report (``more``: other report fields, e.g. mrr)."""
+    summary = dict(report.rows())
+    assert report.recall_at_1 >= recall_at_1, summary
+    assert report.recall_at_3 >= recall_at_3, summary
+    assert report.highlight_accuracy >= highlight, summary
+    for field, floor in more.items():
+        assert getattr(report, field) >= floor, (field, summary)
+    assert round(report.off_topic_declined * report.off_topic) >= off_topic_declined, report.answered_off_topic
+    assert report.on_topic_declined <= on_topic_declined_at_most, summary
 
 
 @pytest.fixture(scope="session")
