@@ -169,7 +169,8 @@ class CaseBot:
     def _searcher_for(self, index: LoadedIndex, questions: Embedder) -> Searcher:
         settings = self.settings
         params = SearchParams(rerank_depth=settings.rerank_depth, min_score=settings.min_score or None)
-        return Searcher(index, questions, getattr(self.embedder, "pieces", None), self.reranker, params)
+        return Searcher(index, questions, getattr(self.embedder, "pieces", None), self.reranker, params,
+                        getattr(self.embedder, "multilingual", None))
 
     def _question_model(self, retry: bool = False) -> Embedder:
         """The embedder that reads questions: the model under onnxruntime when QUESTION_RUNTIME=onnx

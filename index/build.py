@@ -172,10 +172,12 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
         else:
             new_tokens = dict(zip(missing, embedded))
             vectors[missing] = np.stack([e.pooled for e in embedded])
+    multilingual = _multilingual_vectors(embedder, texts, missing, vectors, previous, old_rows, progress)
     timings["embed"] = time.perf_counter() - t
 
     t = time.perf_counter()
     vector_index = build_vector_index(vectors)
+    multilingual_index = build_vector_index(multilingual) if multilingual is not None else None
     # A chunk's terms come from the previous build when its text is unchanged (one unit per chunk,
     # hashed from the chunk's text), so only new chunks are tokenized.
     previous_terms = stored_terms(previous) if previous is not None else None
@@ -213,8 +215,10 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
             write_token_table(build, embedder.dimension, previous.tokens if previous else None,
                               previous.path if previous else None, reused, new_tokens)
             token_pieces = TokenTable.load(build, embedder.dimension, len(units)).live_records  # type: ignore[union-attr]
-        manifest = Manifest(**{**manifest.__dict__, "build_id": build.name, "token_pieces": token_pieces})
-        store.write(build, manifest, documents, chunks, units, vectors, vector_index, bm25, terms)
+        manifest = Manifest(**{**manifest.__dict__, "build_id": build.name, "token_pieces": token_pieces,
+                               "multilingual": 0 if multilingual is None else multilingual.shape[1]})
+        store.write(build, manifest, documents, chunks, units, vectors, vector_index, bm25, terms,
+                    (multilingual, multilingual_index) if multilingual is not None else None)
         store.commit(build)
     except BaseException as exc:
         full_disk = _disk_full(exc)
@@ -232,6 +236,28 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
                          seconds=time.perf_counter() - started, timings=timings)
     log.info("%s", report.summary())
     return report
+
+
+def _multilingual_vectors(embedder: Embedder, texts: list[str], missing: list[int], vectors: np.ndarray,
+                          previous: LoadedIndex | None, old_rows: np.ndarray, progress: bool) -> np.ndarray | None:
+    """Every chunk's vector from the embedder's multilingual model (None when it has none): from the
+    previous build for unchanged chunks, from the main vectors when they are that model's, else embedded."""
+    model = getattr(embedder, "multilingual", None)
+    if model is None:
+        return None
+    result = np.empty((len(texts), model.dimension), dtype=np.float32)
+    if previous is not None and previous.multilingual is not None:
+        hit = old_rows >= 0
+        result[hit] = previous.multilingual[old_rows[hit]]
+    elif previous is not None:
+        missing = list(range(len(texts)))
+    if missing:
+        if model is getattr(embedder, "vectors", None):
+            result[missing] = vectors[missing]
+        else:
+            result[missing] = _model_pass(model.encode_passages, [texts[i] for i in missing],
+                                          "embedding (languages)", progress, None)
+    return result
 
 
 def _disk_full(exc: BaseException) -> bool:

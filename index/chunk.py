@@ -18,11 +18,15 @@ MAX_SENTENCE_CHARS = 600
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\f\v]*\n\s*")
 # A sentence ends at . ! ? or … (optionally followed by closing quotes/brackets), then whitespace,
 # then something that can open a sentence.
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s+[\"'“‘«(\[]?[A-Z0-9А-ЯЁ\u0600-\u06FF])")
+# Russian and Persian: «ёлочки» and „low-high“ quotes, the Arabic question mark, Persian digits.
+_SENTENCE_END = re.compile(r"[.!?…؟]+[\"'”“’»)\]]*(?=\s+[\"'“‘«„(\[]?[A-Z0-9А-ЯЁ\u0600-\u06FF])")
 _ABBREVIATIONS = {
     "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "gen", "sen", "rep", "gov",
     "inc", "ltd", "co", "corp", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept",
     "oct", "nov", "dec", "u.s", "u.k", "e.g", "i.e", "etc", "fig", "art", "p", "pp", "ch", "vol",
+    # Russian: «ст. 13.31», «гг.», «тыс.», «им. Мещанского», «т. е.», «т. н.» («руб.» ends sentences)
+    "ст", "стр", "гг", "тыс", "млн", "млрд", "им", "проф", "акад", "ул", "рис", "см",
+    "др", "пр", "т.е", "т.н", "т.к", "т.д", "т.п",
 }
 
 

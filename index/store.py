@@ -88,10 +88,11 @@ class Manifest:
     vector_index: str
     document_hashes: dict[str, str]
     token_pieces: int = 0  # stored word-piece vectors (index.tokens); 0: none, older builds
+    multilingual: int = 0  # dimension of the stored multilingual vectors; 0: none
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Manifest":
-        optional = {"token_pieces"}
+        optional = {"token_pieces", "multilingual"}
         return cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data or key not in optional})
 
 
@@ -106,6 +107,8 @@ class LoadedIndex:
     vector_index: Any  # faiss.Index
     bm25: Any  # bm25s.BM25
     tokens: TokenTable | None = None  # word-piece vectors per unit, when the build stored them
+    multilingual: np.ndarray | None = None  # (chunks, dimension) multilingual-e5 vectors, when stored
+    multilingual_index: Any = None  # faiss.Index over them
 
 
 @dataclass(frozen=True)
@@ -205,7 +208,14 @@ class IndexStore:
             tokens = TokenTable.load(build, manifest.dimension, len(units))
             if tokens is None or tokens.live_records != manifest.token_pieces:
                 raise IndexCorrupt(f"The word vectors of the index in {build} are missing or incomplete; {REBUILD_HINT}")
-        return LoadedIndex(build, manifest, documents, chunks, units, vectors, vector_index, bm25, tokens)
+        multilingual = multilingual_index = None
+        if manifest.multilingual:
+            multilingual = _random_access(np.load(build / "multilingual.npy", mmap_mode="r"))
+            multilingual_index = faiss.read_index(str(build / "multilingual.faiss"), flag)
+            if multilingual.shape != (len(chunks), manifest.multilingual) or multilingual_index.ntotal != len(chunks):
+                raise IndexCorrupt(f"The multilingual vectors of the index in {build} are incomplete; {REBUILD_HINT}")
+        return LoadedIndex(build, manifest, documents, chunks, units, vectors, vector_index, bm25, tokens,
+                           multilingual, multilingual_index)
 
     def status(self, build: Path | None = None) -> IndexStatus:
         build = build or self.current_build()
@@ -226,7 +236,7 @@ class IndexStore:
 
     def write(self, build: Path, manifest: Manifest, documents: list[Document], chunks: list[Chunk],
               units: Units, vectors: np.ndarray, vector_index: Any, bm25: Any,
-              terms: ChunkTerms | None = None) -> None:
+              terms: ChunkTerms | None = None, multilingual: tuple[np.ndarray, Any] | None = None) -> None:
         """Write every file of a build; the manifest goes last and marks it complete."""
         import faiss
 
@@ -239,6 +249,11 @@ class IndexStore:
             np.save(fh, np.ascontiguousarray(vectors, dtype=np.float32))
             _sync(fh)
         faiss.write_index(vector_index, str(build / "vectors.faiss"))
+        if multilingual is not None:
+            with open(build / "multilingual.npy", "wb") as fh:
+                np.save(fh, np.ascontiguousarray(multilingual[0], dtype=np.float32))
+                _sync(fh)
+            faiss.write_index(multilingual[1], str(build / "multilingual.faiss"))
         if bm25 is not None:
             bm25.save(str(build / "bm25"))
         if terms is not None:

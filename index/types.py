@@ -25,6 +25,7 @@ class Document:
     # footnotes can follow text of the next page). Empty for other formats.
     page_starts: tuple[tuple[int, int], ...] = ()
     ocr: bool = False  # some of the text was read from page images by OCR (it may hold misread words)
+    language: str | None = None  # ISO 639-1 ("ru"): front matter or sidecar ``lang:``, else detected
 
     def page_at(self, offset: int) -> int | None:
         """The 1-based page that holds ``offset``, or None when the document has no pages."""
@@ -68,6 +69,7 @@ class Passage:
     highlight_end: int
     score: float
     ocr: bool = False  # the document's text was (partly) read by OCR: the attribution says so
+    language: str = "en"  # the document's language (quotes stay in it: nothing is translated)
 
     @property
     def highlight(self) -> str:
@@ -95,3 +97,6 @@ class Retrieval:
     unknown: tuple[str, ...] = ()
     # What abstention compared with its threshold: the best cross-encoder logit (or ranking score).
     confidence: float = float("-inf")
+    language: str = "en"  # the question's language (index.language)
+    # True when the question's language is one casebot does not read: declined for that alone.
+    unserved: bool = False

@@ -16,6 +16,7 @@ the file can be memory-mapped.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -87,9 +88,11 @@ def index_kind(index) -> str:
     return FLAT
 
 
-def search_vectors(index, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top-``k`` (scores, row ids) for one query vector; ids of -1 are dropped."""
+def search_vectors(index, query: np.ndarray, k: int, among: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``k`` (scores, row ids) for one query vector, over the rows ``among`` selects (a
+    ``faiss.IDSelector``; None: all); ids of -1 are dropped."""
     k = min(k, index.ntotal)
+    kwargs = {} if among is None else {"params": _selecting(index, among)}
     if k <= 0:
         return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
     query = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
@@ -105,11 +108,11 @@ def search_vectors(index, query: np.ndarray, k: int) -> tuple[np.ndarray, np.nda
         threads = faiss.omp_get_max_threads()
         faiss.omp_set_num_threads(1)
         try:
-            scores, ids = index.search(query, k)
+            scores, ids = index.search(query, k, **kwargs)
         finally:
             faiss.omp_set_num_threads(threads)
     else:
-        scores, ids = index.search(query, k)
+        scores, ids = index.search(query, k, **kwargs)
     keep = ids[0] >= 0
     return scores[0][keep], ids[0][keep]
 
@@ -127,3 +130,11 @@ def search_many(index, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndar
     if k <= 0:
         return np.zeros((len(queries), 0), dtype=np.float32), np.zeros((len(queries), 0), dtype=np.int64)
     return index.search(queries, k)
+
+
+def _selecting(index, among: Any) -> Any:
+    import faiss
+
+    if _is_exact(index):
+        return faiss.SearchParameters(sel=among)
+    return faiss.SearchParametersIVF(sel=among, nprobe=faiss.extract_index_ivf(index).nprobe)

@@ -57,7 +57,8 @@ def searcher_for(index: LoadedIndex, embedder: Embedder, reranker: CrossEncoder 
                  **params: object) -> Searcher:
     """A Searcher over ``index`` with the embedder's ColBERT pieces (and ``reranker`` when given)."""
     return Searcher(index, embedder, getattr(embedder, "pieces", None), reranker,
-                    SearchParams(**params) if reranker is not None else SearchParams(rerank_depth=0, **params))
+                    SearchParams(**params) if reranker is not None else SearchParams(rerank_depth=0, **params),
+                    getattr(embedder, "multilingual", None))
 
 
 def assert_floors(report: EvalReport, recall_at_1: float, recall_at_3: float, highlight: float,

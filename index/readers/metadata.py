@@ -14,7 +14,7 @@ import yaml
 
 from index.errors import UnreadableDocument
 
-METADATA_KEYS = ("title", "date", "source", "author", "url")
+METADATA_KEYS = ("title", "date", "source", "author", "url", "lang")
 SIDECAR_SUFFIXES = (".yml", ".yaml")
 # libyaml when PyYAML has it (its wheels do): front matter of 1,000 documents in 0.05 s instead of 0.5 s.
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
