@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -285,13 +286,28 @@ def eval_command(obj: Context, file: Path | None, as_json: bool, feedback: Path 
         index_dir = Path("var") / "eval" / f"{obj.settings.embedder}-{folder.name}-{key}"
         obj.settings = dataclasses.replace(obj.settings, corpus_dir=corpus, index_dir=index_dir)
     casebot = obj.casebot()
-    report = evaluate(questions, lambda q: casebot.ask(q, max(3, obj.settings.top_k)))
+    answers: dict[str, Any] = {}
+
+    def ask(question: str) -> Any:  # each question once, whatever groups it is counted in
+        if question not in answers:
+            answers[question] = casebot.ask(question, max(3, obj.settings.top_k))
+        return answers[question]
+
+    report = evaluate(questions, ask)
+    groups = {g: evaluate([q for q in questions if q.group == g], ask)
+              for g in sorted({q.group for q in questions if q.group and q.on_topic})}
     if as_json:
         click.echo(json.dumps({name: value for name, value in report.rows()}
-                              | {"misses": list(report.misses), "answered_off_topic": list(report.answered_off_topic)}))
+                              | {"misses": list(report.misses), "answered_off_topic": list(report.answered_off_topic)}
+                              | {"groups": {g: dict(r.rows()) for g, r in groups.items()}}, ensure_ascii=False))
         return
     for name, value in report.rows():
-        click.echo(f"{name:<36}{value}")
+        click.echo(f"{name:<38}{value}")
+    if groups:
+        click.echo(f"\n{'direction':<10}{'questions':>10}{'recall@1':>10}{'recall@3':>10}{'in answer':>11}{'declined':>10}")
+        for g, r in groups.items():
+            click.echo(f"{g:<10}{r.on_topic:>10}{r.recall_at_1:>10.3f}{r.recall_at_3:>10.3f}{r.in_answer:>11.3f}"
+                       f"{r.on_topic_declined:>10}")
     for miss in report.misses:
         click.echo(f"  not found in top 3: {miss}")
     for question in report.answered_off_topic:

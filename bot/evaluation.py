@@ -25,6 +25,7 @@ class EvalQuestion:
     gold: tuple[str, ...]  # empty: the corpus does not answer it
     kind: str = "answerable"  # answerable | off_topic | unanswerable
     doc: str | None = None  # the gold document's doc_id, when the line names it
+    group: str | None = None  # "direction" of the line ("en→ru": an English question, a Russian answer)
 
     @property
     def on_topic(self) -> bool:
@@ -44,6 +45,9 @@ class EvalReport:
     unanswerable: int = 0
     unanswerable_declined: float = 1.0  # share of in-domain unanswerable questions declined
     right_document: float = 0.0  # share of on-topic questions whose top passage is of the gold document
+    # Share of on-topic questions with a right passage anywhere in the answer: the top 3, or a passage
+    # of another language added after them (index.crosslingual).
+    in_answer: float = 0.0
     misses: tuple[str, ...] = field(default=())  # on-topic questions without a correct passage in the top 3
     answered_off_topic: tuple[str, ...] = field(default=())  # off-topic questions that were answered
 
@@ -53,6 +57,7 @@ class EvalReport:
             ("off-topic questions", str(self.off_topic)),
             ("recall@1", f"{self.recall_at_1:.3f}"),
             ("recall@3", f"{self.recall_at_3:.3f}"),
+            ("right passage anywhere in the answer", f"{self.in_answer:.3f}"),
             ("MRR", f"{self.mrr:.3f}"),
             ("top passage of the right document", f"{self.right_document:.3f}"),
             ("highlight accuracy", f"{self.highlight_accuracy:.3f}"),
@@ -78,6 +83,7 @@ def load_questions(path: Path) -> list[EvalQuestion]:
             gold = tuple(str(g) for g in data.get("gold") or ())
             kind = "answerable" if gold else str(data.get("kind") or "off_topic")
             doc = str(data["doc"]) if data.get("doc") else None
+            group = str(data["direction"]) if data.get("direction") else None
         except (ValueError, KeyError, TypeError, AttributeError):
             raise CasebotError(f"{path}:{number}: expected a JSON object with \"q\" (and optional \"gold\").") from None
         if kind == "needs_review":
@@ -85,7 +91,7 @@ def load_questions(path: Path) -> list[EvalQuestion]:
                                "verbatim \"gold\" spans, or set \"kind\" to off_topic or unanswerable, or delete it.")
         if kind not in {"answerable", "off_topic", "unanswerable"}:
             raise CasebotError(f"{path}:{number}: \"kind\" must be off_topic or unanswerable, not {kind!r}.")
-        questions.append(EvalQuestion(question, gold, kind, doc))
+        questions.append(EvalQuestion(question, gold, kind, doc, group))
     if not questions:
         raise CasebotError(f"The evaluation file {path} has no questions.")
     return questions
@@ -103,7 +109,7 @@ def evaluate(questions: Iterable[EvalQuestion], ask: Callable[[str], Answer]) ->
     """
     on = off = declined_off = declined_on = unanswerable = declined_unanswerable = 0
     answered_off: list[str] = []
-    hits1 = hits3 = highlight_hits = right_document = 0
+    hits1 = hits3 = highlight_hits = right_document = anywhere = 0
     reciprocal = 0.0
     misses: list[str] = []
     for item in questions:
@@ -141,13 +147,14 @@ def evaluate(questions: Iterable[EvalQuestion], ask: Callable[[str], Answer]) ->
             misses.append(item.question)
             continue
         reciprocal += 1.0 / rank
+        anywhere += 1
         hits1 += rank == 1
         hits3 += rank <= 3
     return EvalReport(
         on_topic=on, off_topic=off,
         recall_at_1=hits1 / on if on else 0.0, recall_at_3=hits3 / on if on else 0.0,
         mrr=reciprocal / on if on else 0.0, highlight_accuracy=highlight_hits / on if on else 0.0,
-        right_document=right_document / on if on else 0.0,
+        right_document=right_document / on if on else 0.0, in_answer=anywhere / on if on else 0.0,
         off_topic_declined=declined_off / off if off else 1.0, on_topic_declined=declined_on,
         unanswerable=unanswerable,
         unanswerable_declined=declined_unanswerable / unanswerable if unanswerable else 1.0,

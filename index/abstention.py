@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from index.lexical import STOPWORDS, WORD, document_frequency, tokenize
 from index.passages import Scored
 from index.rerank import YEAR
+from index.transliteration import Skeletons
 from index.types import Chunk, Document
 
 # The decline threshold on the best cross-encoder logit: the middle of the gap on the many-document
@@ -31,12 +32,14 @@ def confidence(ranked: Sequence[Scored]) -> float:
     return max(judged) if judged else (ranked[0].score if ranked else float("-inf"))
 
 
-def unknown_terms(question: str, bm25, dates: set[str]) -> tuple[str, ...]:  # bm25: bm25s.BM25 | None
+def unknown_terms(question: str, bm25, dates: set[str],  # bm25: bm25s.BM25 | None
+                  other_scripts: Skeletons | None = None) -> tuple[str, ...]:
     """The names and years the question asks about that no chunk contains (nor, for a year, any
     document's date): the corpus cannot answer about them, however close its topic. A name is a
     capitalised word that does not open a sentence, shown with the capitalised words around it
     ("Mark Zuckerberg"); short acronyms ("MPs", "TV") and words of nationality or region ("American",
-    "Western": they describe, and documents say "the US") are left out."""
+    "Western": they describe, and documents say "the US") are left out, and so are names a document
+    writes in another script (``other_scripts``: «Ахметгалиев» for "Akhmetgaliev")."""
     if bm25 is None:
         return ()
     asked: list[re.Match[str]] = []
@@ -52,7 +55,8 @@ def unknown_terms(question: str, bm25, dates: set[str]) -> tuple[str, ...]:  # b
             asked.append(match)
     terms = [tokenize(m.group()) for m in asked]
     found = document_frequency(bm25, [t[0] if t else "" for t in terms])
-    unknown = [m for m, t, df in zip(asked, terms, found) if t and not df]
+    unknown = [m for m, t, df in zip(asked, terms, found)
+               if t and not df and not (other_scripts and other_scripts.knows(m.group()))]
     names: list[str] = []
     for m in unknown:
         start, end = m.start(), m.end()

@@ -28,6 +28,7 @@ from index.late_interaction import LateInteraction, Matches, PieceModel
 from index.passages import Scored, highlight, make_passage, select
 from index.rerank import PairScorer, of_the_time, rerank, years
 from index.store import LoadedIndex
+from index.transliteration import Skeletons
 from index.types import Document, Retrieval
 
 
@@ -88,6 +89,7 @@ class Searcher:
         # Questions' multilingual vectors, when the index has the passages' (index.crosslingual).
         self.multilingual = multilingual if index.multilingual is not None else None
         self.languages = None
+        self._skeletons: Skeletons | None = None
         self.params = params or SearchParams()
         if reranker is None and self.params.rerank_depth:
             self.params = SearchParams(**{**self.params.__dict__, "rerank_depth": 0})
@@ -113,7 +115,14 @@ class Searcher:
 
     def unknown_terms(self, question: str) -> tuple[str, ...]:
         """The names and years of ``question`` that no document contains (index.abstention)."""
-        return unknown_terms(question, self.index.bm25, self._years)
+        return unknown_terms(question, self.index.bm25, self._years, self._other_scripts())
+
+    def _other_scripts(self) -> Skeletons | None:
+        """The corpus's words in Cyrillic or Persian script, as skeletons (made on first use)."""
+        if self._skeletons is None and self.index.bm25 is not None and \
+                any((d.language or "en") != "en" for d in self.documents):
+            self._skeletons = Skeletons(self.index.bm25.vocab_dict)
+        return self._skeletons
 
     def search(self, question: str, top_k: int) -> Retrieval:
         """The top ``top_k`` passages with highlights, or a decline naming the nearest documents; plus
