@@ -306,7 +306,7 @@ def eval_command(obj: Context, file: Path | None, as_json: bool, feedback: Path 
 def run(obj: Context, platform: str) -> None:
     """Run the bot on PLATFORM until interrupted."""
     if platform == "matrix":
-        from bot.adapters.matrix_bot import main
+        from bot.adapters.matrix.run import main
     else:
         from bot.adapters.discord.run import main
     sys.exit(main(obj.settings))

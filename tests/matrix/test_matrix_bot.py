@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from bot.adapters.matrix.bot import ENCRYPTED_NOTICE, GREETING
+from bot.render.wording import ENCRYPTED_NOTICE, GREETING
 from tests.matrix.conftest import in_reply_to
 
 pytestmark = pytest.mark.slow
@@ -150,7 +150,7 @@ async def test_declines_a_question_naming_what_no_document_mentions(people, star
     question_id = await alice.send(room_id, "What encryption protocol does Signal use?")
     reply = (await alice.reply_to(question_id))["content"]
     assert reply["msgtype"] == "m.notice"
-    assert reply["body"].startswith("The documents I have do not mention “Signal”, so they do not answer")
+    assert "The documents I have do not mention “Signal”, so I will not guess." in reply["body"]
     assert "<blockquote>" not in reply["formatted_body"]
 
 
@@ -286,7 +286,7 @@ async def test_rate_limit_answers_politely_once(people, start_bot):
     assert "<blockquote>" in first["content"]["formatted_body"]
     assert "<blockquote>" in second["content"]["formatted_body"]
     assert third["content"]["body"].startswith("You have asked 2 questions in the last minute")
-    assert re.search(r"ask again in about \d+ seconds", third["content"]["body"])
+    assert re.search(r"ask again in about \d+ seconds?\.", third["content"]["body"])
     # Told once, not a notice per message: the next question gets a reaction, a quiet "seen".
     reaction = await alice.wait_for(lambda _, e: e.get("type") == "m.reaction"
                                     and e["content"]["m.relates_to"]["event_id"] == ids[3])
