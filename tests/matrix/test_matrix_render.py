@@ -154,3 +154,15 @@ def test_plain_notices_and_help_are_escaped():
     assert render_text("a <b> & c").html == "<p>a &lt;b&gt; &amp; c</p>"
     helped = render_help("@casebot:example.org", "Case <Bot>")
     assert "Case &lt;Bot&gt;:" in helped.html and "!ask" in helped.body
+
+
+def test_decline_reads_the_same_in_matrix_discord_and_the_terminal():
+    from bot.render import discord, terminal, wording
+
+    declined = Answer("q", False, (), ("Doc",))
+    unknown = Answer("q", False, (), ("Doc",), unknown_names=("Signal",))
+    for answer in (declined, unknown):
+        sentence = wording.decline(answer.unknown_names_phrase() if answer.unknown_names else "")
+        assert sentence in render_answer(answer).body
+        assert sentence in discord.render_answer(answer)[0].content
+        assert sentence in terminal.render_answer(answer)
