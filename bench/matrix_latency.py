@@ -31,7 +31,7 @@ from _common import MODELS, ROOT, percentile, table
 from nio import AsyncClient, AsyncClientConfig, LoginResponse, RoomSendResponse
 
 from bot.adapters.matrix import MatrixBot
-from bot.adapters.matrix.bot import exchange_keys
+from bot.adapters.matrix.sync import exchange_keys
 from bot.service import CaseBot
 from bot.settings import Settings
 from tests.matrix.synapse_server import SYNAPSE_VERSION, Synapse

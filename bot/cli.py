@@ -322,9 +322,9 @@ def eval_command(obj: Context, file: Path | None, as_json: bool, feedback: Path 
 def run(obj: Context, platform: str) -> None:
     """Run the bot on PLATFORM until interrupted."""
     if platform == "matrix":
-        from bot.adapters.matrix_bot import main
+        from bot.adapters.matrix.run import main
     else:
-        from bot.adapters.discord_bot import main
+        from bot.adapters.discord.run import main
     sys.exit(main(obj.settings))
 
 
@@ -338,7 +338,7 @@ def discord() -> None:
 @click.pass_obj
 def discord_sync(obj: Context, guild: int | None) -> None:
     """Register the slash commands with Discord (rate-limited: run it when commands change)."""
-    from bot.adapters.discord_bot import sync_commands
+    from bot.adapters.discord.run import sync_commands
 
     sys.exit(sync_commands(obj.settings, guild))
 

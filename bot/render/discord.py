@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Protocol, Sequence
 
 from bot.answer import Answer
+from bot.render import wording
 from index.types import Passage
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
@@ -287,7 +288,7 @@ def pack_embeds(embeds: Iterable[EmbedPayload], first_content: str = "") -> list
 
 # -- answers ---------------------------------------------------------------------------------------
 def _question_line(question: str, room: int) -> str:
-    label = "**Question:** "
+    label = f"**{wording.QUESTION_LABEL}** "
     return label + _fit_escaped(_one_line(question), room - discord_len(label))
 
 
@@ -296,7 +297,7 @@ def render_answer(answer: Answer) -> list[MessagePayload]:
     if not answer.answered or not answer.passages:
         return [MessagePayload(render_decline(answer))]
     count = len(answer.passages)
-    tail = f"\nQuoted verbatim from the documents, best match first ({count} passage{'s' * (count != 1)})."
+    tail = "\n" + wording.quoted_passages(count)
     content = _question_line(answer.question, CONTENT_LIMIT - discord_len(tail)) + tail
     embeds = [render_passage(p, n) for n, p in enumerate(answer.passages, start=1)]
     return pack_embeds(embeds, first_content=content)
@@ -304,19 +305,17 @@ def render_answer(answer: Answer) -> list[MessagePayload]:
 
 def render_thread_starter(answer: Answer) -> str:
     """The message a thread of answers hangs from: the question, and where the answer is."""
-    tail = "\nThe answer is in the thread below."
+    tail = "\n" + wording.ANSWER_IN_THREAD
     return _question_line(answer.question, CONTENT_LIMIT - discord_len(tail)) + tail
 
 
 def render_decline(answer: Answer) -> str:
     """A plain statement that the corpus does not answer, with what it does cover."""
-    intro = "\nThe documents I have do not answer this question, so I will not guess."
-    if answer.unknown_names:
-        intro = (f"\nThe documents I have do not mention {_fit_escaped(_one_line(answer.unknown_names_phrase()), 300)}, "
-                 "so I will not guess.")
+    names = _fit_escaped(_one_line(answer.unknown_names_phrase()), 300) if answer.unknown_names else ""
+    intro = "\n" + wording.decline(names)
     lines: list[str] = []
     if answer.suggestions:
-        lines.append("\nThey cover:")
+        lines.append("\n" + wording.COVERS)
         lines.extend(f"- {_fit_escaped(_one_line(s), 200)}" for s in answer.suggestions)
     head = _question_line(answer.question, 600) + intro
     body = "\n".join(lines)
@@ -339,7 +338,7 @@ class SourceLike(Protocol):
 def render_sources(sources: Sequence[SourceLike]) -> list[MessagePayload]:
     """The ``/sources`` listing: one line per document, packed into embeds and messages."""
     if not sources:
-        return [MessagePayload("The corpus is empty: no documents are indexed.")]
+        return [MessagePayload(wording.NO_SOURCES)]
     lines = []
     for s in sources:
         title = _fit_escaped(_one_line(s.title), 300)
@@ -356,5 +355,4 @@ def render_sources(sources: Sequence[SourceLike]) -> list[MessagePayload]:
             chunk = []
         chunk.append(line)
     embeds.append(EmbedPayload(description="\n".join(chunk), color=GREY))
-    count = len(sources)
-    return pack_embeds(embeds, first_content=f"{count} document{'s' * (count != 1)} in the corpus:")
+    return pack_embeds(embeds, first_content=wording.sources_heading(len(sources)))

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.answer import Answer
+from bot.render import wording
 from index.types import Passage
 
 if TYPE_CHECKING:
@@ -184,18 +186,19 @@ def render_decline(answer: Answer, budget: int = CONTENT_BUDGET) -> Rendered:
     question = answer.question
     if len(question) > MAX_ECHO_CHARS:
         question = _cut_end(question, MAX_ECHO_CHARS) + " …"
-    lead = f"The documents I have do not answer “{question}”."
-    if answer.unknown_names:
-        lead = f"The documents I have do not mention {answer.unknown_names_phrase()}, so they do not answer “{question}”."
+    lead = wording.decline(answer.unknown_names_phrase() if answer.unknown_names else "")
+    label = wording.QUESTION_LABEL
     suggestions = list(answer.suggestions[:MAX_SUGGESTIONS])
     while True:
-        plain = [lead]
-        rich = [f"<p>{escape(lead)}</p>"]
+        plain = [f"{label} {question}\n{lead}"]
+        rich = [f"<p><strong>{escape(label)}</strong> {escape(question)}<br>{escape(lead)}</p>"]
         if suggestions:
-            plain.append("They cover:\n" + "\n".join(f"• {s}" for s in suggestions))
-            rich.append("<p>They cover:</p>\n<ul>" + "".join(f"<li>{escape(s)}</li>" for s in suggestions) + "</ul>")
-        plain.append("Try a question about one of those, or send !sources for the full list.")
-        rich.append("<p>Try a question about one of those, or send <code>!sources</code> for the full list.</p>")
+            plain.append(wording.COVERS + "\n" + "\n".join(f"• {s}" for s in suggestions))
+            rich.append(f"<p>{escape(wording.COVERS)}</p>\n<ul>" + "".join(f"<li>{escape(s)}</li>" for s in suggestions)
+                        + "</ul>")
+        hint = wording.try_instead("!sources")
+        plain.append(hint)
+        rich.append(f"<p>{_commands_as_code(escape(hint))}</p>")
         rendered = Rendered("\n\n".join(plain), "\n".join(rich))
         if rendered.size <= budget or not suggestions:
             return rendered
@@ -206,11 +209,11 @@ def render_decline(answer: Answer, budget: int = CONTENT_BUDGET) -> Rendered:
 def render_sources(sources: Sequence[SourceInfo], budget: int = CONTENT_BUDGET) -> Rendered:
     """The documents the bot answers from: title, date, source, chunks."""
     if not sources:
-        return render_text("The index holds no documents yet.")
+        return render_text(wording.NO_SOURCES)
     items = list(sources)
     left_out = 0
     while True:
-        plain = [f"I answer from {len(sources)} document{'s' if len(sources) != 1 else ''}:"]
+        plain = [wording.sources_heading(len(sources))]
         rich_items = []
         for s in items:
             details = ", ".join(v for v in (s.date, s.source) if v)
@@ -236,19 +239,14 @@ def render_text(text: str) -> Rendered:
 
 
 def render_help(user_id: str, display_name: str | None) -> Rendered:
-    name = display_name or user_id
-    lines = [
-        ("I answer questions about the Telegram case (Iran and Russia's FSB, 2017) with verbatim, "
-         "attributed quotes from the documents I hold. I never paraphrase."),
-        (f"Ask me by mentioning me ({name}: what did the FSB demand?), with !ask followed by the "
-         "question, or write to me in a direct chat."),
-        "!sources lists the documents. !help shows this. !reindex (admins) rebuilds the index.",
-    ]
-    rich = [
-        escape(lines[0]),
-        (f"Ask me by mentioning me (<code>{escape(name)}: what did the FSB demand?</code>), with "
-         "<code>!ask</code> followed by the question, or write to me in a direct chat."),
-        ("<code>!sources</code> lists the documents. <code>!help</code> shows this. "
-         "<code>!reindex</code> (admins) rebuilds the index."),
-    ]
-    return Rendered("\n\n".join(lines), "\n".join(f"<p>{r}</p>" for r in rich))
+    example = f"{display_name or user_id}: what did the FSB demand?"
+    paragraphs = [wording.HELP_INTRO, wording.help_how_to_ask(example), wording.HELP_COMMANDS]
+    # The example goes in <code> whole; a placeholder keeps it out of the command markup.
+    rich = [_commands_as_code(escape(p.replace(example, "\0"))).replace("\0", f"<code>{escape(example)}</code>")
+            for p in paragraphs]
+    return Rendered("\n\n".join(paragraphs), "\n".join(f"<p>{r}</p>" for r in rich))
+
+
+def _commands_as_code(escaped: str) -> str:
+    """``!ask``, ``!sources``… in escaped text, set as code."""
+    return re.sub(r"(?<![\w&])(![a-z]+)", r"<code>\1</code>", escaped)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.answer import Answer
+from bot.render import wording
 from index.types import Passage
 
 BOLD, RESET, DIM = "\x1b[1m", "\x1b[0m", "\x1b[2m"
@@ -28,13 +29,10 @@ def render_answer(answer: Answer, color: bool = False) -> str:
     """Quotes are printed verbatim (no re-wrapping); with ``color`` the highlight is bold in context."""
     lines: list[str] = []
     if not answer.answered:
-        if answer.unknown_names:
-            lines.append(f"The corpus does not answer that question: no document mentions "
-                         f"{_sanitize(answer.unknown_names_phrase())}.")
-        else:
-            lines.append("The corpus does not answer that question.")
+        names = _sanitize(answer.unknown_names_phrase()) if answer.unknown_names else ""
+        lines.append(wording.decline(names))
         if answer.suggestions:
-            lines.append("It covers: " + "; ".join(_sanitize(s) for s in answer.suggestions))
+            lines.append(f"{wording.COVERS} " + "; ".join(_sanitize(s) for s in answer.suggestions))
         return "\n".join(lines) + "\n"
     for number, passage in enumerate(answer.passages, start=1):
         before, highlight, after = (_sanitize(passage.before_highlight), _sanitize(passage.highlight),

@@ -85,8 +85,8 @@ def test_decline_names_what_no_document_mentions(workdir: Path) -> None:
     result = run(workdir, "ask", "What encryption protocol does Signal use?")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        "The corpus does not answer that question: no document mentions “Signal”.",
-        "It covers: Iran Joins Russia’s FSB In Fight Against Internet Freedoms",
+        "The documents I have do not mention “Signal”, so I will not guess.",
+        "They cover: Iran Joins Russia’s FSB In Fight Against Internet Freedoms",
     ]
 
 

@@ -16,7 +16,8 @@ import discord
 import pytest
 import simcord
 
-from bot.adapters.discord_bot import create_bot, sync_tree
+from bot.adapters.discord.client import create_bot
+from bot.adapters.discord.run import sync_tree
 from bot.service import CaseBot
 
 QUESTION = "What did Iran's communications ministry demand from Telegram?"

@@ -11,9 +11,9 @@ import discord
 import pytest
 import simcord
 
-from bot.adapters.discord.client import APOLOGY
 from bot.adapters.discord.commands import ADMIN_ONLY
-from bot.adapters.discord_bot import sync_tree
+from bot.adapters.discord.run import sync_tree
+from bot.render.wording import APOLOGY
 from bot.service import CaseBot
 from tests.discord.conftest import run, QUESTION, World, make_world
 from tests.discord.helpers import assert_within_discord_limits, custom_ids, parse_description

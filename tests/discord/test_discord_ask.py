@@ -70,5 +70,5 @@ async def test_sources_lists_the_documents(world: World) -> None:
     assert result.ephemeral
     text = result.response.content + "\n".join(e.description for e in result.response.embeds)
     [source] = world.env.bot.casebot.sources()
-    assert "1 document in the corpus" in text
+    assert "I answer from 1 document:" in text
     assert f"**{source.title}** — {source.date} · {source.chunks} passages" in text

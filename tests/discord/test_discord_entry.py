@@ -7,8 +7,8 @@ import dataclasses
 import discord
 import pytest
 
-from bot.adapters import discord_bot
-from bot.adapters.discord_bot import BAD_TOKEN, NO_TOKEN, main, sync_commands
+from bot.adapters.discord.client import create_bot
+from bot.adapters.discord.run import BAD_TOKEN, NO_TOKEN, main, sync_commands
 from bot.service import CaseBot
 from bot.settings import Settings, SettingsError
 
@@ -44,4 +44,4 @@ def test_unreachable_discord_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys
 
 def test_shard_count_below_minus_one_is_refused() -> None:
     with pytest.raises(SettingsError, match="DISCORD_SHARD_COUNT"):
-        discord_bot.create_bot(None, Settings(discord_shard_count=-2))  # type: ignore[arg-type]
+        create_bot(None, Settings(discord_shard_count=-2))  # type: ignore[arg-type]

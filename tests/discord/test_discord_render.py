@@ -237,4 +237,4 @@ def test_sources_list_every_document_within_limits() -> None:
     assert_fits(messages)
     text = "\n".join(e.description for m in messages for e in m.embeds)
     assert text.count("Doc ") == 400 and "@everyone" not in text.replace("\\@", "")
-    assert messages[0].content == "400 documents in the corpus:"
+    assert messages[0].content == "I answer from 400 documents:"

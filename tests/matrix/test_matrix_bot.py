@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from bot.adapters.matrix.bot import ENCRYPTED_NOTICE, GREETING
+from bot.render.wording import ENCRYPTED_NOTICE, GREETING
 from tests.matrix.conftest import in_reply_to
 
 pytestmark = pytest.mark.slow
@@ -50,6 +50,21 @@ async def group_room(person, bot, bystander) -> str:
     return room_id
 
 
+async def answer_to_invite(person, room_id: str, user_id: str, skip: tuple[str, ...] = (),
+                           timeout: float = 30.0) -> dict:
+    """The membership event (join or leave) by which ``user_id`` answered an invite to ``room_id``,
+    as ``person`` saw it; events in ``skip`` are earlier answers. Fails with a clear message when
+    no answer comes."""
+    def answers(room: str, event: dict) -> bool:
+        return (room == room_id and event.get("type") == "m.room.member" and event.get("state_key") == user_id
+                and event["content"].get("membership") in ("join", "leave") and event["event_id"] not in skip)
+    try:
+        return await person.wait_for(answers, timeout)
+    except TimeoutError:
+        pass  # failed below, outside the handler, so the report is this one line
+    pytest.fail(f"{user_id} neither joined nor declined {room_id} within {timeout:g} s of the invite")
+
+
 async def direct_chat(person, bot, encrypted: bool = False) -> str:
     """A direct chat between the person and the bot, once the bot has joined."""
     room_id = await person.create_room(invite=(bot.user_id,), direct=True, encrypted=encrypted)
@@ -75,9 +90,12 @@ async def test_declines_invites_from_users_not_allowed(people, start_bot):
     friend = await people("friend")
     bot = await start_bot(matrix_allowed_inviters=(friend.user_id,))
     refused = await alice.create_room(invite=(bot.user_id,))
-    await alice.membership(refused, bot.user_id, "leave")  # the invite was rejected
     accepted = await friend.create_room(invite=(bot.user_id,))
-    await friend.membership(accepted, bot.user_id, "join")
+    refusal = await answer_to_invite(alice, refused, bot.user_id)
+    assert refusal["content"]["membership"] == "leave", "joined a room it was invited to by a stranger"
+    assert refusal["sender"] == bot.user_id  # declined by the bot, not withdrawn by alice
+    acceptance = await answer_to_invite(friend, accepted, bot.user_id)
+    assert acceptance["content"]["membership"] == "join", "declined an allowed inviter"
 
 
 async def test_joins_rooms_it_was_invited_to_while_offline(people, start_bot):
@@ -86,7 +104,8 @@ async def test_joins_rooms_it_was_invited_to_while_offline(people, start_bot):
     await bot_first.stop()
     room_id = await alice.create_room(invite=(bot_first.user_id,))
     await start_bot()
-    await alice.membership(room_id, bot_first.user_id, "join")
+    answer = await answer_to_invite(alice, room_id, bot_first.user_id)
+    assert answer["content"]["membership"] == "join" and answer["sender"] == bot_first.user_id
 
 
 # -- asking ---------------------------------------------------------------------------------------
@@ -150,7 +169,7 @@ async def test_declines_a_question_naming_what_no_document_mentions(people, star
     question_id = await alice.send(room_id, "What encryption protocol does Signal use?")
     reply = (await alice.reply_to(question_id))["content"]
     assert reply["msgtype"] == "m.notice"
-    assert reply["body"].startswith("The documents I have do not mention “Signal”, so they do not answer")
+    assert "The documents I have do not mention “Signal”, so I will not guess." in reply["body"]
     assert "<blockquote>" not in reply["formatted_body"]
 
 
@@ -161,7 +180,7 @@ async def test_declines_off_topic_questions_and_says_what_it_covers(people, star
     question_id = await alice.send(room_id, f"{OFF_TOPIC} <b>now</b>")
     reply = (await alice.reply_to(question_id))["content"]
     assert reply["msgtype"] == "m.notice"
-    assert "do not answer" in reply["body"]
+    assert "so I will not guess." in reply["body"]  # no answer or no mention of "Naples": a decline either way
     assert "<blockquote>" not in reply["formatted_body"]
     assert "Iran Joins Russia’s FSB In Fight Against Internet Freedoms" in reply["body"]
     assert "&lt;b&gt;now&lt;/b&gt;" in reply["formatted_body"]  # the question is escaped
@@ -286,7 +305,7 @@ async def test_rate_limit_answers_politely_once(people, start_bot):
     assert "<blockquote>" in first["content"]["formatted_body"]
     assert "<blockquote>" in second["content"]["formatted_body"]
     assert third["content"]["body"].startswith("You have asked 2 questions in the last minute")
-    assert re.search(r"ask again in about \d+ seconds", third["content"]["body"])
+    assert re.search(r"ask again in about \d+ seconds?\.", third["content"]["body"])
     # Told once, not a notice per message: the next question gets a reaction, a quiet "seen".
     reaction = await alice.wait_for(lambda _, e: e.get("type") == "m.reaction"
                                     and e["content"]["m.relates_to"]["event_id"] == ids[3])
@@ -485,13 +504,14 @@ async def test_rejoins_when_invited_again_after_being_kicked(people, start_bot):
     alice = await people("alice")
     bot = await start_bot()
     room_id = await alice.create_room(invite=(bot.user_id,))
-    await alice.membership(room_id, bot.user_id, "join")
+    first = await answer_to_invite(alice, room_id, bot.user_id)
+    assert first["content"]["membership"] == "join"
     await alice.client.room_kick(room_id, bot.user_id, reason="testing")
-    await alice.membership(room_id, bot.user_id, "leave")
+    kick = await answer_to_invite(alice, room_id, bot.user_id, skip=(first["event_id"],))
+    assert kick["content"]["membership"] == "leave" and kick["sender"] == alice.user_id
     await alice.client.room_invite(room_id, bot.user_id)
-    joins = lambda r, e: (r == room_id and e.get("type") == "m.room.member"  # noqa: E731
-                          and e.get("state_key") == bot.user_id and e["content"].get("membership") == "join")
-    await alice.wait_for(lambda r, e: joins(r, e) and sum(joins(*x) for x in alice.events) >= 2)
+    again = await answer_to_invite(alice, room_id, bot.user_id, skip=(first["event_id"], kick["event_id"]))
+    assert again["content"]["membership"] == "join", "did not join again when invited after a kick"
 
 
 async def test_logged_out_session_logs_in_again_as_a_new_device(synapse, people, start_bot, article_text):

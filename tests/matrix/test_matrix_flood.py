@@ -1,7 +1,7 @@
 """A flood of questions through a real Synapse: several people, each with its own matrix-nio client,
 send hundreds of ``!ask`` questions within a few seconds into one room with the bot.
 
-The bot's contract under a flood (``bot/adapters/matrix/bot.py``, ``bot/ratelimit.py``): per person
+The bot's contract under a flood (``bot/adapters/matrix/commands.py``, ``bot/ratelimit.py``): per person
 and per minute, the first ``RATE_LIMIT_PER_MINUTE`` questions are answered, the next one gets the
 rate-limit notice, and every later one gets a "⏳" reaction (one notice per person, not one per
 message: a notice per message would double the flood; a reaction adds no message and notifies no
@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 from nio import MessageDirection, RoomMessagesResponse
 
+from bot.render import wording
 from tests.matrix.conftest import Person, RunningBot, in_reply_to
 
 pytestmark = pytest.mark.slow
@@ -78,8 +79,8 @@ def is_answer(reply: dict[str, Any]) -> bool:
     content = reply["content"]
     return content.get("msgtype") == "m.notice" and (
         "<blockquote>" in str(content.get("formatted_body", ""))
-        or str(content.get("body", "")).startswith(("The documents I have do not answer",
-                                                     "The documents I have do not mention")))
+        or wording.DECLINE in str(content.get("body", ""))
+        or "The documents I have do not mention" in str(content.get("body", "")))
 
 
 async def flood_room(creator: Person, bot_user_id: str, others: Sequence[Person]) -> str:

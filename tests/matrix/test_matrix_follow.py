@@ -8,6 +8,7 @@ import logging
 
 import pytest
 
+from bot.render import wording
 from tests.conftest import build_in_another_process, build_lock_held_elsewhere, wait_until
 from tests.matrix.test_matrix_bot import direct_chat
 
@@ -46,5 +47,5 @@ async def test_reindex_says_a_rebuild_is_running_when_another_process_builds(peo
     room_id = await direct_chat(alice, bot)
     with build_lock_held_elsewhere(core.settings.index_dir):
         asked = await alice.send(room_id, "!reindex")
-        assert (await alice.reply_to(asked))["content"]["body"] == "A rebuild is already running."
+        assert (await alice.reply_to(asked))["content"]["body"] == wording.REBUILD_RUNNING
     assert not core.rebuilding  # the holder was killed: its lock went with it

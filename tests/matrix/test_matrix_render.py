@@ -80,7 +80,7 @@ def test_corpus_and_question_text_is_escaped():
 
 def test_decline_says_so_and_lists_what_the_corpus_covers():
     rendered = render_answer(Answer("pizza?", False, (), ("Doc one", "Doc two")))
-    assert rendered.body.startswith("The documents I have do not answer “pizza?”.")
+    assert rendered.body.startswith("Question: pizza?\nThe documents I have do not answer this question, so I will not guess.")
     assert "• Doc one\n• Doc two" in rendered.body
     assert "<li>Doc one</li><li>Doc two</li>" in rendered.html
     assert "<blockquote>" not in rendered.html
@@ -88,7 +88,7 @@ def test_decline_says_so_and_lists_what_the_corpus_covers():
 
 def test_decline_for_unknown_names_says_which_escaped():
     rendered = render_answer(Answer("q", False, (), ("Doc",), unknown_names=("<b>Signal</b>", "B", "C", "D")))
-    assert rendered.body.startswith("The documents I have do not mention “<b>Signal</b>”, “B”, “C” and 1 more, so")
+    assert "The documents I have do not mention “<b>Signal</b>”, “B”, “C” and 1 more, so" in rendered.body
     assert "&lt;b&gt;Signal&lt;/b&gt;" in rendered.html and "<b>" not in rendered.html
 
 
@@ -154,3 +154,15 @@ def test_plain_notices_and_help_are_escaped():
     assert render_text("a <b> & c").html == "<p>a &lt;b&gt; &amp; c</p>"
     helped = render_help("@casebot:example.org", "Case <Bot>")
     assert "Case &lt;Bot&gt;:" in helped.html and "!ask" in helped.body
+
+
+def test_decline_reads_the_same_in_matrix_discord_and_the_terminal():
+    from bot.render import discord, terminal, wording
+
+    declined = Answer("q", False, (), ("Doc",))
+    unknown = Answer("q", False, (), ("Doc",), unknown_names=("Signal",))
+    for answer in (declined, unknown):
+        sentence = wording.decline(answer.unknown_names_phrase() if answer.unknown_names else "")
+        assert sentence in render_answer(answer).body
+        assert sentence in discord.render_answer(answer)[0].content
+        assert sentence in terminal.render_answer(answer)

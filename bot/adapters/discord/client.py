@@ -19,16 +19,18 @@ from bot.adapters.discord.mentions import Mentions
 from bot.adapters.discord.views import FeedbackButton
 from bot.feedback import FeedbackStore
 from bot.ratelimit import RateLimiter
+from bot.render.wording import APOLOGY
 from bot.service import CaseBot
 from bot.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
-# A text bot: no voice, so discord.py's start-up warnings about the missing voice libraries (PyNaCl,
-# davey) would only bury the one line that matters, such as a wrong token.
-discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
 
-APOLOGY = "Sorry, something went wrong with that command. It has been logged; please try again later."
+def quiet_voice_warnings() -> None:
+    """A text bot has no voice: discord.py's warnings about the missing voice libraries (PyNaCl,
+    davey) would only bury the one line that matters, such as a wrong token. Called when a client
+    is made, not on import, so importing this module changes nothing in discord.py."""
+    discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
 
 
 def default_intents() -> discord.Intents:
@@ -110,6 +112,7 @@ class ShardedDiscordCaseBot(CaseBotMixin, commands.AutoShardedBot):
 
 def create_bot(casebot: CaseBot, settings: Settings, **options: Any) -> DiscordCaseBot | ShardedDiscordCaseBot:
     """The bot for ``settings``: sharded when DISCORD_SHARD_COUNT is not 0."""
+    quiet_voice_warnings()
     shards = settings.discord_shard_count
     if shards == 0:
         return DiscordCaseBot(casebot, settings, **options)

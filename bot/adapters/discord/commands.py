@@ -1,14 +1,13 @@
 """The slash commands: ``/ask``, ``/sources`` and ``/reindex``.
 
 Each command's docstring is its description in Discord. Commands are registered with Discord by
-``python -m bot discord sync`` (see ``bot.adapters.discord_bot.sync_commands``), never on start.
+``python -m bot discord sync`` (see ``bot.adapters.discord.run.sync_commands``), never on start.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -17,22 +16,16 @@ from discord.ext import commands
 
 from bot.adapters.discord.delivery import NO_MENTIONS, prepare, send_kwargs, to_interaction
 from bot.questions import clean_question
+from bot.render import wording
 from bot.render.discord import render_sources
 from index.errors import CasebotError, QuestionRejected
 
 if TYPE_CHECKING:
-    from bot.adapters.discord.client import CaseBotMixin
+    from bot.adapters.discord.host import Host
 
 log = logging.getLogger(__name__)
 
-ADMIN_ONLY = ("Only administrators can rebuild the index: you need the Manage Server permission, "
-              "or your user id in DISCORD_ADMIN_IDS.")
-
-
-def cooldown_text(limit: int, retry_after: float) -> str:
-    seconds = max(1, math.ceil(retry_after))
-    return (f"You have asked {limit} question{'s' * (limit != 1)} in the last minute, the most I take "
-            f"from one person. Please ask again in {seconds} second{'s' * (seconds != 1)}.")
+ADMIN_ONLY = wording.admins_only("you need the Manage Server permission, or your user id in DISCORD_ADMIN_IDS")
 
 
 def is_admin(interaction: discord.Interaction[Any], admin_ids: tuple[str, ...]) -> bool:
@@ -45,7 +38,7 @@ def is_admin(interaction: discord.Interaction[Any], admin_ids: tuple[str, ...]) 
 class CaseCommands(commands.Cog):
     """Questions about the case, the documents behind the answers, and index maintenance."""
 
-    def __init__(self, bot: CaseBotMixin) -> None:
+    def __init__(self, bot: Host) -> None:
         self.bot = bot
         self._rebuilds: set[asyncio.Task[None]] = set()
 
@@ -57,7 +50,7 @@ class CaseCommands(commands.Cog):
         user = str(interaction.user.id)
         if not bot.limiter.allow(user):
             await interaction.response.send_message(
-                cooldown_text(bot.limiter.limit, bot.limiter.retry_after(user)), ephemeral=True)
+                wording.rate_limited(bot.limiter.limit, bot.limiter.retry_after(user)), ephemeral=True)
             return
         try:
             clean_question(question, bot.settings.max_question_chars)
@@ -88,15 +81,11 @@ class CaseCommands(commands.Cog):
             await interaction.response.send_message(ADMIN_ONLY, ephemeral=True)
             return
         if bot.casebot.rebuilding or self._rebuilds:
-            await interaction.response.send_message(
-                "A rebuild is already running; questions are answered from the current index meanwhile.",
-                ephemeral=True)
+            await interaction.response.send_message(wording.REBUILD_RUNNING, ephemeral=True)
             return
         log.info("/reindex%s by user %s in guild %s", " (full)" if full else "", interaction.user.id,
                  interaction.guild_id)
-        await interaction.response.send_message(
-            "Rebuilding the index in the background. Questions are answered from the current index "
-            "until the new one is ready.", ephemeral=True)
+        await interaction.response.send_message(wording.REBUILD_STARTED, ephemeral=True)
         task = asyncio.create_task(self._rebuild(interaction, full), name="casebot-reindex")
         self._rebuilds.add(task)
         task.add_done_callback(self._rebuilds.discard)
@@ -107,9 +96,9 @@ class CaseCommands(commands.Cog):
         except Exception as error:
             log.exception("/reindex failed")
             reason = str(error) if isinstance(error, CasebotError) else "an internal error (see the log)"
-            text = f"The rebuild failed: {reason} The previous index keeps answering."
+            text = wording.rebuild_failed(reason)
         else:
-            text = f"Index rebuilt: {report.summary()}"
+            text = wording.rebuilt(report.summary())
         try:
             await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
         except discord.HTTPException as error:  # e.g. the 15-minute follow-up window has passed

@@ -17,7 +17,7 @@ from bot.answer import Answer
 from bot.render.discord import MessagePayload, discord_len, render_answer, render_thread_starter
 
 if TYPE_CHECKING:
-    from bot.adapters.discord.client import CaseBotMixin
+    from bot.adapters.discord.host import Host
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def thread_name(question: str) -> str:
     return name.rstrip() + "…"
 
 
-async def prepare(bot: CaseBotMixin, answer: Answer) -> list[dict[str, Any]]:
+async def prepare(bot: Host, answer: Answer) -> list[dict[str, Any]]:
     """The messages for ``answer``, the last one carrying the feedback buttons."""
     answer_id = await asyncio.to_thread(bot.feedback.record_answer, answer)
     messages = [send_kwargs(p) for p in render_answer(answer)]

@@ -13,16 +13,14 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
-from bot.adapters.discord.commands import cooldown_text
 from bot.adapters.discord.delivery import prepare, to_message
+from bot.render import wording
 from index.errors import QuestionRejected
 
 if TYPE_CHECKING:
-    from bot.adapters.discord.client import CaseBotMixin
+    from bot.adapters.discord.host import Host
 
 log = logging.getLogger(__name__)
-
-APOLOGY = "Sorry, something went wrong while answering. It has been logged; please try again later."
 
 
 def mention_pattern(user_id: int) -> re.Pattern[str]:
@@ -32,7 +30,7 @@ def mention_pattern(user_id: int) -> re.Pattern[str]:
 class Mentions(commands.Cog):
     """``@casebot question`` in a channel gets the same answer as ``/ask``, as a reply."""
 
-    def __init__(self, bot: CaseBotMixin) -> None:
+    def __init__(self, bot: Host) -> None:
         self.bot = bot
 
     def question_in(self, message: discord.Message) -> str | None:
@@ -56,7 +54,7 @@ class Mentions(commands.Cog):
         user = str(message.author.id)
         try:
             if not bot.limiter.allow(user):
-                await message.reply(cooldown_text(bot.limiter.limit, bot.limiter.retry_after(user)),
+                await message.reply(wording.rate_limited(bot.limiter.limit, bot.limiter.retry_after(user)),
                                     mention_author=False)
                 return
             try:
@@ -69,6 +67,6 @@ class Mentions(commands.Cog):
         except Exception:
             log.exception("answering message %s from user %s failed", message.id, message.author.id)
             try:
-                await message.reply(APOLOGY, mention_author=False)
+                await message.reply(wording.APOLOGY, mention_author=False)
             except discord.HTTPException:
                 log.warning("could not send the apology for message %s", message.id)

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.feedback import Verdict
+from bot.render import wording
 
 if TYPE_CHECKING:
-    from bot.adapters.discord.client import CaseBotMixin
+    from bot.adapters.discord.host import Host
 
 log = logging.getLogger(__name__)
 
@@ -48,18 +49,17 @@ class FeedbackButton(
         return cls(match["answer_id"], match["verdict"])  # type: ignore[arg-type]
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        client: CaseBotMixin = interaction.client
+        client: Host = interaction.client
         record = await asyncio.to_thread(
             client.feedback.record_verdict, self.answer_id, self.verdict, user_id=interaction.user.id,
         )
         if record is None:
             log.warning("feedback on unknown answer %s (not in %s)", self.answer_id,
                         client.feedback.answers_path)
-            text = "I no longer have that answer on record, so I could not save your feedback."
+            text = wording.FEEDBACK_LOST
         else:
             log.info("feedback %s on answer %s", self.verdict, self.answer_id)
-            text = ("Thank you: marked as helpful." if self.verdict == "helpful"
-                    else "Thank you: marked as not helpful. It will help improve the answers.")
+            text = wording.THANKS_HELPFUL if self.verdict == "helpful" else wording.THANKS_NOT_HELPFUL
         await interaction.response.send_message(text, ephemeral=True)
 
 

@@ -1,6 +1,6 @@
 """Entry points for the CLI: ``python -m bot run discord`` and ``python -m bot discord sync``.
 
-The bot itself lives in the ``bot.adapters.discord`` package; see docs/discord.md.
+See docs/discord.md.
 """
 
 from __future__ import annotations
@@ -13,19 +13,10 @@ import aiohttp
 import discord
 from discord.ext import commands
 
-from bot.adapters.discord.client import (
-    CaseBotMixin,
-    DiscordCaseBot,
-    ShardedDiscordCaseBot,
-    create_bot,
-    default_intents,
-)
+from bot.adapters.discord.client import create_bot, default_intents, quiet_voice_warnings
 from bot.adapters.discord.commands import CaseCommands
 from bot.service import CaseBot
 from bot.settings import Settings
-
-__all__ = ["CaseBotMixin", "DiscordCaseBot", "ShardedDiscordCaseBot", "create_bot", "main",
-           "sync_commands", "sync_tree"]
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +85,7 @@ def sync_commands(settings: Settings, guild_id: int | None = None) -> int:
 
     async def run() -> int:
         # Only the command definitions are needed: no model, no index, no gateway connection.
+        quiet_voice_warnings()
         bot = commands.Bot(command_prefix=commands.when_mentioned, intents=default_intents(), help_command=None)
         async with bot:
             failed = await _login(bot, token)

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 
-from bot.adapters.matrix import MatrixBot
+from bot.adapters.matrix.client import MatrixBot
 from bot.settings import Settings
 from index.errors import CasebotError
 
