@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from index.language import name as language_name
 from index.types import Passage, Retrieval
 
 
@@ -19,10 +20,14 @@ class Answer:
     suggestions: tuple[str, ...] = field(default=())
     # When declined because the question names things no document mentions: those names, as asked.
     unknown_names: tuple[str, ...] = field(default=())
+    language: str = "en"  # the question's language (index.language)
+    # When declined because casebot does not read the question's language: that language's name.
+    unserved_language: str = ""
 
     @classmethod
     def from_retrieval(cls, found: Retrieval) -> "Answer":
-        return cls(found.question, found.answered, found.passages, found.nearest, found.unknown)
+        return cls(found.question, found.answered, found.passages, found.nearest, found.unknown, found.language,
+                   language_name(found.language) if found.unserved else "")
 
     def unknown_names_phrase(self, limit: int = 3, max_chars: int = 60) -> str:
         """The unknown names as plain text for a sentence: “Signal”, or “Signal” and “Mark Zuckerberg”;
@@ -38,6 +43,7 @@ class Answer:
         return {
             "question": self.question,
             "answered": self.answered,
+            "language": self.language,
             "passages": [
                 {
                     "doc_id": p.doc_id,
@@ -47,6 +53,7 @@ class Answer:
                     "paragraph": p.paragraph,
                     "page": p.page,
                     "ocr": p.ocr,
+                    "language": p.language,
                     "text": p.text,
                     "highlight": p.highlight,
                     "start": p.start,

@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Protocol, Sequence
 
 from bot.answer import Answer
-from bot.render import wording
+from bot.render import isolated, wording
+from index.language import is_rtl
+from index.language import name as language_name
 from index.types import Passage
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
@@ -257,8 +259,11 @@ def render_passage(passage: Passage, number: int) -> EmbedPayload:
     suffix = f" — {_location(passage)}"
     title = prefix + _fit_escaped(_one_line(passage.title) or passage.doc_id,
                                   TITLE_LIMIT - discord_len(prefix) - discord_len(suffix)) + suffix
-    description, quote = render_quote(passage)
+    description, quote = render_quote(passage, DESCRIPTION_LIMIT - 2 * is_rtl(passage.language))
+    description = isolated(description, passage.language)  # Discord lays a Persian quote out right to left
     parts = [_one_line(part) for part in (passage.date, passage.source) if part and part.strip()]
+    if passage.language != "en":
+        parts.append(wording.in_language(language_name(passage.language)))
     if quote.trimmed:
         parts.append(TRIM_NOTE)
     footer = " · ".join(parts)
@@ -312,7 +317,7 @@ def render_thread_starter(answer: Answer) -> str:
 def render_decline(answer: Answer) -> str:
     """A plain statement that the corpus does not answer, with what it does cover."""
     names = _fit_escaped(_one_line(answer.unknown_names_phrase()), 300) if answer.unknown_names else ""
-    intro = "\n" + wording.decline(names)
+    intro = "\n" + wording.decline(names, answer.unserved_language)
     lines: list[str] = []
     if answer.suggestions:
         lines.append("\n" + wording.COVERS)

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.answer import Answer
-from bot.render import wording
+from bot.render import isolated, wording
+from index.language import name as language_name
 from index.types import Passage
 
 if TYPE_CHECKING:
@@ -74,6 +75,8 @@ def attribution(passage: Passage) -> str:
     if passage.page is not None:
         parts.append(f"p. {passage.page}")
     parts.append(f"¶ {passage.paragraph} (OCR)" if passage.ocr else f"¶ {passage.paragraph}")
+    if passage.language != "en":
+        parts.append(wording.in_language(language_name(passage.language)))
     return ", ".join(parts)
 
 
@@ -101,13 +104,16 @@ class _Quote:
         return self.before + self.highlight + self.after != self.passage.text
 
     def plain(self) -> str:
-        quoted = "\n".join("> " + line for line in (self.before + self.highlight + self.after).split("\n"))
+        language = self.passage.language
+        quoted = "\n".join("> " + isolated(line, language)
+                           for line in (self.before + self.highlight + self.after).split("\n"))
         return f"{quoted}\n— {attribution(self.passage)}"
 
     def html(self) -> str:
         highlight = f"<strong>{escape(self.highlight)}</strong>" if self.highlight else ""
         text = escape(self.before) + highlight + escape(self.after)
-        return f"<blockquote>{text}</blockquote>\n<p>{_attribution_html(self.passage)}</p>"
+        # dir="auto": a Persian quote is laid out right to left by the client, an English one as before.
+        return f'<blockquote dir="auto">{text}</blockquote>\n<p>{_attribution_html(self.passage)}</p>'
 
     def shorten(self, keep: int) -> _Quote:
         """Keep about ``keep`` characters around the highlight, cutting at spaces, marking cuts."""
@@ -186,7 +192,7 @@ def render_decline(answer: Answer, budget: int = CONTENT_BUDGET) -> Rendered:
     question = answer.question
     if len(question) > MAX_ECHO_CHARS:
         question = _cut_end(question, MAX_ECHO_CHARS) + " …"
-    lead = wording.decline(answer.unknown_names_phrase() if answer.unknown_names else "")
+    lead = wording.decline(answer.unknown_names_phrase() if answer.unknown_names else "", answer.unserved_language)
     label = wording.QUESTION_LABEL
     suggestions = list(answer.suggestions[:MAX_SUGGESTIONS])
     while True:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from bot.answer import Answer
-from bot.render import wording
+from bot.render import isolated, wording
+from index.language import is_rtl
+from index.language import name as language_name
 from index.types import Passage
 
 BOLD, RESET, DIM = "\x1b[1m", "\x1b[0m", "\x1b[2m"
@@ -14,6 +16,8 @@ def attribution(passage: Passage) -> str:
     where = f"page {passage.page}, ¶ {passage.paragraph}" if passage.page else f"¶ {passage.paragraph}"
     where += " (OCR)" if passage.ocr else ""
     parts = [passage.title, passage.date or "undated", passage.source or "source not recorded", where]
+    if passage.language != "en":
+        parts.append(wording.in_language(language_name(passage.language)))
     if passage.url:
         parts.append(passage.url)
     return " · ".join(parts)
@@ -30,13 +34,15 @@ def render_answer(answer: Answer, color: bool = False) -> str:
     lines: list[str] = []
     if not answer.answered:
         names = _sanitize(answer.unknown_names_phrase()) if answer.unknown_names else ""
-        lines.append(wording.decline(names))
+        lines.append(wording.decline(names, answer.unserved_language))
         if answer.suggestions:
             lines.append(f"{wording.COVERS} " + "; ".join(_sanitize(s) for s in answer.suggestions))
         return "\n".join(lines) + "\n"
     for number, passage in enumerate(answer.passages, start=1):
         before, highlight, after = (_sanitize(passage.before_highlight), _sanitize(passage.highlight),
                                     _sanitize(passage.after_highlight))
+        if is_rtl(passage.language):  # one isolated run each: a Persian quote reads right to left
+            before, highlight, after = (isolated(part, passage.language) for part in (before, highlight, after))
         if color:
             quote = f"{before}{BOLD}{highlight}{RESET}{after}"
             lines.append(f"[{number}] “{quote}”")

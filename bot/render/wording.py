@@ -10,6 +10,12 @@ from __future__ import annotations
 import math
 
 CASE = "the Telegram case (Iran and Russia's FSB, 2017)"
+QUESTION_LANGUAGES = "English, Russian and Persian"
+
+
+def in_language(name: str) -> str:
+    """Attribution of a passage in another language than English: quotes are never translated."""
+    return f"in {name}"
 
 # -- answers -------------------------------------------------------------------------------------
 QUESTION_LABEL = "Question:"
@@ -17,9 +23,13 @@ DECLINE = "The documents I have do not answer this question, so I will not guess
 COVERS = "They cover:"
 
 
-def decline(unknown_names: str = "") -> str:
+def decline(unknown_names: str = "", unserved_language: str = "") -> str:
     """Why there is no answer; ``unknown_names`` (already escaped by the caller) are the names
-    the question uses that no document mentions."""
+    the question uses that no document mentions; ``unserved_language`` the name of the language
+    the question is in, when casebot does not read it."""
+    if unserved_language:
+        return (f"I read questions in {QUESTION_LANGUAGES}; this one looks like {unserved_language}. "
+                "Please ask it in one of those.")
     if unknown_names:
         return f"The documents I have do not mention {unknown_names}, so I will not guess."
     return DECLINE
@@ -100,7 +110,8 @@ def unknown_command(name: str) -> str:
 
 
 HELP_INTRO = (f"I answer questions about {CASE} with verbatim, attributed quotes from the documents I "
-              "hold. I never paraphrase.")
+              f"hold. I never paraphrase or translate: ask in {QUESTION_LANGUAGES}, and each quote comes in "
+              "its document's own language.")
 
 
 def help_how_to_ask(example: str) -> str:
