@@ -115,12 +115,13 @@ class Searcher:
 
     def unknown_terms(self, question: str) -> tuple[str, ...]:
         """The names and years of ``question`` that no document contains (index.abstention)."""
-        return unknown_terms(question, self.index.bm25, self._years, self._other_scripts())
+        across = question_language(question) != "en" or any((d.language or "en") != "en" for d in self.documents)
+        return unknown_terms(question, self.index.bm25, self._years, self._other_scripts() if across else None)
 
     def _other_scripts(self) -> Skeletons | None:
-        """The corpus's words in Cyrillic or Persian script, as skeletons (made on first use)."""
-        if self._skeletons is None and self.index.bm25 is not None and \
-                any((d.language or "en") != "en" for d in self.documents):
+        """The corpus's words as skeletons, to match names across scripts (made on first use: a
+        second or two at a million chunks)."""
+        if self._skeletons is None and self.index.bm25 is not None:
             self._skeletons = Skeletons(self.index.bm25.vocab_dict)
         return self._skeletons
 
@@ -133,8 +134,7 @@ class Searcher:
         found = self._rank(question, language)
         ranked, chunks = found.scored, self.index.chunks
         threshold = self.params.threshold
-        # Names are looked up as written: an English question's, in an index of English words.
-        unknown = self.unknown_terms(question) if self.params.unknown_terms and language == "en" else ()
+        unknown = self.unknown_terms(question) if self.params.unknown_terms else ()
         best = confidence(ranked)
         if unknown or best < threshold:
             return Retrieval(question, False, (), nearest_titles(ranked, chunks, self._doc_by_id), unknown, best,

@@ -3,8 +3,8 @@
 A name's skeleton is its consonants in Latin letters (anyascii transliterates Cyrillic and Persian),
 with the spellings that vary between transliterations folded together ("kh" and "x", "q" and "gh").
 Persian writes few vowels, so vowels are left out on both sides. Used by abstention (index.abstention)
-so that an English question naming a person only a Russian or Persian document mentions is not
-declined for naming what "no document contains".
+so that a question naming a person only a document in another script mentions ("Akhmetgaliev" in
+a Russian one, «Сноуден» in an English one) is not declined for naming what "no document contains".
 """
 
 from __future__ import annotations
@@ -29,27 +29,27 @@ def skeleton(word: str) -> str:
 
 
 class Skeletons:
-    """The skeletons of the corpus's words written in another script than Latin."""
+    """The skeletons of the corpus's words, apart by script: Latin, and every other."""
 
     def __init__(self, terms: Iterable[str]) -> None:
-        self._full: set[str] = set()
-        self._prefixes: set[str] = set()
+        self._full: dict[bool, set[str]] = {True: set(), False: set()}
+        self._prefixes: dict[bool, set[str]] = {True: set(), False: set()}
         for term in terms:
-            if not term or _LATIN.match(term):
+            if not term:
                 continue
+            latin = bool(_LATIN.match(term))
             bones = skeleton(term)
             if len(bones) >= MIN_LETTERS:
-                self._full.add(bones)
-                self._prefixes.update(bones[:i] for i in range(MIN_LETTERS, len(bones) + 1))
-
-    def __bool__(self) -> bool:
-        return bool(self._full)
+                self._full[latin].add(bones)
+                self._prefixes[latin].update(bones[:i] for i in range(MIN_LETTERS, len(bones) + 1))
 
     def knows(self, name: str) -> bool:
-        """Whether a corpus word in another script spells ``name``: the same skeleton, or one the
-        other begins with (a stem without its ending, or a name with one)."""
+        """Whether a corpus word in the other script spells ``name`` (a Latin name: a Cyrillic or
+        Persian word; any other: a Latin word): the same skeleton, or one the other begins with (a
+        stem without its ending, or a name with one)."""
+        other = not _LATIN.match(name.lower())
         bones = skeleton(name)
         if len(bones) < MIN_LETTERS:
             return False
-        return bones in self._prefixes or any(bones[:i] in self._full
-                                               for i in range(max(MIN_LETTERS, len(bones) - 3), len(bones)))
+        full, prefixes = self._full[other], self._prefixes[other]
+        return bones in prefixes or any(bones[:i] in full for i in range(max(MIN_LETTERS, len(bones) - 3), len(bones)))
