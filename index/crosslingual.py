@@ -3,7 +3,8 @@
 The late-interaction model and the cross-encoder read English only; a pair where the question or
 the passage is in another language is scored by multilingual-e5-small's cosine instead, mapped onto
 the cross-encoder's logit scale so that one ranking and one abstention threshold serve every pair:
-``SCALE * (cosine - CENTER) + THRESHOLD``.
+``SCALE * (cosine - CENTER) + THRESHOLD``. A question and a passage in one language score higher
+with this model than a pair across languages, so each kind of pair has its own CENTER.
 
 The model prefers its question's language: an English question's best English passages score
 higher than the Russian passage that answers it. So candidates are fetched per language, and an
@@ -25,7 +26,7 @@ from index.store import LoadedIndex, read_rows
 from index.types import Document
 from index.vectors import search_vectors
 
-CENTER = 0.78
+CENTER = {"across": 0.78, "within": 0.81}  # a pair across languages / within one
 SCALE = 20.0
 PER_LANGUAGE = 10  # candidates fetched from each language's chunks
 
@@ -79,12 +80,15 @@ def cosines(index: LoadedIndex, chunks: Sequence[int], vector: np.ndarray) -> np
                     dtype=np.float32)
 
 
-def as_logit(cosine: np.ndarray | float, threshold: float) -> np.ndarray:
-    """A multilingual cosine on the cross-encoder's logit scale (see the module's docstring)."""
-    return SCALE * (np.asarray(cosine, dtype=np.float32) - CENTER) + threshold
+def as_logit(cosine: np.ndarray | float, threshold: float, within: np.ndarray | bool = False) -> np.ndarray:
+    """A multilingual cosine on the cross-encoder's logit scale (see the module's docstring);
+    ``within``: the pair is in one language."""
+    center = np.where(within, CENTER["within"], CENTER["across"])
+    return SCALE * (np.asarray(cosine, dtype=np.float32) - center) + threshold
 
 
-def standing_out(nearest: dict[str, LanguageMatches], shown: Sequence[str], threshold: float) -> list[int]:
+def standing_out(nearest: dict[str, LanguageMatches], shown: Sequence[str], threshold: float,
+                 question_language: str) -> list[int]:
     """The best chunk of each language ``shown`` lacks, when it stands out among its language's as
     clearly as the best of the first shown language does among its own, and answers (its logit
     clears ``threshold``)."""
@@ -95,7 +99,8 @@ def standing_out(nearest: dict[str, LanguageMatches], shown: Sequence[str], thre
     for language, matches in nearest.items():
         if language in shown or not len(matches.chunks):
             continue
-        if matches.standout >= bar and float(as_logit(matches.cosines[0], threshold)) >= threshold:
+        logit = float(as_logit(matches.cosines[0], threshold, language == question_language))
+        if matches.standout >= bar and logit >= threshold:
             added.append(int(matches.chunks[0]))
     return added
 

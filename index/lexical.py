@@ -13,7 +13,8 @@ from typing import BinaryIO
 import numpy as np
 from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_RUSSIAN
 
-WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)  # a word, with inner apostrophes
+# A word, with inner apostrophes and Persian's zero-width non-joiner (ZWNJ: «هات‌گرام» is one word).
+WORD = re.compile(r"[^\W_]+(?:['’\u200c][^\W_]+)*", re.UNICODE)
 # bm25s's English and Russian stop word lists, and verbs of reporting, which questions use
 # ("what did the court say") and news text repeats without their carrying the answer.
 REPORTING = frozenset("said say says tell told according could would".split())
@@ -31,9 +32,12 @@ def _stemmers():  # -> (english, russian): PyStemmer's Snowball stemmers
 
 def _term(word: str) -> str:
     """A lower-cased word's term: "" for a stop word, else its Snowball stem by the word's own script
-    (an English text quotes Russian names, a Russian one English ones); Persian words stay as written
-    (no Persian stemmer is kept)."""
-    word = word.replace("’", "'").replace("ё", "е")
+    (an English text quotes Russian names, a Russian one English ones). Persian words are kept whole:
+    Snowball's Persian stemmer cuts names («تلگرام» to «تلگر») and leaves plurals («کاربران») whole
+    (tests/core/test_languages.py)."""
+    # One spelling for what people type several ways: ’ and ', ё and е, Persian words with or without
+    # ZWNJ, and the Arabic forms of Persian ye and kaf (an Arabic keyboard's).
+    word = word.replace("’", "'").replace("ё", "е").replace("\u200c", "").replace("ي", "ی").replace("ك", "ک")
     if word in STOPWORDS:
         return ""
     english, russian = _stemmers()

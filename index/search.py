@@ -143,7 +143,7 @@ class Searcher:
         shown = list(dict.fromkeys(self._document_of(s.chunk).language or "en" for s in chosen))
         taken = {s.chunk for s in chosen}
         by_chunk = {s.chunk: s for s in ranked}
-        chosen += [by_chunk[c] for c in crosslingual.standing_out(found.by_language, shown, threshold)
+        chosen += [by_chunk[c] for c in crosslingual.standing_out(found.by_language, shown, threshold, language)
                    if c not in taken and c in by_chunk]
         passages = []
         for scored in chosen:
@@ -175,18 +175,20 @@ class Searcher:
         if other and across is None:  # no multilingual vectors: the English-only models read them all
             english, other = found, []
         scored, matches = self._rank_english(question, english) if english else ([], None)
-        scored += self._score_across(question, other, across) if other else []
+        scored += self._score_across(question, language, other, across) if other else []
         scored.sort(key=lambda s: (-s.score, s.chunk))
         return _Ranked(scored, matches, across, by_language)
 
     def _document_of(self, chunk: int) -> Document:
         return self._doc_by_id[self.index.chunks[chunk].doc_id]
 
-    def _score_across(self, question: str, found: list[Candidate], vector: np.ndarray | None) -> list[Scored]:
+    def _score_across(self, question: str, language: str, found: list[Candidate],
+                      vector: np.ndarray | None) -> list[Scored]:
         """Pairs the English-only models cannot read: the multilingual cosine, on the logit scale."""
         ids = [c.chunk for c in found]
         cosine = crosslingual.cosines(self.index, ids, vector)
-        logits = crosslingual.as_logit(cosine, THRESHOLD["cross-encoder"])
+        within = np.array([(self._document_of(c).language or "en") == language for c in ids])
+        logits = crosslingual.as_logit(cosine, THRESHOLD["cross-encoder"], within)
         asked = years(question)
         if asked and self.params.year_bonus:
             chunks = [self.index.chunks[c] for c in ids]

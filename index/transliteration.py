@@ -18,7 +18,7 @@ _FOLDS = (("q", "g"), ("kh", "x"), ("zh", "j"), ("sh", "s"), ("ch", "q"), ("ts",
           ("ph", "f"), ("th", "t"), ("dh", "z"), ("ck", "k"), ("c", "k"))
 _DROPPED = re.compile(r"[^bdfgjklmnpqrstvxz]")  # vowels, h, w, y, apostrophes: what scripts disagree on
 _LATIN = re.compile(r"^[a-z0-9'’-]+$")
-MIN_LETTERS = 3
+MIN_LETTERS = 4  # shorter skeletons are shared by too many words ("Premium" and «прим»: p-r-m)
 
 
 def skeleton(word: str) -> str:
@@ -52,4 +52,7 @@ class Skeletons:
         if len(bones) < MIN_LETTERS:
             return False
         full, prefixes = self._full[other], self._prefixes[other]
-        return bones in prefixes or any(bones[:i] in full for i in range(max(MIN_LETTERS, len(bones) - 3), len(bones)))
+        if bones in prefixes:
+            return True
+        # A stem (its ending cut off) spells a long name's beginning: "ахметгалиев" for "Akhmetgalieva".
+        return len(bones) >= 5 and any(bones[:i] in full for i in range(len(bones) - 2, len(bones)))
