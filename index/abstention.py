@@ -33,13 +33,15 @@ def confidence(ranked: Sequence[Scored]) -> float:
 
 
 def unknown_terms(question: str, bm25, dates: set[str],  # bm25: bm25s.BM25 | None
-                  other_scripts: Skeletons | None = None) -> tuple[str, ...]:
+                  other_scripts: Skeletons | None = None, english: bool = True) -> tuple[str, ...]:
     """The names and years the question asks about that no chunk contains (nor, for a year, any
     document's date): the corpus cannot answer about them, however close its topic. A name is a
     capitalised word that does not open a sentence, shown with the capitalised words around it
     ("Mark Zuckerberg"); short acronyms ("MPs", "TV") and words of nationality or region ("American",
     "Western": they describe, and documents say "the US") are left out, and so are names a document
-    writes in another script (``other_scripts``: «Ахметгалиев» for "Akhmetgaliev")."""
+    writes in another script (``other_scripts``: «Ахметгалиев» for "Akhmetgaliev"). In a question in
+    another language (not ``english``) only names in Latin letters count ("WhatsApp", "Premium"): its
+    own words name institutions the English documents call otherwise («Госдума», "the State Duma")."""
     if bm25 is None:
         return ()
     asked: list[re.Match[str]] = []
@@ -51,7 +53,7 @@ def unknown_terms(question: str, bm25, dates: set[str],  # bm25: bm25s.BM25 | No
             if word not in dates:
                 asked.append(match)
         elif word[0].isupper() and not opens and not (len(word) <= 4 and word[:2].isupper()) \
-                and not DESCRIBING.search(word):
+                and not DESCRIBING.search(word) and (english or word.isascii()):
             asked.append(match)
     terms = [tokenize(m.group()) for m in asked]
     found = document_frequency(bm25, [t[0] if t else "" for t in terms])

@@ -115,8 +115,10 @@ class Searcher:
 
     def unknown_terms(self, question: str) -> tuple[str, ...]:
         """The names and years of ``question`` that no document contains (index.abstention)."""
-        across = question_language(question) != "en" or any((d.language or "en") != "en" for d in self.documents)
-        return unknown_terms(question, self.index.bm25, self._years, self._other_scripts() if across else None)
+        english = question_language(question) == "en"
+        across = not english or any((d.language or "en") != "en" for d in self.documents)
+        return unknown_terms(question, self.index.bm25, self._years, self._other_scripts() if across else None,
+                             english)
 
     def _other_scripts(self) -> Skeletons | None:
         """The corpus's words as skeletons, to match names across scripts (made on first use: a

@@ -44,6 +44,24 @@ async def test_quotes_are_verbatim_passages_of_the_corpus(world: World, article_
         assert bold == [passage.highlight]
 
 
+async def test_a_question_in_russian_gets_verbatim_quotes_of_the_english_article(world: World,
+                                                                                article_text: str) -> None:
+    question = "Какие данные Роскомнадзор потребовал от Дурова?"
+    result = await world.alice.slash(world.channel, "ask", question=question)
+    assert result.response.content.startswith(f"**Question:** {question}")
+    embeds = [e for m in [result.response, *result.followups] for e in m.embeds]
+    assert embeds
+    for embed in embeds:
+        visible, bold = parse_description(embed.description)
+        assert visible in article_text and bold and bold[0] in visible
+
+
+async def test_a_question_in_german_is_told_which_languages_are_read(world: World) -> None:
+    result = await world.alice.slash(world.channel, "ask", question="Wann wurde Telegram in Russland gesperrt?")
+    assert "I read questions in English, Russian and Persian; this one looks like German." in result.response.content
+    assert not result.response.embeds
+
+
 async def test_off_topic_question_is_declined_plainly(world: World) -> None:
     result = await world.alice.slash(world.channel, "ask", question="What is the recipe for a good lasagne?")
     message = result.response

@@ -31,7 +31,7 @@ def assert_is_answer(reply: dict, article_text: str) -> None:
     assert content["m.mentions"] == {}
     assert content["format"] == "org.matrix.custom.html"
     formatted = content["formatted_body"]
-    quotes = re.findall(r"<blockquote>(.*?)</blockquote>", formatted, flags=re.S)
+    quotes = re.findall(r'<blockquote dir="auto">(.*?)</blockquote>', formatted, flags=re.S)
     assert quotes, formatted
     for quote in quotes:
         assert "<strong>" in quote
@@ -162,6 +162,24 @@ async def test_answers_inside_a_thread(people, start_bot, article_text):
                                                 "m.in_reply_to": {"event_id": question_id}}
 
 
+async def test_answers_a_question_in_russian_from_the_english_article(people, start_bot, article_text):
+    alice = await people("alice")
+    bot = await start_bot()
+    room_id = await direct_chat(alice, bot)
+    question_id = await alice.send(room_id, "!ask Какие данные Роскомнадзор потребовал от Дурова?")
+    assert_is_answer(await alice.reply_to(question_id), article_text)  # quotes stay in English, verbatim
+
+
+async def test_says_which_languages_it_reads_when_asked_in_another(people, start_bot):
+    alice = await people("alice")
+    bot = await start_bot()
+    room_id = await direct_chat(alice, bot)
+    question_id = await alice.send(room_id, "Wann wurde Telegram in Russland gesperrt?")
+    reply = (await alice.reply_to(question_id))["content"]
+    assert "I read questions in English, Russian and Persian; this one looks like German." in reply["body"]
+    assert "<blockquote" not in reply["formatted_body"]
+
+
 async def test_declines_a_question_naming_what_no_document_mentions(people, start_bot):
     alice = await people("alice")
     bot = await start_bot()
@@ -170,7 +188,7 @@ async def test_declines_a_question_naming_what_no_document_mentions(people, star
     reply = (await alice.reply_to(question_id))["content"]
     assert reply["msgtype"] == "m.notice"
     assert "The documents I have do not mention “Signal”, so I will not guess." in reply["body"]
-    assert "<blockquote>" not in reply["formatted_body"]
+    assert "<blockquote" not in reply["formatted_body"]
 
 
 async def test_declines_off_topic_questions_and_says_what_it_covers(people, start_bot):
@@ -181,7 +199,7 @@ async def test_declines_off_topic_questions_and_says_what_it_covers(people, star
     reply = (await alice.reply_to(question_id))["content"]
     assert reply["msgtype"] == "m.notice"
     assert "so I will not guess." in reply["body"]  # no answer or no mention of "Naples": a decline either way
-    assert "<blockquote>" not in reply["formatted_body"]
+    assert "<blockquote" not in reply["formatted_body"]
     assert "Iran Joins Russia’s FSB In Fight Against Internet Freedoms" in reply["body"]
     assert "&lt;b&gt;now&lt;/b&gt;" in reply["formatted_body"]  # the question is escaped
     assert "<b>" not in reply["formatted_body"]
@@ -216,7 +234,7 @@ async def test_hostile_corpus_text_is_escaped(people, start_bot, make_casebot):
     formatted = content["formatted_body"]
     assert "&lt;script&gt;alert('title')&lt;/script&gt; Leaked memo" in formatted
     assert "<script" not in formatted and "<img" not in formatted and "<b>" not in formatted
-    assert formatted.count("<blockquote>") == formatted.count("</blockquote>")
+    assert formatted.count('<blockquote dir="auto">') == formatted.count("</blockquote>")
     assert "pigeons carried the decryption keys" in text_of(formatted)
     assert "The courier pigeon protocol <img src=x onerror=alert(1)> was" in content["body"]  # plain stays verbatim
 
@@ -302,8 +320,8 @@ async def test_rate_limit_answers_politely_once(people, start_bot):
     room_id = await direct_chat(alice, bot)
     ids = [await alice.send(room_id, FSB_QUESTION) for _ in range(4)]
     first, second, third = [await alice.reply_to(i) for i in ids[:3]]
-    assert "<blockquote>" in first["content"]["formatted_body"]
-    assert "<blockquote>" in second["content"]["formatted_body"]
+    assert '<blockquote dir="auto">' in first["content"]["formatted_body"]
+    assert '<blockquote dir="auto">' in second["content"]["formatted_body"]
     assert third["content"]["body"].startswith("You have asked 2 questions in the last minute")
     assert re.search(r"ask again in about \d+ seconds?\.", third["content"]["body"])
     # Told once, not a notice per message: the next question gets a reaction, a quiet "seen".

@@ -78,7 +78,7 @@ def is_answer(reply: dict[str, Any]) -> bool:
     """A rendered answer: verbatim quotes, or the plain "the documents do not answer / mention" reply."""
     content = reply["content"]
     return content.get("msgtype") == "m.notice" and (
-        "<blockquote>" in str(content.get("formatted_body", ""))
+        '<blockquote dir="auto">' in str(content.get("formatted_body", ""))
         or wording.DECLINE in str(content.get("body", ""))
         or "The documents I have do not mention" in str(content.get("body", "")))
 

@@ -323,7 +323,7 @@ async def test_matrix_login_and_answer_log_neither_password_nor_issued_token(
     room_id = await alice.create_room(invite=(bot.user_id,), direct=True)
     await alice.membership(room_id, bot.user_id, "join")
     reply = await alice.reply_to(await alice.send(room_id, QUESTION))
-    assert "<blockquote>" in reply["content"]["formatted_body"]
+    assert '<blockquote dir="auto">' in reply["content"]["formatted_body"]
     issued = bot.bot.store.session.access_token
     assert await bot.stop() == 0
     assert issued and any(r.name.startswith("nio") for r in debug_logs.records)  # nio did log at DEBUG
