@@ -110,7 +110,7 @@ def chunk_terms(texts: Sequence[str], previous: ChunkTerms | None = None,
     fresh: dict[int, list[int]] = {}
     words = Terms()
     for row in np.flatnonzero(~copied).tolist():
-        terms = words(texts[row]) or [""]  # bm25s' empty token: every chunk has a length
+        terms = tokenize(texts[row], words) or [""]  # bm25s' empty token: every chunk has a length
         fresh[row] = [vocabulary.setdefault(term, len(vocabulary)) for term in terms]
         lengths[row] = len(fresh[row])
     indptr = np.zeros(len(texts) + 1, dtype=np.int64)

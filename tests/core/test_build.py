@@ -84,7 +84,7 @@ def test_rebuild_tokenizes_only_new_chunks_and_scores_words_like_a_full_build(
     (corpus / "fine.md").write_text(EXTRA, encoding="utf-8")
     tokenized: list[str] = []
     real_tokenize = lexical.tokenize
-    monkeypatch.setattr(lexical, "tokenize", lambda text: tokenized.append(text) or real_tokenize(text))
+    monkeypatch.setattr(lexical, "tokenize", lambda text, *words: tokenized.append(text) or real_tokenize(text, *words))
     build_index(corpus, store, embedder)
     monkeypatch.undo()
     assert tokenized and all("Moscow court" in t or "appeal" in t for t in tokenized), "only the new chunks"
