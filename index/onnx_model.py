@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.atomic import replacing
 from index.embed import HiddenStates, ProgressCallback, SentenceTransformerEmbedder, TokenVectors
 from index.errors import CasebotError
 
@@ -181,9 +182,8 @@ def _export_here(path: Path) -> None:
                               token_type_ids=token_type_ids).last_hidden_state
 
     sample = embedder._model.tokenizer(list(PROBES), padding=True, return_tensors="pt")  # noqa: SLF001
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     dynamic = {name: {0: "batch", 1: "length"} for name in (*INPUTS, "last_hidden_state")}
-    try:
+    with replacing(path) as temporary:
         with torch.no_grad():
             torch.onnx.export(LastLayer(transformer), tuple(sample[name] for name in INPUTS), str(temporary),
                               input_names=list(INPUTS), output_names=["last_hidden_state"],
@@ -192,9 +192,6 @@ def _export_here(path: Path) -> None:
         difference = largest_difference(ours, reference)
         if not difference <= TOLERANCE:
             raise SystemExit(f"the exported model differs from torch by {difference:.2g} (> {TOLERANCE})")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":  # python -m index.onnx_model TARGET.onnx

@@ -46,6 +46,7 @@ from typing import Any, overload
 
 import numpy as np
 
+from index.atomic import fsync_dir, replacing, sync
 from index.embed import Embedder
 from index.errors import IndexCorrupt, IndexMissing, ModelMismatch
 from index.lexical import ChunkTerms, load_terms, save_terms
@@ -234,27 +235,25 @@ class IndexStore:
         ChunkTable.write(build, documents, chunks)
         with open(build / "units.npz", "wb") as fh:
             np.savez(fh, chunk=units.chunk, start=units.start, end=units.end, hashes=units.hashes)
-            _sync(fh)
+            sync(fh)
         with open(build / "vectors.npy", "wb") as fh:
             np.save(fh, np.ascontiguousarray(vectors, dtype=np.float32))
-            _sync(fh)
+            sync(fh)
         faiss.write_index(vector_index, str(build / "vectors.faiss"))
         if bm25 is not None:
             bm25.save(str(build / "bm25"))
         if terms is not None:
             with open(build / TERMS_FILE, "wb") as fh:
                 save_terms(fh, terms)
-                _sync(fh)
+                sync(fh)
         _write_json(build / "manifest.json", asdict(manifest))
-        _fsync_dir(build)
+        fsync_dir(build)
 
     def commit(self, build: Path) -> None:
         """Point ``current`` at ``build`` atomically (old builds: index.builds.prune_builds)."""
         self.read_manifest(build)  # never swap in an incomplete build
-        link_tmp = self.root / f".current-{uuid.uuid4().hex[:8]}"
-        os.symlink(Path("builds") / build.name, link_tmp)
-        os.replace(link_tmp, self.current)
-        _fsync_dir(self.root)
+        with replacing(self.current) as link:
+            os.symlink(Path("builds") / build.name, link)
 
 
 def stored_terms(index: LoadedIndex) -> ChunkTerms | None:
@@ -317,23 +316,10 @@ def read_ranges(array: np.ndarray, firsts: Sequence[int], counts: Sequence[int])
     return out
 
 
-def _sync(fh: Any) -> None:
-    fh.flush()
-    os.fsync(fh.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write_json(path: Path, data: Any) -> None:
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(data, fh, ensure_ascii=False, separators=(",", ":"))
-        _sync(fh)
+        sync(fh)
 
 
 def _document_to_json(d: Document) -> dict[str, Any]:
@@ -353,7 +339,7 @@ def _write_documents(build: Path, documents: Sequence[Document]) -> None:
             del row["text"]
             row["text_end"] = end
             rows.append(row)
-        _sync(fh)
+        sync(fh)
     _write_json(build / "documents.json", rows)
 
 
@@ -491,7 +477,7 @@ class ChunkTable(Sequence[Chunk]):
         for name, array in (("chunks.npy", columns), ("sentences.npy", sentences)):
             with open(build / name, "wb") as fh:
                 np.save(fh, array)
-                _sync(fh)
+                sync(fh)
         _write_json(build / "chunks.json", {"chunks": len(chunks), "sentences": len(sentences),
                                             "columns": list(CHUNK_COLUMNS)})
 

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.atomic import sync
 from index.embed import TokenVectors
 
 log = logging.getLogger(__name__)
@@ -131,8 +132,7 @@ def write_token_table(build: Path, dimension: int, previous: TokenTable | None, 
         raise
     with open(build / TOKEN_UNITS_FILE, "wb") as fh:
         np.save(fh, units)
-        fh.flush()
-        os.fsync(fh.fileno())
+        sync(fh)
 
 
 def _write_records(path: Path, mode: str, dimension: int, units: np.ndarray, next_row: int,
@@ -150,5 +150,4 @@ def _write_records(path: Path, mode: str, dimension: int, units: np.ndarray, nex
             fh.write(np.ascontiguousarray(records).tobytes())
             units[u] = (next_row, len(records))
             next_row += len(records)
-        fh.flush()
-        os.fsync(fh.fileno())
+        sync(fh)
