@@ -230,7 +230,7 @@ def index_status(obj: Context, as_json: bool) -> None:
                    f"previous build below until the next `python -m bot index build` repairs it", err=True)
     m = status.manifest
     data = {
-        "path": str(status.path), "documents": m.documents, "chunks": m.chunks, "vectors": m.units,
+        "path": str(status.path), "documents": m.documents, "chunks": m.chunks, "vectors": m.chunks,
         "model": m.model, "dimension": m.dimension, "vector_index": m.vector_index, "built": m.created,
         "age_seconds": round(status.age_seconds), "size_bytes": status.size_bytes,
         "word_pieces": m.token_pieces, "damaged": damaged,
@@ -240,7 +240,7 @@ def index_status(obj: Context, as_json: bool) -> None:
         return
     click.echo(
         f"index      {data['path']}\n"
-        f"documents  {m.documents}\nchunks     {m.chunks}\nvectors    {m.units} ({m.vector_index})\n"
+        f"documents  {m.documents}\nchunks     {m.chunks}\nvectors    {m.chunks} ({m.vector_index})\n"
         f"pieces     {f'{m.token_pieces} word-piece vectors, 8-bit' if m.token_pieces else 'not stored (read by the model per question)'}\n"
         f"model      {m.model}, {m.dimension} dimensions\n"
         f"built      {m.created} ({_age(status.age_seconds)} ago)\nsize       {status.size_bytes / 1e6:.1f} MB"
