@@ -78,9 +78,6 @@ def main() -> None:
     parser.add_argument("--skip-build", action="store_true", help="skip the full builds and the incremental ones")
     parser.add_argument("--incremental-only", action="store_true", help="only the incremental builds (index kept from a run)")
     args = parser.parse_args()
-    from bot.runtime import tune_for_questions
-
-    tune_for_questions()  # what `bot index build` runs under (CaseBot applies it)
     corpus = WORK / f"corpus-{args.documents}x{args.paragraphs}"
     if not corpus.is_dir():
         generate(corpus, args.documents, args.paragraphs)

@@ -238,6 +238,7 @@ settings = Settings(corpus_dir=Path("/nonexistent"), index_dir=Path({index!r}), 
 embedder = load_embedder("minilm")
 reranker = CrossEncoder() if settings.rerank_depth else None
 t1 = time.perf_counter(); rss_model = rss_mb()
+from bot.runtime import tune_for_questions; tune_for_questions()  # what `bot ask/chat/run` apply (bot/cli.py)
 bot = CaseBot(settings, embedder=embedder, reranker=reranker)
 from index.search import Searcher
 t = time.perf_counter(); index = bot.store.load(embedder); store_s = time.perf_counter() - t

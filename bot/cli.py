@@ -84,6 +84,14 @@ def cli(ctx: click.Context, env_file: str, verbose: bool) -> None:
 
 # -- ask / chat -----------------------------------------------------------------------------
 
+def _serving() -> None:
+    """This process answers questions: apply bot/runtime.py's process-wide settings (numpy's BLAS
+    threads, glibc's malloc thresholds; measured with bench/latency.py) here, never on import."""
+    from bot.runtime import tune_for_questions
+
+    tune_for_questions()
+
+
 def _read_questions(stream) -> Iterator[str]:
     for line in stream:
         if line.strip():
@@ -100,6 +108,7 @@ def ask(obj: Context, question: str, as_json: bool, top_k: int | None) -> None:
     from bot.questions import clean_question
     from bot.render.terminal import render_answer
 
+    _serving()
     if question != "-":
         clean_question(question, obj.settings.max_question_chars)  # fail fast, before loading the model
         answer = obj.casebot(one_question=True).ask(question, top_k)
@@ -134,6 +143,8 @@ def ask(obj: Context, question: str, as_json: bool, top_k: int | None) -> None:
 def chat(obj: Context) -> None:
     """An interactive session: type questions, empty line or Ctrl-D to quit."""
     from bot.render.terminal import render_answer
+
+    _serving()
 
     history = obj.settings.index_dir.parent / "chat_history"
     try:
@@ -305,6 +316,7 @@ def eval_command(obj: Context, file: Path | None, as_json: bool, feedback: Path 
 @click.pass_obj
 def run(obj: Context, platform: str) -> None:
     """Run the bot on PLATFORM until interrupted."""
+    _serving()
     if platform == "matrix":
         from bot.adapters.matrix_bot import main
     else:
