@@ -13,6 +13,9 @@ the bot stays on torch.
 
 Tokenizing, pooling and the word pieces stay in ``SentenceTransformerEmbedder.encode_tokens``; only
 the forward pass is swapped, so question vectors and pieces are the same computation as in a build.
+
+Not sentence-transformers' own ONNX backend: as fast, the same vectors (bench/question_onnx.py), but
+it needs optimum-onnx, whose only release (0.1.0) pins transformers 4.x; sentence-transformers 6 needs 5.
 """
 
 from __future__ import annotations
