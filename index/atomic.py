@@ -31,6 +31,12 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def leftovers(path: Path) -> list[Path]:
+    """The temporary paths that writes to ``path`` killed before their rename left behind."""
+    path = Path(path)
+    return sorted(path.parent.glob(f".{path.name}.*.tmp"))
+
+
 @contextmanager
 def replacing(path: Path) -> Iterator[Path]:
     """A temporary path beside ``path`` for the block to create (a file or a symlink); when the block

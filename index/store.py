@@ -230,7 +230,7 @@ class IndexStore:
 
 
 def stored_terms(index: LoadedIndex) -> ChunkTerms | None:
-    """The chunks' terms the build of ``index`` stored, or None (older builds, no chunks, damage)."""
+    """The chunks' terms the build of ``index`` stored, or None (no chunks, another tokenizer, damage)."""
     if index.bm25 is None:
         return None
     return load_terms(index.path / TERMS_FILE, index.bm25.vocab_dict, len(index.chunks))
