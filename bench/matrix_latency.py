@@ -141,6 +141,9 @@ def main() -> None:
     parser.add_argument("--questions-file", type=Path, default=ROOT / "tests" / "eval" / "questions.jsonl")
     parser.add_argument("--encrypted", action="store_true", help="ask in an end-to-end encrypted direct chat")
     args = parser.parse_args()
+    from bot.runtime import tune_for_questions
+
+    tune_for_questions()  # what a serving process runs under: `bot ask/chat/run` apply it (bot/cli.py)
     questions = load_questions(args.questions_file, args.questions)
 
     with tempfile.TemporaryDirectory(prefix="casebot-bench-") as folder:

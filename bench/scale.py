@@ -101,11 +101,11 @@ def build(args) -> None:
     import faiss
 
     from corpus import generate
-    from index.build import UNIT_KIND, unit_hash
+    from index.build import chunk_hash
     from index.chunk import chunk_document
     from index.ingest import scan_corpus
     from index.lexical import build_bm25
-    from index.store import FORMAT_VERSION, IndexStore, Manifest, Units
+    from index.store import FORMAT_VERSION, IndexStore, Manifest
     from index.vectors import build_vector_index, index_kind
 
     documents_n = args.chunks // 20
@@ -121,8 +121,8 @@ def build(args) -> None:
     t, chunks = timed(lambda: [c for d in documents for c in chunk_document(d)])
     timings["chunk"] = t
     n = len(chunks)
-    t, hashes = timed(lambda: [unit_hash(name, c.text) for c in chunks])
-    timings["unit hashes"] = t
+    t, hashes = timed(lambda: [chunk_hash(name, c.text) for c in chunks])
+    timings["chunk hashes"] = t
     anchors = real_anchors()
     t, vectors = timed(lambda: synthetic_vectors(n, anchors))
     print(f"{len(documents)} documents, {n} chunks; synthetic vectors in {t:.1f} s", flush=True)
@@ -131,13 +131,11 @@ def build(args) -> None:
     t, bm25 = timed(lambda: build_bm25([c.text for c in chunks]))
     timings["BM25 (tokenize + bm25s index)"] = t
     store = IndexStore(WORK / f"index-{args.chunks}")
-    units = Units(np.arange(n, dtype=np.int32), np.asarray([c.start for c in chunks], dtype=np.int64),
-                  np.asarray([c.end for c in chunks], dtype=np.int64), np.asarray(hashes, dtype="S16"))
     build_dir = store.new_build()
-    manifest = Manifest(FORMAT_VERSION, build_dir.name, "2026-01-01T00:00:00+00:00", name, DIMENSION, UNIT_KIND,
-                        len(documents), n, n, type(vector_index).__name__,
+    manifest = Manifest(FORMAT_VERSION, build_dir.name, "2026-01-01T00:00:00+00:00", name, DIMENSION,
+                        len(documents), n, type(vector_index).__name__,
                         {d.doc_id: d.content_hash for d in documents})
-    t, _ = timed(lambda: (store.write(build_dir, manifest, documents, chunks, units, vectors, vector_index, bm25),
+    t, _ = timed(lambda: (store.write(build_dir, manifest, documents, chunks, hashes, vectors, vector_index, bm25),
                           store.commit(build_dir)))
     timings["write + swap"] = t
     print(table(["build step at %d chunks (no embedding)" % n, "seconds"],
@@ -159,22 +157,22 @@ def build(args) -> None:
 
 def add_synthetic_pieces(index_dir: Path) -> None:
     """Give the current build of ``index_dir`` stored ColBERT pieces, as a build with
-    TOKEN_STORE_MAX_CHUNKS above its size would have (8-bit; the size is printed): unit u gets the real
-    pieces of unit u mod 10,000 of bench/latency.py's index, spans clipped to its own text. Written
+    TOKEN_STORE_MAX_CHUNKS above its size would have (8-bit; the size is printed): chunk c gets the real
+    pieces of chunk c mod 10,000 of bench/latency.py's index, spans clipped to its own text. Written
     in place (bench only); serving then matches the question with them instead of asking the model."""
     import json
 
     from index.store import IndexStore
-    from index.tokens import TOKEN_UNITS_FILE, TOKENS_FILE, TokenTable
+    from index.tokens import TOKEN_CHUNKS_FILE, TOKENS_FILE, TokenTable
 
     real_build = IndexStore(WORK / "index-10000").current_build()
-    real_units = np.load(real_build / TOKEN_UNITS_FILE)
+    real_units = np.load(real_build / TOKEN_CHUNKS_FILE)
     real = TokenTable.load(real_build, DIMENSION, len(real_units))
     assert real is not None, "bench/latency.py's index has no stored pieces"
     records = np.asarray(real.records)  # 0.34 GB
     build = IndexStore(index_dir).current_build()
-    data = np.load(build / "units.npz")
-    lengths = (data["end"] - data["start"]).astype(np.int64)
+    columns = np.load(build / "chunks.npy", mmap_mode="r")
+    lengths = (columns[:, 2] - columns[:, 1]).astype(np.int64)
     n, m = len(lengths), len(real_units)
     units = np.zeros((n, 2), dtype=np.int64)
     written = 0
@@ -191,7 +189,7 @@ def add_synthetic_pieces(index_dir: Path) -> None:
             units[ids, 1] = counts
             fh.write(copy.tobytes())
             written += len(copy)
-    np.save(build / TOKEN_UNITS_FILE, units)
+    np.save(build / TOKEN_CHUNKS_FILE, units)
     manifest = json.loads((build / "manifest.json").read_text())
     manifest["token_pieces"] = int(written)
     (build / "manifest.json").write_text(json.dumps(manifest))
@@ -240,6 +238,7 @@ settings = Settings(corpus_dir=Path("/nonexistent"), index_dir=Path({index!r}), 
 embedder = load_embedder("minilm")
 reranker = CrossEncoder() if settings.rerank_depth else None
 t1 = time.perf_counter(); rss_model = rss_mb()
+from bot.runtime import tune_for_questions; tune_for_questions()  # what `bot ask/chat/run` apply (bot/cli.py)
 bot = CaseBot(settings, embedder=embedder, reranker=reranker)
 from index.search import Searcher
 t = time.perf_counter(); index = bot.store.load(embedder); store_s = time.perf_counter() - t

@@ -85,6 +85,14 @@ def cli(ctx: click.Context, env_file: str, verbose: bool) -> None:
 
 # -- ask / chat -----------------------------------------------------------------------------
 
+def _serving() -> None:
+    """This process answers questions: apply bot/runtime.py's process-wide settings (numpy's BLAS
+    threads, glibc's malloc thresholds; measured with bench/latency.py) here, never on import."""
+    from bot.runtime import tune_for_questions
+
+    tune_for_questions()
+
+
 def _read_questions(stream) -> Iterator[str]:
     for line in stream:
         if line.strip():
@@ -101,6 +109,7 @@ def ask(obj: Context, question: str, as_json: bool, top_k: int | None) -> None:
     from bot.questions import clean_question
     from bot.render.terminal import render_answer
 
+    _serving()
     if question != "-":
         clean_question(question, obj.settings.max_question_chars)  # fail fast, before loading the model
         answer = obj.casebot(one_question=True).ask(question, top_k)
@@ -135,6 +144,8 @@ def ask(obj: Context, question: str, as_json: bool, top_k: int | None) -> None:
 def chat(obj: Context) -> None:
     """An interactive session: type questions, empty line or Ctrl-D to quit."""
     from bot.render.terminal import render_answer
+
+    _serving()
 
     history = obj.settings.index_dir.parent / "chat_history"
     try:
@@ -231,7 +242,7 @@ def index_status(obj: Context, as_json: bool) -> None:
                    f"previous build below until the next `python -m bot index build` repairs it", err=True)
     m = status.manifest
     data = {
-        "path": str(status.path), "documents": m.documents, "chunks": m.chunks, "vectors": m.units,
+        "path": str(status.path), "documents": m.documents, "chunks": m.chunks, "vectors": m.chunks,
         "model": m.model, "dimension": m.dimension, "vector_index": m.vector_index, "built": m.created,
         "age_seconds": round(status.age_seconds), "size_bytes": status.size_bytes,
         "word_pieces": m.token_pieces, "damaged": damaged,
@@ -241,7 +252,7 @@ def index_status(obj: Context, as_json: bool) -> None:
         return
     click.echo(
         f"index      {data['path']}\n"
-        f"documents  {m.documents}\nchunks     {m.chunks}\nvectors    {m.units} ({m.vector_index})\n"
+        f"documents  {m.documents}\nchunks     {m.chunks}\nvectors    {m.chunks} ({m.vector_index})\n"
         f"pieces     {f'{m.token_pieces} word-piece vectors, 8-bit' if m.token_pieces else 'not stored (read by the model per question)'}\n"
         f"model      {m.model}, {m.dimension} dimensions\n"
         f"built      {m.created} ({_age(status.age_seconds)} ago)\nsize       {status.size_bytes / 1e6:.1f} MB"
@@ -321,6 +332,7 @@ def eval_command(obj: Context, file: Path | None, as_json: bool, feedback: Path 
 @click.pass_obj
 def run(obj: Context, platform: str) -> None:
     """Run the bot on PLATFORM until interrupted."""
+    _serving()
     if platform == "matrix":
         from bot.adapters.matrix.run import main
     else:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import secrets
 import threading
 from datetime import datetime, timezone
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bot.answer import Answer
+from index.atomic import sync
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,7 @@ def _append(path: Path, record: dict[str, Any]) -> None:
     line = json.dumps(record, ensure_ascii=False) + "\n"
     with open(path, "a", encoding="utf-8") as handle:
         handle.write(line)
-        handle.flush()
-        os.fsync(handle.fileno())
+        sync(handle)
 
 
 def _read_lines(path: Path) -> list[dict[str, Any]]:

@@ -45,6 +45,7 @@ def tune_for_questions() -> None:
 
 def _one_numpy_blas_thread() -> None:
     try:
+        import numpy  # noqa: F401 - its OpenBLAS must be loaded to be found and limited
         from threadpoolctl import ThreadpoolController
 
         ThreadpoolController().select(prefix=NUMPY_BLAS_PREFIX).limit(limits=1)

@@ -32,7 +32,6 @@ import numpy as np
 from bot.answer import Answer
 from bot.follow import IndexFollower, Poller
 from bot.questions import clean_question
-from bot.runtime import tune_for_questions
 from bot.settings import Settings
 from index.build import BuildReport, build_index
 from index.embed import (Embedder, SentenceTransformerEmbedder, TokenEmbedder, TokenVectors, VectorsWithPieces,
@@ -66,7 +65,6 @@ class CaseBot:
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None,
                  reranker: PairScorer | None = None) -> None:
-        tune_for_questions()
         self.settings = settings
         self.embedder = embedder if embedder is not None else load_embedder(settings.embedder)
         if reranker is None and settings.rerank_depth:

@@ -1,8 +1,8 @@
 """Build the index from the corpus, incrementally.
 
-Every embedding unit (one per chunk: the chunk's text) is keyed by a hash of the embedder's name and
-the exact text embedded: a rebuild reuses the vectors of every unit whose hash is already in the
-current index and embeds only the rest. Unchanged documents therefore cost no model time, changed
+Every chunk is keyed by a hash of the embedder's name and its exact text: a rebuild reuses the
+vectors (and word pieces, and terms) of every chunk whose hash is already in the current index and
+embeds only the rest. Unchanged documents therefore cost no model time, changed
 ones are replaced and deleted ones disappear. The new index is written beside the old one and
 swapped in atomically (see index.store).
 """
@@ -29,17 +29,16 @@ from index.errors import CorpusError, DiskFull, IndexCorrupt, IndexMissing, Mode
 from index.ingest import IngestWarning, scan_corpus
 from index.lock import BuildLock
 from index.lexical import bm25_from_terms, chunk_terms
-from index.store import FORMAT_VERSION, IndexStore, LoadedIndex, Manifest, Units, stored_terms
+from index.store import FORMAT_VERSION, IndexStore, LoadedIndex, Manifest, stored_terms
 from index.tokens import TokenTable, write_token_table
 from index.types import Chunk, Document
 from index.vectors import build_vector_index
 
 log = logging.getLogger(__name__)
 
-# What a vector stands for: the chunk as a whole, one vector per chunk, so that a build costs what
-# one model.encode of the chunk texts costs. Sentences are scored at question time, word by word,
-# for the few candidates (index.search); separate sentence vectors did not rank better with it.
-UNIT_KIND = "chunk/v2"
+# One vector per chunk, so that a build costs what one model.encode of the chunk texts costs.
+# Sentences are scored at question time, word by word, for the few candidates (index.search);
+# separate sentence vectors did not rank better with it (docs/performance.md, bench/build.py).
 
 # Up to this many chunks a build also stores every chunk's word-piece vectors (index.tokens, about
 # 34 kB a chunk on average: 34 GB at a million chunks, on disk, read only for a question's
@@ -53,9 +52,8 @@ TOKEN_STORE_MAX_CHUNKS = 2_000_000
 class BuildReport:
     documents: int
     chunks: int
-    units: int
-    embedded: int  # units sent to the model in this build
-    reused: int  # units whose vector came from the previous index
+    embedded: int  # chunks sent to the model in this build
+    reused: int  # chunks whose vector came from the previous index
     added: tuple[str, ...] = ()
     changed: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
@@ -68,7 +66,7 @@ class BuildReport:
         if self.up_to_date:
             return f"index is up to date ({self.documents} documents, {self.chunks} chunks)"
         return (
-            f"{self.documents} documents, {self.chunks} chunks; embedded {self.embedded} units, "
+            f"{self.documents} documents, {self.chunks} chunks; embedded {self.embedded} chunks, "
             f"reused {self.reused}; added {len(self.added)}, changed {len(self.changed)}, "
             f"removed {len(self.removed)} documents; {self.skipped} skipped; {self.seconds:.1f} s"
         ) + (f"; {len(self.warnings) - self.skipped} indexed with a warning" if len(self.warnings) > self.skipped else "")
@@ -79,14 +77,8 @@ class BuildReport:
         return sum(w.skipped for w in self.warnings)
 
 
-def unit_hash(model_name: str, text: str) -> bytes:
+def chunk_hash(model_name: str, text: str) -> bytes:
     return hashlib.blake2b(f"{model_name}\x00{text}".encode("utf-8", "surrogatepass"), digest_size=16).digest()
-
-
-def make_units(chunks: list[Chunk]) -> tuple[list[int], list[int], list[int], list[str]]:
-    """Units for ``chunks``, grouped by chunk in order: (chunk index, start, end, text) columns."""
-    chunk_ids = list(range(len(chunks)))
-    return chunk_ids, [c.start for c in chunks], [c.end for c in chunks], [c.text for c in chunks]
 
 
 def _previous(store: IndexStore, embedder: Embedder, full: bool) -> tuple[LoadedIndex | None, bool]:
@@ -100,7 +92,7 @@ def _previous(store: IndexStore, embedder: Embedder, full: bool) -> tuple[Loaded
         return None, isinstance(exc, IndexCorrupt)
     if serving.damaged:
         log.warning("repairing the index from %s: %s", serving.index.path.name, serving.damaged)
-    if full or serving.index.manifest.unit_kind != UNIT_KIND:
+    if full:
         return None, serving.damaged is not None
     return serving.index, serving.damaged is not None
 
@@ -137,16 +129,16 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
     changed = tuple(sorted(d for d in hashes if d in old_hashes and old_hashes[d] != hashes[d]))
     wants_tokens = isinstance(embedder, TokenEmbedder) and previous is not None and previous.manifest.chunks <= token_limit
     if previous is not None and not damaged and old_hashes == hashes and (previous.tokens is not None or not wants_tokens):
-        return BuildReport(len(documents), previous.manifest.chunks, previous.manifest.units, 0,
-                           previous.manifest.units, warnings=scan.warnings, up_to_date=True,
+        return BuildReport(len(documents), previous.manifest.chunks, 0, previous.manifest.chunks,
+                           warnings=scan.warnings, up_to_date=True,
                            seconds=time.perf_counter() - started, timings=timings)
 
     t = time.perf_counter()
     chunks: list[Chunk] = []
     for document in documents:
         chunks.extend(chunk_document(document))
-    chunk_ids, starts, ends, texts = make_units(chunks)
-    unit_hashes = [unit_hash(embedder.name, text) for text in texts]
+    texts = [c.text for c in chunks]
+    hashes_of_chunks = [chunk_hash(embedder.name, text) for text in texts]
     timings["chunk"] = time.perf_counter() - t
 
     store_tokens = isinstance(embedder, TokenEmbedder) and 0 < len(chunks) <= token_limit
@@ -154,10 +146,10 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
         log.info("the current index has no word vectors: embedding every chunk again to store them")
         previous = None
     vectors = np.empty((len(texts), embedder.dimension), dtype=np.float32)
-    old_rows = np.full(len(texts), -1, dtype=np.int64)  # the previous build's unit with the same hash
+    old_rows = np.full(len(texts), -1, dtype=np.int64)  # the previous build's chunk with the same hash
     if previous is not None:
-        known = dict(zip(previous.units.hashes.tolist(), range(len(previous.units))))
-        old_rows[:] = np.fromiter((known.get(h, -1) for h in unit_hashes), dtype=np.int64, count=len(unit_hashes))
+        known = dict(zip(previous.hashes.tolist(), range(len(previous.hashes))))
+        old_rows[:] = np.fromiter((known.get(h, -1) for h in hashes_of_chunks), dtype=np.int64, count=len(texts))
         hit = old_rows >= 0
         vectors[hit] = previous.vectors[old_rows[hit]]
     reused: list[int | None] = [None if r < 0 else r for r in old_rows.tolist()]
@@ -178,33 +170,22 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
     t = time.perf_counter()
     vector_index = build_vector_index(vectors)
     multilingual_index = build_vector_index(multilingual) if multilingual is not None else None
-    # A chunk's terms come from the previous build when its text is unchanged (one unit per chunk,
-    # hashed from the chunk's text), so only new chunks are tokenized.
+    # A chunk's terms come from the previous build when its text is unchanged, so only new chunks
+    # are tokenized.
     previous_terms = stored_terms(previous) if previous is not None else None
-    old_chunks = None
-    if previous is not None and previous_terms is not None:
-        old_chunks = np.where(old_rows >= 0, np.asarray(previous.units.chunk)[np.maximum(old_rows, 0)], -1)
-    terms = chunk_terms(texts, previous_terms, old_chunks)
+    terms = chunk_terms(texts, previous_terms, old_rows if previous_terms is not None else None)
     bm25 = bm25_from_terms(terms)
     timings["index"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    units = Units(
-        chunk=np.asarray(chunk_ids, dtype=np.int32),
-        start=np.asarray(starts, dtype=np.int64),
-        end=np.asarray(ends, dtype=np.int64),
-        hashes=np.asarray(unit_hashes, dtype="S16"),
-    )
     manifest = Manifest(
         format=FORMAT_VERSION,
         build_id="",
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         model=embedder.name,
         dimension=embedder.dimension,
-        unit_kind=UNIT_KIND,
         documents=len(documents),
         chunks=len(chunks),
-        units=len(units),
         vector_index=type(vector_index).__name__,
         document_hashes=hashes,
     )
@@ -214,10 +195,10 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
         if store_tokens:
             write_token_table(build, embedder.dimension, previous.tokens if previous else None,
                               previous.path if previous else None, reused, new_tokens)
-            token_pieces = TokenTable.load(build, embedder.dimension, len(units)).live_records  # type: ignore[union-attr]
+            token_pieces = TokenTable.load(build, embedder.dimension, len(chunks)).live_records  # type: ignore[union-attr]
         manifest = Manifest(**{**manifest.__dict__, "build_id": build.name, "token_pieces": token_pieces,
                                "multilingual": 0 if multilingual is None else multilingual.shape[1]})
-        store.write(build, manifest, documents, chunks, units, vectors, vector_index, bm25, terms,
+        store.write(build, manifest, documents, chunks, hashes_of_chunks, vectors, vector_index, bm25, terms,
                     (multilingual, multilingual_index) if multilingual is not None else None)
         store.commit(build)
     except BaseException as exc:
@@ -231,7 +212,7 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
         raise
     prune_builds(store)
     timings["write"] = time.perf_counter() - t
-    report = BuildReport(len(documents), len(chunks), len(units), len(missing), len(texts) - len(missing),
+    report = BuildReport(len(documents), len(chunks), len(missing), len(texts) - len(missing),
                          added if previous else tuple(sorted(hashes)), changed, removed, scan.warnings,
                          seconds=time.perf_counter() - started, timings=timings)
     log.info("%s", report.summary())

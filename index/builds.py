@@ -18,6 +18,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.atomic import leftovers
 from index.embed import Embedder
 from index.errors import IndexCorrupt, ModelMismatch
 from index.store import IndexStatus, IndexStore, LoadedIndex
@@ -97,7 +98,7 @@ def prune_builds(store: IndexStore) -> list[Path]:
         for path in store.builds.iterdir():
             if path not in kept:
                 shutil.rmtree(path, ignore_errors=True)
-    for leftover in store.root.glob(".current-*"):
+    for leftover in leftovers(store.current):
         leftover.unlink(missing_ok=True)
     return kept
 

@@ -45,8 +45,7 @@ def find_candidates(index: LoadedIndex, question: str, vector: np.ndarray, dense
     scores, rows = search_vectors(index.vector_index, vector, dense_depth)
     dense: dict[int, float] = {}
     for score, row in zip(scores.tolist(), rows.tolist()):
-        chunk = int(index.units.chunk[row])
-        dense[chunk] = max(score, dense.get(chunk, -2.0))
+        dense[int(row)] = score  # row i of the vectors is chunk i
     pool = sorted(dense, key=lambda c: (-dense[c], c))
     words = bm25_scores(index.bm25, question, n_chunks)
     if lexical_depth and words.any():
@@ -60,8 +59,4 @@ def find_candidates(index: LoadedIndex, question: str, vector: np.ndarray, dense
 
 
 def _dense(index: LoadedIndex, chunk: int, vector: np.ndarray) -> float:
-    first = int(np.searchsorted(index.units.chunk, chunk))
-    last = int(np.searchsorted(index.units.chunk, chunk, side="right"))
-    if last <= first:
-        return -1.0
-    return float(np.max(read_rows(index.vectors, first, last).astype(np.float32, copy=False) @ vector))
+    return float(np.max(read_rows(index.vectors, chunk, chunk + 1).astype(np.float32, copy=False) @ vector))

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.embed import Embedder
-from index.store import LoadedIndex, read_rows
+from index.store import LoadedIndex
+from index.tables import read_rows
 from index.types import Document
 from index.vectors import search_vectors
 

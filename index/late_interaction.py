@@ -20,7 +20,8 @@ from typing import Protocol
 import numpy as np
 
 from index.embed import TokenVectors
-from index.store import LoadedIndex, read_ranges
+from index.store import LoadedIndex
+from index.tables import read_ranges
 
 
 class PieceModel(Protocol):
@@ -50,8 +51,6 @@ class LateInteraction:
     def __init__(self, index: LoadedIndex, model: PieceModel, cache_size: int = 256) -> None:
         self.index = index
         self.model = model
-        # Units are stored grouped by chunk, in order: rows [first[c], first[c + 1]) belong to chunk c.
-        self._first_unit = np.searchsorted(index.units.chunk, np.arange(len(index.chunks) + 1))
         self._cache: OrderedDict[int, TokenVectors] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -90,11 +89,7 @@ class LateInteraction:
         return Matches(np.asarray(chunks, dtype=np.int64), scores, tuple(np.split(sentence_scores, cuts)))
 
     def _sentences(self, chunk_index: int) -> np.ndarray:
-        spans = getattr(self.index.chunks, "sentence_spans", None)  # a ChunkTable: from its columns
-        if spans is not None:
-            return spans(chunk_index)
-        chunk = self.index.chunks[chunk_index]
-        return np.asarray(list(chunk.sentences) or [(chunk.start, chunk.end)], dtype=np.int64).reshape(-1, 2)
+        return self.index.chunks.sentence_spans(chunk_index)
 
     def _pieces(self, chunks: list[int]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
         """The candidates' piece vectors (float32; stored ones still to be multiplied by their scales),
@@ -107,15 +102,12 @@ class LateInteraction:
             spans = np.concatenate([t.spans.reshape(-1, 2) + s for t, s in zip(tokens, starts)])
             owner = np.repeat(np.arange(len(chunks)), [len(t.spans) for t in tokens])
             return vectors, None, spans.astype(np.int64), owner
-        first_unit = self._first_unit
-        units = np.concatenate([np.arange(first_unit[c], first_unit[c + 1]) for c in chunks])
-        unit_owner = np.repeat(np.arange(len(chunks)), [first_unit[c + 1] - first_unit[c] for c in chunks])
-        first, count = table.units[units, 0], table.units[units, 1]
+        first, count = table.chunks[chunks, 0], table.chunks[chunks, 1]
         records = read_ranges(table.records, first.tolist(), count.tolist())
         vectors = records["code"].astype(np.float32)
-        unit_start = np.asarray(self.index.units.start)[units]
-        spans = np.stack([records["start"], records["end"]], axis=1).astype(np.int64) + np.repeat(unit_start, count)[:, None]
-        return vectors, np.asarray(records["scale"]), spans, np.repeat(unit_owner, count)
+        starts = self.index.chunks.starts(chunks)  # stored spans are relative to the chunk's text
+        spans = np.stack([records["start"], records["end"]], axis=1).astype(np.int64) + np.repeat(starts, count)[:, None]
+        return vectors, np.asarray(records["scale"]), spans, np.repeat(np.arange(len(chunks)), count)
 
     def _read_by_model(self, chunks: list[int]) -> list[TokenVectors]:
         """Each chunk's piece vectors from the model (an index without stored pieces), spans relative

@@ -13,6 +13,9 @@ the bot stays on torch.
 
 Tokenizing, pooling and the word pieces stay in ``SentenceTransformerEmbedder.encode_tokens``; only
 the forward pass is swapped, so question vectors and pieces are the same computation as in a build.
+
+Not sentence-transformers' own ONNX backend: as fast, the same vectors (bench/question_onnx.py), but
+it needs optimum-onnx, whose only release (0.1.0) pins transformers 4.x; sentence-transformers 6 needs 5.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.atomic import replacing
 from index.embed import HiddenStates, ProgressCallback, SentenceTransformerEmbedder, TokenVectors
 from index.errors import CasebotError
 
@@ -181,9 +185,8 @@ def _export_here(path: Path) -> None:
                               token_type_ids=token_type_ids).last_hidden_state
 
     sample = embedder._model.tokenizer(list(PROBES), padding=True, return_tensors="pt")  # noqa: SLF001
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     dynamic = {name: {0: "batch", 1: "length"} for name in (*INPUTS, "last_hidden_state")}
-    try:
+    with replacing(path) as temporary:
         with torch.no_grad():
             torch.onnx.export(LastLayer(transformer), tuple(sample[name] for name in INPUTS), str(temporary),
                               input_names=list(INPUTS), output_names=["last_hidden_state"],
@@ -192,9 +195,6 @@ def _export_here(path: Path) -> None:
         difference = largest_difference(ours, reference)
         if not difference <= TOLERANCE:
             raise SystemExit(f"the exported model differs from torch by {difference:.2g} (> {TOLERANCE})")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":  # python -m index.onnx_model TARGET.onnx

@@ -100,11 +100,7 @@ class Searcher:
         if self.multilingual is not None:
             self.languages = crosslingual.ChunkLanguages(index, self._doc_by_id)
         self._years = {d.date[:4] for d in index.documents if d.date}
-        counts = getattr(index.chunks, "counts_by_document", None)  # a ChunkTable counts its column
-        self._chunk_count: dict[str, int] = counts() if counts is not None else {}
-        if counts is None:
-            for chunk in index.chunks:
-                self._chunk_count[chunk.doc_id] = self._chunk_count.get(chunk.doc_id, 0) + 1
+        self._chunk_count: dict[str, int] = index.chunks.counts_by_document()
 
     def chunk_count(self, doc_id: str) -> int:
         return self._chunk_count.get(doc_id, 0)

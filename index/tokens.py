@@ -1,7 +1,7 @@
 """Stored word-piece vectors: what the search re-scores candidates with, without a model pass.
 
-A build keeps, for every embedding unit, the last-layer vector of each of its word pieces (the
-model computes them anyway for the unit's own vector; ``SentenceTransformerEmbedder.encode_tokens``
+A build keeps, for every chunk, the last-layer vector of each of its word pieces (the model
+computes them anyway for the chunk's own vector; ``SentenceTransformerEmbedder.encode_tokens``
 returns both). They are stored 8-bit: each piece vector is L2-normalised, then scaled so that its
 largest component is 127 (one float32 scale per piece); the dot product of a question piece with a
 stored one is then within about 0.01 of the float32 value. 396 bytes per piece at 384 dimensions,
@@ -10,11 +10,11 @@ about 40 kB for a 100-piece chunk.
 Files in a build folder::
 
     tokens.bin        records (code int8[d], scale float32, start int32, end int32), start/end
-                      relative to the unit's text; append-only and shared between builds
-    token_units.npy   (units, 2) int64: first record and record count of each unit
+                      relative to the chunk's text; append-only and shared between builds
+    token_chunks.npy  (chunks, 2) int64: first record and record count of each chunk
 
 ``tokens.bin`` is shared: a new build hard-links the previous build's file and appends the records
-of the units it embedded, so an incremental build writes only what is new and leaves every record
+of the chunks it embedded, so an incremental build writes only what is new and leaves every record
 the previous build reads untouched (a build killed while appending leaves only unread bytes after
 the last whole record). When fewer than half of the records are still used, the new build writes
 a fresh, compact file instead.
@@ -30,12 +30,13 @@ from pathlib import Path
 
 import numpy as np
 
+from index.atomic import sync
 from index.embed import TokenVectors
 
 log = logging.getLogger(__name__)
 
 TOKENS_FILE = "tokens.bin"
-TOKEN_UNITS_FILE = "token_units.npy"
+TOKEN_CHUNKS_FILE = "token_chunks.npy"
 
 
 def record_dtype(dimension: int) -> np.dtype:
@@ -61,28 +62,28 @@ class TokenTable:
     """The stored piece vectors of one build, memory-mapped."""
 
     records: np.ndarray  # structured, see record_dtype
-    units: np.ndarray  # (n_units, 2) int64: first record, count
+    chunks: np.ndarray  # (n_chunks, 2) int64: first record, count
 
     @classmethod
-    def load(cls, build: Path, dimension: int, n_units: int) -> "TokenTable | None":
+    def load(cls, build: Path, dimension: int, n_chunks: int) -> "TokenTable | None":
         """The build's table, or None when it has none. Raises ValueError when it is damaged."""
-        units_path = build / TOKEN_UNITS_FILE
-        if not units_path.exists():
+        chunks_path = build / TOKEN_CHUNKS_FILE
+        if not chunks_path.exists():
             return None
-        units = np.load(units_path, mmap_mode="r")
+        chunks = np.load(chunks_path, mmap_mode="r")
         dtype = record_dtype(dimension)
         rows = (build / TOKENS_FILE).stat().st_size // dtype.itemsize
         records = (np.memmap(build / TOKENS_FILE, dtype=dtype, mode="r", shape=(rows,)) if rows
                    else np.zeros(0, dtype=dtype))
-        if units.shape != (n_units, 2):
-            raise ValueError(f"{TOKEN_UNITS_FILE} has shape {units.shape}, expected ({n_units}, 2)")
-        if n_units and (int((units[:, 0] + units[:, 1]).max()) > rows or int(units.min()) < 0):
+        if chunks.shape != (n_chunks, 2):
+            raise ValueError(f"{TOKEN_CHUNKS_FILE} has shape {chunks.shape}, expected ({n_chunks}, 2)")
+        if n_chunks and (int((chunks[:, 0] + chunks[:, 1]).max()) > rows or int(chunks.min()) < 0):
             raise ValueError(f"{TOKENS_FILE} is shorter than its table ({rows} records)")
-        return cls(records, np.asarray(units))
+        return cls(records, np.asarray(chunks))
 
-    def get(self, unit: int) -> TokenVectors:
-        """The unit's piece vectors (float32, approximately unit length), spans relative to its text."""
-        first, count = (int(x) for x in self.units[unit])
+    def get(self, chunk: int) -> TokenVectors:
+        """The chunk's piece vectors (float32, approximately unit length), spans relative to its text."""
+        first, count = (int(x) for x in self.chunks[chunk])
         rows = self.records[first : first + count]
         vectors = rows["code"].astype(np.float32) * rows["scale"][:, None]
         spans = np.stack([rows["start"], rows["end"]], axis=1).astype(np.int64)
@@ -90,20 +91,20 @@ class TokenTable:
 
     @property
     def live_records(self) -> int:
-        return int(self.units[:, 1].sum()) if len(self.units) else 0
+        return int(self.chunks[:, 1].sum()) if len(self.chunks) else 0
 
 
 def write_token_table(build: Path, dimension: int, previous: TokenTable | None, previous_build: Path | None,
                       reused: Sequence[int | None], new_tokens: dict[int, TokenVectors]) -> None:
     """Write ``build``'s token files.
 
-    ``reused[u]`` is the previous build's unit whose records unit ``u`` reuses (None: embedded now,
-    its pieces in ``new_tokens[u]``).
+    ``reused[c]`` is the previous build's chunk whose records chunk ``c`` reuses (None: embedded now,
+    its pieces in ``new_tokens[c]``).
     """
     dtype = record_dtype(dimension)
     path = build / TOKENS_FILE
-    units = np.zeros((len(reused), 2), dtype=np.int64)
-    kept = sum(int(previous.units[old, 1]) for old in reused if old is not None) if previous is not None else 0
+    table = np.zeros((len(reused), 2), dtype=np.int64)
+    kept = sum(int(previous.chunks[old, 1]) for old in reused if old is not None) if previous is not None else 0
     share = (previous is not None and previous_build is not None and len(previous.records)
              and kept * 2 >= len(previous.records))
     if share:
@@ -124,31 +125,29 @@ def write_token_table(build: Path, dimension: int, previous: TokenTable | None, 
         next_row = 0
         mode = "wb"
     try:
-        _write_records(path, mode, dimension, units, next_row, previous, share, reused, new_tokens)
+        _write_records(path, mode, dimension, table, next_row, previous, share, reused, new_tokens)
     except BaseException:
         if share:  # the file is the previous build's too: take back only what this build appended
             os.truncate(path, next_row * dtype.itemsize)
         raise
-    with open(build / TOKEN_UNITS_FILE, "wb") as fh:
-        np.save(fh, units)
-        fh.flush()
-        os.fsync(fh.fileno())
+    with open(build / TOKEN_CHUNKS_FILE, "wb") as fh:
+        np.save(fh, table)
+        sync(fh)
 
 
-def _write_records(path: Path, mode: str, dimension: int, units: np.ndarray, next_row: int,
+def _write_records(path: Path, mode: str, dimension: int, table: np.ndarray, next_row: int,
                    previous: TokenTable | None, share: bool, reused: Sequence[int | None],
                    new_tokens: dict[int, TokenVectors]) -> None:
     with open(path, mode) as fh:
-        for u, old in enumerate(reused):
+        for c, old in enumerate(reused):
             if old is not None and previous is not None:
                 if share:
-                    units[u] = previous.units[old]
+                    table[c] = previous.chunks[old]
                     continue
-                records = previous.records[int(previous.units[old, 0]) : int(previous.units[old].sum())]
+                records = previous.records[int(previous.chunks[old, 0]) : int(previous.chunks[old].sum())]
             else:
-                records = quantise(new_tokens[u], dimension)
+                records = quantise(new_tokens[c], dimension)
             fh.write(np.ascontiguousarray(records).tobytes())
-            units[u] = (next_row, len(records))
+            table[c] = (next_row, len(records))
             next_row += len(records)
-        fh.flush()
-        os.fsync(fh.fileno())
+        sync(fh)

@@ -64,7 +64,7 @@ def store(tmp_path: Path) -> IndexStore:
 def test_rebuild_skips_unchanged_documents(corpus: Path, store: IndexStore, embedder: Embedder) -> None:
     counting = CountingEmbedder(embedder)
     first = build_index(corpus, store, counting)
-    assert first.embedded == first.units > 0 and first.reused == 0
+    assert first.embedded == first.chunks > 0 and first.reused == 0
     counting.embedded.clear()
 
     again = build_index(corpus, store, counting)
@@ -73,7 +73,7 @@ def test_rebuild_skips_unchanged_documents(corpus: Path, store: IndexStore, embe
     (corpus / "fine.md").write_text(EXTRA, encoding="utf-8")
     added = build_index(corpus, store, counting)
     assert added.added == ("fine.md",)
-    assert added.reused == first.units, "every unit of the unchanged article is reused"
+    assert added.reused == first.chunks, "every chunk of the unchanged article is reused"
     assert all("Moscow court" in t or "appeal" in t for t in counting.embedded)
     assert added.embedded == len(counting.embedded) > 0
 
@@ -142,7 +142,7 @@ def test_full_rebuild_re_embeds_everything(corpus: Path, store: IndexStore, embe
     build_index(corpus, store, embedder)
     counting = CountingEmbedder(embedder)
     report = build_index(corpus, store, counting, full=True)
-    assert report.embedded == report.units == len(counting.embedded)
+    assert report.embedded == report.chunks == len(counting.embedded)
 
 
 def test_index_records_its_model_and_a_mismatch_is_explained(corpus: Path, store: IndexStore, embedder: Embedder) -> None:
@@ -154,7 +154,7 @@ def test_index_records_its_model_and_a_mismatch_is_explained(corpus: Path, store
         store.load(other)
     # A build with the other model does not mix vectors: everything is re-embedded.
     report = build_index(corpus, store, RenamedEmbedder(embedder, "some-other-model"))
-    assert report.reused == 0 and report.embedded == report.units
+    assert report.reused == 0 and report.embedded == report.chunks
 
 
 def test_missing_index_and_empty_corpus_are_clear_errors(tmp_path: Path, embedder: Embedder) -> None:

@@ -138,7 +138,7 @@ def test_build_summary_counts_skipped_files_apart_from_files_indexed_with_a_warn
     from index.ingest import IngestWarning
 
     warnings = (IngestWarning("a.png", "unsupported file type"), IngestWarning("b.pdf", "page(s) 2 …", skipped=False))
-    summary = BuildReport(1, 3, 3, 3, 0, warnings=warnings).summary()
+    summary = BuildReport(1, 3, 3, 0, warnings=warnings).summary()
     assert "1 skipped" in summary and "1 indexed with a warning" in summary
 
 

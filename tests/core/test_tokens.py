@@ -14,7 +14,7 @@ from index.build import build_index
 from index.embed import Embedder, TokenVectors
 from index.errors import IndexCorrupt
 from index.store import IndexStore
-from index.tokens import TOKEN_UNITS_FILE, TOKENS_FILE, record_dtype
+from index.tokens import TOKEN_CHUNKS_FILE, TOKENS_FILE, record_dtype
 from index.search import SearchParams, Searcher
 from tests.conftest import make_corpus, searcher_for
 from tests.core.test_build import CountingEmbedder
@@ -68,17 +68,17 @@ def test_stored_pieces_match_the_model_and_the_vectors_match_encode(tmp_path: Pa
     build_index(corpus, store, embedder)
     index = store.load(embedder)
     assert index.tokens is not None and index.manifest.token_pieces == index.tokens.live_records > 0
-    texts = [index.chunks[int(c)].text for c in index.units.chunk]
+    texts = [chunk.text for chunk in index.chunks]
     # One model pass gave each chunk's vector too: the same as sentence-transformers' encode.
     np.testing.assert_allclose(np.asarray(index.vectors), embedder.encode_passages(texts), atol=1e-5)
     fresh = embedder.encode_tokens(texts)  # type: ignore[attr-defined]
-    for unit, expected in enumerate(fresh):
-        stored = index.tokens.get(unit)
+    for chunk, expected in enumerate(fresh):
+        stored = index.tokens.get(chunk)
         np.testing.assert_array_equal(stored.spans, expected.spans)
-        assert all(texts[unit][s:e].strip() for s, e in stored.spans)
+        assert all(texts[chunk][s:e].strip() for s, e in stored.spans)
         # 8-bit storage: every dot product within 0.01 of the float32 one.
         error = np.abs(stored.vectors @ expected.vectors.T - expected.vectors @ expected.vectors.T).max()
-        assert error < 0.01, (unit, error)
+        assert error < 0.01, (chunk, error)
 
 
 def test_questions_cost_one_model_pass_and_rank_as_with_the_model(tmp_path: Path, embedder: Embedder) -> None:
@@ -113,7 +113,7 @@ def test_incremental_build_reads_only_new_text_and_appends_only_its_pieces(
     before = store.load(embedder)
     assert before.tokens is not None
     old_bytes = (before.path / TOKENS_FILE).read_bytes()
-    old_units = np.array(before.tokens.units)
+    old_table = np.array(before.tokens.chunks)
 
     (corpus / "fine.md").write_text(EXTRA, encoding="utf-8")
     counting.embedded.clear()
@@ -126,12 +126,12 @@ def test_incremental_build_reads_only_new_text_and_appends_only_its_pieces(
     new_bytes = (after.path / TOKENS_FILE).read_bytes()
     assert new_bytes[: len(old_bytes)] == old_bytes  # appended, not rewritten
     appended = (len(new_bytes) - len(old_bytes)) // record_dtype(embedder.dimension).itemsize
-    new_units = [u for u in range(len(after.units)) if after.chunks[int(after.units.chunk[u])].doc_id == "fine.md"]
-    assert appended == sum(int(after.tokens.units[u, 1]) for u in new_units) > 0
+    new_chunks = [c for c in range(len(after.chunks)) if after.chunks[c].doc_id == "fine.md"]
+    assert appended == sum(int(after.tokens.chunks[c, 1]) for c in new_chunks) > 0
     # Every unchanged chunk points at its old records.
-    old_rows = {tuple(r) for r in old_units.tolist()}
-    assert all(tuple(after.tokens.units[u].tolist()) in old_rows
-               for u in range(len(after.units)) if u not in new_units)
+    old_rows = {tuple(r) for r in old_table.tolist()}
+    assert all(tuple(after.tokens.chunks[c].tolist()) in old_rows
+               for c in range(len(after.chunks)) if c not in new_chunks)
     # And the incremental index answers exactly like a full build of the same corpus.
     full = IndexStore(tmp_path / "full")
     build_index(corpus, full, embedder, full=True)
@@ -158,7 +158,7 @@ def test_a_file_mostly_of_deleted_pieces_is_compacted(tmp_path: Path, embedder: 
     index = store.load(embedder)
     assert index.tokens is not None
     assert len(index.tokens.records) == index.tokens.live_records  # no dead records kept
-    assert index.tokens.units[:, 0].min() == 0
+    assert index.tokens.chunks[:, 0].min() == 0
 
 
 def test_a_torn_append_is_never_read_and_the_next_build_recovers(tmp_path: Path, embedder: Embedder) -> None:
@@ -192,7 +192,7 @@ def test_damaged_piece_files_are_detected_with_a_rebuild_hint(tmp_path: Path, em
     if damage == "truncate-tokens":
         os.truncate(build / TOKENS_FILE, (build / TOKENS_FILE).stat().st_size // 2)
     elif damage == "delete-table":
-        (build / TOKEN_UNITS_FILE).unlink()
+        (build / TOKEN_CHUNKS_FILE).unlink()
     else:
         (build / TOKENS_FILE).unlink()
     with pytest.raises(IndexCorrupt, match="index build --full"):

@@ -16,7 +16,8 @@ import pytest
 from bot.service import BatchingEmbedder, BatchingTokenEmbedder, CaseBot, batching_embedder
 from index.build import build_index
 from index.embed import Embedder
-from index.store import ChunkTable, IndexStore
+from index.store import IndexStore
+from index.tables import ChunkTable
 from index.types import Chunk, Document
 from index.vectors import (EXACT_LIMIT, FLAT, IVF_SQ8, build_vector_index, choose_kind, index_kind,
                            search_many, search_vectors)
@@ -216,41 +217,42 @@ def test_damaged_columnar_files_are_detected_with_a_rebuild_hint(tmp_path: Path,
 
 
 @pytest.mark.slow
-def test_a_format_1_index_is_still_read(tmp_path: Path, embedder: Embedder) -> None:
-    """Chunks as JSON rows and texts inside documents.json: what casebot wrote before format 2."""
-    from dataclasses import asdict
+@pytest.mark.parametrize("old_format", [1, 2])
+def test_an_index_of_an_older_format_is_explained_in_one_line_and_rebuilt(
+        tmp_path: Path, embedder: Embedder, old_format: int) -> None:
+    """What casebot wrote before format 3 (embedding units beside the chunks) is not read: the
+    format mismatch tells how to rebuild, and a build does so."""
+    from index.errors import IndexCorrupt
 
     settings = settings_for(tmp_path)
     make_corpus(settings.corpus_dir)
     store = IndexStore(settings.index_dir)
     build_index(settings.corpus_dir, store, embedder)
-    loaded = store.load(embedder)
-    build = loaded.path
-    (build / "documents.json").write_text(json.dumps([asdict(d) for d in loaded.documents]), encoding="utf-8")
-    rows = [[c.doc_id, c.start, c.end, c.paragraph, c.page, [list(s) for s in c.sentences]] for c in loaded.chunks]
-    (build / "chunks.json").write_text(json.dumps(rows), encoding="utf-8")
-    for name in ("texts.bin", "chunks.npy", "sentences.npy"):
-        (build / name).unlink()
+    build = store.current_build()
+    assert build is not None
     manifest = json.loads((build / "manifest.json").read_text())
-    (build / "manifest.json").write_text(json.dumps({**manifest, "format": 1}))
-    old = store.load(embedder)
-    assert list(old.chunks) == list(loaded.chunks) and old.documents == loaded.documents
+    old = {**manifest, "format": old_format, "unit_kind": "chunk/v2", "units": manifest["chunks"]}
+    (build / "manifest.json").write_text(json.dumps(old))
+    with pytest.raises(IndexCorrupt) as raised:
+        store.load(embedder)
+    message = str(raised.value)
+    assert f"has format {old_format}" in message and "index build --full" in message and "\n" not in message
+    report = build_index(settings.corpus_dir, store, embedder)
+    assert report.embedded == report.chunks > 0 and store.load(embedder).manifest.format == manifest["format"]
 
 
-def test_unit_hashes_ending_in_zero_bytes_come_back_whole(tmp_path: Path) -> None:
-    from index.store import load_units
+def test_chunk_hashes_ending_in_zero_bytes_come_back_whole(tmp_path: Path) -> None:
+    from index.tables import load_hashes, write_hashes
 
     hashes = [b"\x07" * 15 + b"\x00", b"\x01" + b"\x00" * 15, bytes(range(1, 17))]
-    np.savez(tmp_path / "units.npz", chunk=np.arange(3, dtype=np.int32), start=np.zeros(3, dtype=np.int64),
-             end=np.ones(3, dtype=np.int64), hashes=np.asarray(hashes, dtype="S16"))
-    units = load_units(tmp_path / "units.npz")
-    assert [bytes(h) for h in units.hashes.tolist()] == hashes  # an incremental build finds every one
+    write_hashes(tmp_path / "hashes.npy", hashes)
+    assert [bytes(h) for h in load_hashes(tmp_path / "hashes.npy").tolist()] == hashes  # an incremental build finds every one
 
 
 def test_read_rows_of_a_mapped_array_equal_its_slice(tmp_path: Path) -> None:
     """The searcher reads a few vectors per question with pread instead of through the mapping (which
     maps whole page-cache folios into the process); the rows must be exactly the slice's."""
-    from index.store import read_rows
+    from index.tables import read_rows
 
     vectors = np.random.default_rng(1).standard_normal((50, 7)).astype(np.float32)
     np.save(tmp_path / "v.npy", vectors)
@@ -263,7 +265,7 @@ def test_read_rows_of_a_mapped_array_equal_its_slice(tmp_path: Path) -> None:
 
 def test_read_ranges_of_mapped_records_equal_their_slices(tmp_path: Path) -> None:
     """Word-piece records (a structured dtype) of a question's candidates, read with pread."""
-    from index.store import read_ranges
+    from index.tables import read_ranges
     from index.tokens import record_dtype
 
     records = np.zeros(30, dtype=record_dtype(5))

@@ -46,7 +46,7 @@ DAMAGES: dict[str, tuple[str, Callable[[bytes], bytes | None]]] = {
     "truncate-texts": ("texts.bin", lambda data: data[:-10]),
     "garbage-chunk-columns": ("chunks.npy", lambda data: b"\x00garbage{"),
     "truncate-tokens": (TOKENS_FILE, lambda data: data[: len(data) // 2]),
-    "delete-table": ("token_units.npy", lambda data: None),
+    "delete-table": ("token_chunks.npy", lambda data: None),
     "delete-tokens": (TOKENS_FILE, lambda data: None),
 }
 

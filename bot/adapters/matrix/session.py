@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+
+from index.atomic import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,4 @@ class SessionStore:
         self.directory.mkdir(parents=True, exist_ok=True)
         data = asdict(self.session)
         data["encryption_notice_rooms"] = list(self.session.encryption_notice_rooms)
-        temporary = self.path.with_suffix(".tmp")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=1)
-        os.replace(temporary, self.path)
+        write_atomic(self.path, json.dumps(data, indent=1), mode=0o600)
