@@ -20,7 +20,7 @@ from index.store import ChunkTable, IndexStore
 from index.types import Chunk, Document
 from index.vectors import (EXACT_LIMIT, FLAT, IVF_SQ8, build_vector_index, choose_kind, index_kind,
                            search_many, search_vectors)
-from tests.conftest import make_corpus, settings_for
+from tests.support import make_corpus, settings_for
 
 
 def clustered(n: int, dimension: int = 64, clusters: int = 50, seed: int = 0) -> np.ndarray:

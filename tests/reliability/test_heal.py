@@ -1,7 +1,7 @@
 """A damaged current build while a bot is serving: answers go on from the previous build, one warning
 is logged and shown by `index status`, and the next build repairs the index.
 
-Every damage of the damage tests (tests/core/test_build.py, test_tokens.py, tests/perf/test_scale_paths.py)
+Every damage of the damage tests (tests/index/test_build.py, test_tokens.py, tests/perf/test_scale_paths.py)
 is applied to the current build of a running CaseBot. A damaged file is written beside the original and
 renamed over it (or deleted): the serving process still maps the old file, as it would after a bad
 sector elsewhere, and must notice by itself. (A file truncated in place under a live memory map is a
@@ -29,7 +29,7 @@ from index.store import IndexStore
 from index.tokens import TOKENS_FILE
 from bot.answer import Answer
 from index.retrieval_models import CrossEncoder
-from tests.conftest import make_corpus, run_cli, searcher_for, settings_for, wait_until
+from tests.support import make_corpus, run_cli, searcher_for, settings_for, wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -21,7 +21,7 @@ import pytest
 from bot.service import CaseBot
 from index.builds import is_intact
 from index.embed import Embedder
-from tests.conftest import REPO, make_corpus, settings_for
+from tests.support import REPO, make_corpus, settings_for
 
 HANGING_BUILD = textwrap.dedent(
     """

@@ -11,7 +11,7 @@ import pytest
 from bot.service import CaseBot
 from index.embed import Embedder
 from index.watch import QUIET_SECONDS
-from tests.conftest import make_corpus, settings_for
+from tests.support import make_corpus, settings_for
 
 pytestmark = pytest.mark.slow
 
