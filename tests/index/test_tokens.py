@@ -1,4 +1,5 @@
-"""Stored word-piece vectors (index.tokens): exact enough, incremental, shared safely, checked on load."""
+"""Stored word-piece vectors (index.tokens): exact enough, incremental, shared safely, checked on load
+(with the stand-in models: storage does not depend on what the model finds)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ EXTRA = ("---\ntitle: Court fine\ndate: 2017-10-16\n---\nA Moscow court fined Te
 
 
 class CountingTokenEmbedder(CountingEmbedder):
-    """The real model, recording every text it reads (for vectors, questions or word pieces)."""
+    """An embedder, recording every text it reads (for vectors, questions or word pieces)."""
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         self.embedded.extend(texts)
@@ -42,7 +43,7 @@ class CountingTokenEmbedder(CountingEmbedder):
 
 
 class CountingPieces:
-    """The real ColBERT pieces model, recording every text it reads."""
+    """A pieces model (ColBERT's role), recording every text it reads."""
 
     def __init__(self, inner) -> None:  # noqa: ANN001
         self.inner = inner
@@ -58,20 +59,20 @@ class CountingPieces:
 
 
 @pytest.fixture
-def counting(embedder: Embedder) -> CountingTokenEmbedder:
-    return CountingTokenEmbedder(embedder)
+def counting(fast_embedder: Embedder) -> CountingTokenEmbedder:
+    return CountingTokenEmbedder(fast_embedder)
 
 
-def test_stored_pieces_match_the_model_and_the_vectors_match_encode(tmp_path: Path, embedder: Embedder) -> None:
+def test_stored_pieces_match_the_model_and_the_vectors_match_encode(tmp_path: Path, fast_embedder: Embedder) -> None:
     corpus = make_corpus(tmp_path / "corpus")
     store = IndexStore(tmp_path / "index")
-    build_index(corpus, store, embedder)
-    index = store.load(embedder)
+    build_index(corpus, store, fast_embedder)
+    index = store.load(fast_embedder)
     assert index.tokens is not None and index.manifest.token_pieces == index.tokens.live_records > 0
     texts = [index.chunks[int(c)].text for c in index.units.chunk]
     # One model pass gave each chunk's vector too: the same as sentence-transformers' encode.
-    np.testing.assert_allclose(np.asarray(index.vectors), embedder.encode_passages(texts), atol=1e-5)
-    fresh = embedder.encode_tokens(texts)  # type: ignore[attr-defined]
+    np.testing.assert_allclose(np.asarray(index.vectors), fast_embedder.encode_passages(texts), atol=1e-5)
+    fresh = fast_embedder.encode_tokens(texts)  # type: ignore[attr-defined]
     for unit, expected in enumerate(fresh):
         stored = index.tokens.get(unit)
         np.testing.assert_array_equal(stored.spans, expected.spans)
@@ -81,16 +82,16 @@ def test_stored_pieces_match_the_model_and_the_vectors_match_encode(tmp_path: Pa
         assert error < 0.01, (unit, error)
 
 
-def test_questions_cost_one_model_pass_and_rank_as_with_the_model(tmp_path: Path, embedder: Embedder) -> None:
+def test_questions_cost_one_model_pass_and_rank_as_with_the_model(tmp_path: Path, fast_embedder: Embedder) -> None:
     """Oracle: the same index without stored pieces, re-scoring with the model at question time."""
     corpus = make_corpus(tmp_path / "corpus", {"fine.md": EXTRA})
     stored_store, model_store = IndexStore(tmp_path / "stored"), IndexStore(tmp_path / "model")
-    build_index(corpus, stored_store, embedder)
-    build_index(corpus, model_store, embedder, token_limit=0)
-    assert model_store.load(embedder).tokens is None
-    pieces = CountingPieces(embedder.pieces)  # type: ignore[attr-defined]
-    stored = Searcher(stored_store.load(embedder), embedder, pieces, params=SearchParams(rerank_depth=0))
-    oracle = searcher_for(model_store.load(embedder), embedder)
+    build_index(corpus, stored_store, fast_embedder)
+    build_index(corpus, model_store, fast_embedder, token_limit=0)
+    assert model_store.load(fast_embedder).tokens is None
+    pieces = CountingPieces(fast_embedder.pieces)  # type: ignore[attr-defined]
+    stored = Searcher(stored_store.load(fast_embedder), fast_embedder, pieces, params=SearchParams(rerank_depth=0))
+    oracle = searcher_for(model_store.load(fast_embedder), fast_embedder)
     for question in QUESTIONS:
         pieces.read.clear()
         ours, theirs = stored.rank(question), oracle.rank(question)
@@ -106,11 +107,11 @@ def test_questions_cost_one_model_pass_and_rank_as_with_the_model(tmp_path: Path
 
 
 def test_incremental_build_reads_only_new_text_and_appends_only_its_pieces(
-        tmp_path: Path, counting: CountingTokenEmbedder, embedder: Embedder) -> None:
+        tmp_path: Path, counting: CountingTokenEmbedder, fast_embedder: Embedder) -> None:
     corpus = make_corpus(tmp_path / "corpus")
     store = IndexStore(tmp_path / "index")
     build_index(corpus, store, counting)
-    before = store.load(embedder)
+    before = store.load(fast_embedder)
     assert before.tokens is not None
     old_bytes = (before.path / TOKENS_FILE).read_bytes()
     old_units = np.array(before.tokens.units)
@@ -118,14 +119,14 @@ def test_incremental_build_reads_only_new_text_and_appends_only_its_pieces(
     (corpus / "fine.md").write_text(EXTRA, encoding="utf-8")
     counting.embedded.clear()
     report = build_index(corpus, store, counting)
-    after = store.load(embedder)
+    after = store.load(fast_embedder)
     assert after.tokens is not None
     new_texts = [after.chunks[i].text for i in range(len(after.chunks)) if after.chunks[i].doc_id == "fine.md"]
     # Each new chunk is read twice (its vector, its pieces), and nothing else is.
     assert report.embedded == 2 and sorted(counting.embedded) == sorted(new_texts * 2)
     new_bytes = (after.path / TOKENS_FILE).read_bytes()
     assert new_bytes[: len(old_bytes)] == old_bytes  # appended, not rewritten
-    appended = (len(new_bytes) - len(old_bytes)) // record_dtype(embedder.dimension).itemsize
+    appended = (len(new_bytes) - len(old_bytes)) // record_dtype(fast_embedder.dimension).itemsize
     new_units = [u for u in range(len(after.units)) if after.chunks[int(after.units.chunk[u])].doc_id == "fine.md"]
     assert appended == sum(int(after.tokens.units[u, 1]) for u in new_units) > 0
     # Every unchanged chunk points at its old records.
@@ -134,10 +135,10 @@ def test_incremental_build_reads_only_new_text_and_appends_only_its_pieces(
                for u in range(len(after.units)) if u not in new_units)
     # And the incremental index answers exactly like a full build of the same corpus.
     full = IndexStore(tmp_path / "full")
-    build_index(corpus, full, embedder, full=True)
+    build_index(corpus, full, fast_embedder, full=True)
     for question in QUESTIONS:
-        ours = Answer.from_retrieval(searcher_for(after, embedder).search(question, 3)).to_json()
-        theirs = Answer.from_retrieval(searcher_for(full.load(embedder), embedder).search(question, 3)).to_json()
+        ours = Answer.from_retrieval(searcher_for(after, fast_embedder).search(question, 3)).to_json()
+        theirs = Answer.from_retrieval(searcher_for(full.load(fast_embedder), fast_embedder).search(question, 3)).to_json()
         assert _without_scores(ours) == _without_scores(theirs), question
         # Batches of other lengths pad differently: the same vectors to within float rounding.
         assert [p["score"] for p in ours["passages"]] == pytest.approx([p["score"] for p in theirs["passages"]], abs=1e-5)
@@ -147,46 +148,46 @@ def _without_scores(answer: dict) -> dict:
     return {**answer, "passages": [{k: v for k, v in p.items() if k != "score"} for p in answer["passages"]]}
 
 
-def test_a_file_mostly_of_deleted_pieces_is_compacted(tmp_path: Path, embedder: Embedder) -> None:
+def test_a_file_mostly_of_deleted_pieces_is_compacted(tmp_path: Path, fast_embedder: Embedder) -> None:
     big = "\n\n".join(f"Paragraph {i} about the Roskomnadzor registry and the court in Moscow, case {i}."
                       for i in range(150))
     corpus = make_corpus(tmp_path / "corpus", {"big.md": big})
     store = IndexStore(tmp_path / "index")
-    build_index(corpus, store, embedder)
+    build_index(corpus, store, fast_embedder)
     (corpus / "big.md").unlink()
-    build_index(corpus, store, embedder)
-    index = store.load(embedder)
+    build_index(corpus, store, fast_embedder)
+    index = store.load(fast_embedder)
     assert index.tokens is not None
     assert len(index.tokens.records) == index.tokens.live_records  # no dead records kept
     assert index.tokens.units[:, 0].min() == 0
 
 
-def test_a_torn_append_is_never_read_and_the_next_build_recovers(tmp_path: Path, embedder: Embedder) -> None:
+def test_a_torn_append_is_never_read_and_the_next_build_recovers(tmp_path: Path, fast_embedder: Embedder) -> None:
     """What a build killed while appending leaves: bytes after the last record the index uses."""
     corpus = make_corpus(tmp_path / "corpus")
     store = IndexStore(tmp_path / "index")
-    build_index(corpus, store, embedder)
+    build_index(corpus, store, fast_embedder)
     current = store.current_build()
     assert current is not None
-    expected = [searcher_for(store.load(embedder), embedder).search(q, 3) for q in QUESTIONS]
-    itemsize = record_dtype(embedder.dimension).itemsize
+    expected = [searcher_for(store.load(fast_embedder), fast_embedder).search(q, 3) for q in QUESTIONS]
+    itemsize = record_dtype(fast_embedder.dimension).itemsize
     with open(current / TOKENS_FILE, "ab") as fh:  # two whole garbage records and half of a third
         fh.write(os.urandom(itemsize * 2 + itemsize // 2))
-    assert [searcher_for(store.load(embedder), embedder).search(q, 3) for q in QUESTIONS] == expected
+    assert [searcher_for(store.load(fast_embedder), fast_embedder).search(q, 3) for q in QUESTIONS] == expected
 
     (corpus / "fine.md").write_text(EXTRA, encoding="utf-8")
-    build_index(corpus, store, embedder)
-    index = store.load(embedder)
+    build_index(corpus, store, fast_embedder)
+    index = store.load(fast_embedder)
     assert index.tokens is not None and len(index.tokens.records) * itemsize == (index.path / TOKENS_FILE).stat().st_size
-    answer = searcher_for(index, embedder).search("How much was Telegram fined by the Moscow court?", 3)
+    answer = searcher_for(index, fast_embedder).search("How much was Telegram fined by the Moscow court?", 3)
     assert answer.answered and answer.passages[0].doc_id == "fine.md"
 
 
 @pytest.mark.parametrize("damage", ["truncate-tokens", "delete-table", "delete-tokens"])
-def test_damaged_piece_files_are_detected_with_a_rebuild_hint(tmp_path: Path, embedder: Embedder, damage: str) -> None:
+def test_damaged_piece_files_are_detected_with_a_rebuild_hint(tmp_path: Path, fast_embedder: Embedder, damage: str) -> None:
     corpus = make_corpus(tmp_path / "corpus")
     store = IndexStore(tmp_path / "index")
-    build_index(corpus, store, embedder)
+    build_index(corpus, store, fast_embedder)
     build = store.current_build()
     assert build is not None
     if damage == "truncate-tokens":
@@ -196,6 +197,6 @@ def test_damaged_piece_files_are_detected_with_a_rebuild_hint(tmp_path: Path, em
     else:
         (build / TOKENS_FILE).unlink()
     with pytest.raises(IndexCorrupt, match="index build --full"):
-        store.load(embedder)
-    build_index(corpus, store, embedder, full=True)
-    assert store.load(embedder).tokens is not None
+        store.load(fast_embedder)
+    build_index(corpus, store, fast_embedder, full=True)
+    assert store.load(fast_embedder).tokens is not None

@@ -26,7 +26,7 @@ from index.embed import ProgressCallback, TokenVectors, VectorsWithPieces
 DIMENSION = 64
 WORD = re.compile(r"\w+")
 STOPWORDS = frozenset("a an and are as at be by did do does for from has have how in is it its of on or "
-                      "that the this to was were what when where which who why will with i you we he she they my your".split())
+                      "that the this to was were what when where which who why will with i you we he she they my your much many".split())
 
 
 @lru_cache(maxsize=100_000)
@@ -80,7 +80,9 @@ class HashedPieces:
         return result
 
     def encode_question(self, question: str) -> np.ndarray:
-        words = WORD.findall(question) or ["?"]
+        """The question's content words (ColBERT learns to weigh words; this one drops the stopwords)."""
+        words = WORD.findall(question)
+        words = [w for w in words if w.lower() not in STOPWORDS] or words or ["?"]
         return np.array([word_vector(w) for w in words], dtype=np.float32)
 
 
