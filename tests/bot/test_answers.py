@@ -1,4 +1,5 @@
-"""Answers from the real index: verbatim passages, highlights, no overlap, declines, bad questions."""
+"""Answers: verbatim passages, highlights, no overlap, declines, bad questions. What holds whatever the
+models find runs on the stand-in models (fast_casebot); what the real models find, on them (casebot)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ QUESTIONS = [
 
 
 @pytest.mark.parametrize("question", QUESTIONS)
-def test_every_passage_is_an_exact_slice_and_highlight_is_inside_it(casebot: CaseBot, question: str) -> None:
-    answer = casebot.ask(question, top_k=5)
+def test_every_passage_is_an_exact_slice_and_highlight_is_inside_it(fast_casebot: CaseBot, question: str) -> None:
+    answer = fast_casebot.ask(question, top_k=5)
     assert answer.answered and len(answer.passages) == 5
-    documents = {d.doc_id: d for d in casebot.searcher.documents}
+    documents = {d.doc_id: d for d in fast_casebot.searcher.documents}
     spans = []
     for passage in answer.passages:
         document = documents[passage.doc_id]
@@ -57,10 +58,10 @@ def test_off_topic_question_is_declined_with_what_the_corpus_covers(casebot: Cas
      ("How many people used Telegram in Iran in 2024?", ("2024",))],
 )
 def test_question_naming_what_no_document_mentions_is_declined_with_the_name(
-        casebot: CaseBot, question: str, names: tuple[str, ...]) -> None:
+        fast_casebot: CaseBot, question: str, names: tuple[str, ...]) -> None:
     """These are about the case's topics (encryption, Telegram's users); the name or year is what the
     corpus lacks."""
-    answer = casebot.ask(question)
+    answer = fast_casebot.ask(question)
     assert not answer.answered and answer.passages == () and answer.unknown_names == names
     assert answer.suggestions
 
@@ -70,17 +71,17 @@ def test_question_naming_what_no_document_mentions_is_declined_with_the_name(
     [("", "empty"), ("   \n\t ", "empty"), ("x" * 100_000, "too long"), ("a\x00b\x00c", "binary"),
      ("?!?", "no words"), (b"\xff\xfe\x00".decode("latin-1") * 20, "binary")],
 )
-def test_unusable_question_is_rejected_with_a_reason(casebot: CaseBot, question: str, message: str) -> None:
+def test_unusable_question_is_rejected_with_a_reason(fast_casebot: CaseBot, question: str, message: str) -> None:
     with pytest.raises(QuestionRejected, match=message):
-        casebot.ask(question)
+        fast_casebot.ask(question)
 
 
-def test_markup_in_a_question_is_treated_as_text(casebot: CaseBot) -> None:
-    answer = casebot.ask("<b>Who</b> is **Zharov**? @everyone")
+def test_markup_in_a_question_is_treated_as_text(fast_casebot: CaseBot) -> None:
+    answer = fast_casebot.ask("<b>Who</b> is **Zharov**? @everyone")
     assert answer.question == "<b>Who</b> is **Zharov**? @everyone"
     assert answer.answered and "Zharov" in answer.passages[0].text
 
 
-def test_sources_list_the_documents_with_chunk_counts(casebot: CaseBot) -> None:
-    (source,) = casebot.sources()
+def test_sources_list_the_documents_with_chunk_counts(fast_casebot: CaseBot) -> None:
+    (source,) = fast_casebot.sources()
     assert source.doc_id == "iran-fsb-telegram-2017.md" and source.chunks == 16 and source.date == "2017-09-28"

@@ -56,7 +56,7 @@ def test_answer_from_a_scanned_page_says_it_came_from_ocr(make_casebot: Callable
     assert answer.to_json()["passages"][0]["ocr"] is True
 
 
-def test_a_rebuild_does_not_read_an_unchanged_pdf_again(tmp_path, embedder, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_rebuild_does_not_read_an_unchanged_pdf_again(tmp_path, fast_embedder, monkeypatch: pytest.MonkeyPatch) -> None:
     from index import build
     from index.readers import pdf
     from index.store import IndexStore
@@ -68,12 +68,12 @@ def test_a_rebuild_does_not_read_an_unchanged_pdf_again(tmp_path, embedder, monk
     corpus.mkdir()
     shutil.copy(DOCUMENTS / "iran-ban-2018.libreoffice.pdf", corpus / "iran.pdf")
     store = IndexStore(tmp_path / "index")
-    build.build_index(corpus, store, embedder)
+    build.build_index(corpus, store, fast_embedder)
     assert len(calls) == 1
-    again = build.build_index(corpus, store, embedder)
+    again = build.build_index(corpus, store, fast_embedder)
     assert again.up_to_date and len(calls) == 1  # layout analysis (and OCR) run once per file version
     (corpus / "iran.pdf.yml").write_text("source: Example Courts\n", encoding="utf-8")
-    changed = build.build_index(corpus, store, embedder)
+    changed = build.build_index(corpus, store, fast_embedder)
     assert changed.changed == ("iran.pdf",) and len(calls) == 2
-    (document,) = store.load(embedder).documents
+    (document,) = store.load(fast_embedder).documents
     assert document.source == "Example Courts" and document.page_at(document.text.index("Some officials")) == 2

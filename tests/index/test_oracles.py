@@ -116,17 +116,17 @@ def reference_match(question: str, chunk, pieces) -> float:
     return sum(best) / len(best)
 
 
-def test_late_interaction_match_equals_a_plain_reference_implementation(tmp_path: Path, embedder: Embedder) -> None:
+def test_late_interaction_match_equals_a_plain_reference_implementation(tmp_path: Path, fast_embedder: Embedder) -> None:
     corpus = make_corpus(tmp_path / "corpus")
     store = IndexStore(tmp_path / "index")
-    build_index(corpus, store, embedder, token_limit=0)  # pieces from the model at question time (float16)
-    index = store.load(embedder)
-    searcher = searcher_for(index, embedder)
+    build_index(corpus, store, fast_embedder, token_limit=0)  # pieces from the model at question time (float16)
+    index = store.load(fast_embedder)
+    searcher = searcher_for(index, fast_embedder)
     for question in ("Why are Facebook and Twitter banned in Iran?",
                      "How did the Telegram founder respond online to Tehran's accusations?"):
         ranked = searcher.rank(question)
         assert len(ranked) >= 10
         for r in ranked:
-            expected = reference_match(question, index.chunks[r.chunk], embedder.pieces)  # type: ignore[attr-defined]
+            expected = reference_match(question, index.chunks[r.chunk], fast_embedder.pieces)  # type: ignore[attr-defined]
             # The INT8 model scales activations per batch: a chunk read in another batch moves by ~3e-3.
             assert abs(r.match - expected) < 6e-3, (question, r.chunk, r.match, expected)
