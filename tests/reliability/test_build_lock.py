@@ -17,7 +17,6 @@ import textwrap
 import time
 from pathlib import Path
 
-import pytest
 
 from index.build import build_index
 from index.embed import Embedder
