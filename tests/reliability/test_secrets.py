@@ -31,14 +31,7 @@ import pytest
 from bot.service import CaseBot
 from bot.settings import Settings, SettingsError
 from tests.support import REPO
-from tests.support.matrix import (  # noqa: F401  (fixtures: the real Synapse and a bot on it)
-    RunningBot,
-    bot_account,
-    people,
-    start_bot,
-    synapse,
-    unique,
-)
+from tests.support.matrix import RunningBot, unique
 from tests.support.synapse_server import Synapse, free_port
 
 DISCORD_TOKEN = "MTA5ODc2NTQzMjEwOTg3NjU0.casebotFAKE.dIsCoRd-SECRET-q7ZxW2"
