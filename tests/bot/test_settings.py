@@ -53,6 +53,6 @@ def test_env_file_and_built_index_are_ignored_by_git() -> None:
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
     repo = Path(__file__).resolve().parents[2]
-    for path in (".env", "var/index/current", ".venv-synapse/bin/python"):
+    for path in (".env", "var/index/current", ".venv", ".venv-synapse"):  # the venvs also when symlinks
         assert subprocess.run(["git", "check-ignore", "-q", path], cwd=repo).returncode == 0, path
     assert subprocess.run(["git", "check-ignore", "-q", ".env.example"], cwd=repo).returncode == 1
