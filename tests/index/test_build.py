@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -230,3 +231,18 @@ def test_status_reports_documents_chunks_model_and_size(corpus: Path, store: Ind
     assert status.size_bytes > 0 and 0 <= status.age_seconds < 600
     manifest = json.loads((status.path / "manifest.json").read_text())
     assert manifest["model"] == fast_embedder.name
+
+
+def test_an_up_to_date_build_cleans_up_what_a_killed_build_left(corpus: Path, fast_embedder: Embedder, tmp_path: Path) -> None:
+    """A build killed after its swap and before its clean-up leaves one build too many (and maybe an
+    unfinished folder): the next build, even with nothing to do, removes them."""
+    store = IndexStore(tmp_path / "index", keep=2)
+    build_index(corpus, store, fast_embedder)
+    (corpus / "fine.md").write_text(EXTRA, encoding="utf-8")
+    build_index(corpus, store, fast_embedder)
+    kept = set(store.builds.iterdir())
+    extra = store.builds / "20000101T000000-00000000"  # an older intact build, beyond KEEP_BUILDS
+    shutil.copytree(next(iter(kept - {store.current_build()})), extra)
+    (store.builds / "unfinished").mkdir()
+    assert build_index(corpus, store, fast_embedder).up_to_date
+    assert set(store.builds.iterdir()) == kept
