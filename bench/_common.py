@@ -1,17 +1,18 @@
-"""Helpers shared by the benchmark scripts: timing statistics, tables, memory, paths."""
+"""Helpers shared by the benchmark scripts: timing statistics, tables, memory, paths.
+
+The scripts import casebot (``bot``, ``index``) like any user; run them from the checkout as modules,
+``python -m bench.NAME`` (``./dev`` installs casebot into .venv, editable).
+"""
 
 from __future__ import annotations
 
 import os
 import statistics
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[1]  # the checkout: corpus/, tests/eval/, var/
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

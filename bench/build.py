@@ -1,6 +1,6 @@
 """Build throughput against raw ``model.encode``, and incremental rebuild costs.
 
-    python bench/build.py [--documents 1000 --paragraphs 20] [--repeats 2] [--designs 2000]
+    python -m bench.build [--documents 1000 --paragraphs 20] [--repeats 2] [--designs 2000]
 
 1. Full build of a generated corpus (bench/corpus.py, 20,000 chunks by default) next to the raw calls
    of the models a build runs (MiniLM's ``model.encode`` and ColBERT's pieces) on the same chunk texts,
@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import WORK, header, spread, table, timed
-from corpus import generate
+from bench._common import WORK, header, spread, table, timed
+from bench.corpus import generate
 
 from index.build import build_index
 from index.chunk import chunk_document

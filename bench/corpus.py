@@ -1,6 +1,6 @@
 """Generate a deterministic synthetic corpus for the benchmarks (never inside the repository).
 
-    python bench/corpus.py /tmp/casebot-bench/corpus --documents 1000 --paragraphs 20
+    python -m bench.corpus /tmp/casebot-bench/corpus --documents 1000 --paragraphs 20
 
 Each document is Markdown with front matter, like corpus/; each paragraph (one chunk) is two to
 four sentences: sentences of the real article with names, numbers and places swapped, and

@@ -1,6 +1,6 @@
 """Question latency in a warm process, where the time goes, and the cold start of ``bot ask``.
 
-    python bench/latency.py [--documents 500 --paragraphs 20] [--repeats 3] [--cold 5]
+    python -m bench.latency [--documents 500 --paragraphs 20] [--repeats 3] [--cold 5]
 
 Uses a 10,000-chunk index of a generated corpus (bench/corpus.py), built first when missing with the
 default embedder (``load_embedder("minilm")``: MiniLM vectors, ColBERT pieces stored by the build).
@@ -29,8 +29,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from _common import MODELS, ROOT, WORK, header, spread, table, timed
-from scale import questions
+from bench._common import MODELS, ROOT, WORK, header, spread, table, timed
+from bench.scale import questions
 
 
 class Timer:
@@ -208,7 +208,6 @@ def _wrap_clocks(candidates, search, searcher, reranker, seconds: dict[str, floa
 COLD = r"""
 import sys, time
 t0 = time.perf_counter()
-sys.path.insert(0, {root!r})
 import bot.cli, bot.service, index.search  # what `python -m bot ask` imports before the models
 t1 = time.perf_counter()
 from pathlib import Path
@@ -267,7 +266,7 @@ def main() -> None:
     from bot.runtime import tune_for_questions
 
     tune_for_questions()  # what a serving process runs under: `bot ask/chat/run` apply it (bot/cli.py)
-    from corpus import generate
+    from bench.corpus import generate
     from index.embed import load_embedder
 
     corpus = WORK / f"corpus-{args.documents}x{args.paragraphs}"

@@ -1,6 +1,6 @@
 """Throughput with many concurrent askers, and whether the event loop stays free.
 
-    python bench/load.py [--askers 20] [--questions 5] [--repeats 3] [--index /tmp/casebot-bench/index-10000]
+    python -m bench.load [--askers 20] [--questions 5] [--repeats 3] [--index /tmp/casebot-bench/index-10000]
                          [--rerank-depth N]
 
 ``--askers`` coroutines each ask ``--questions`` different questions one after another (a closed
@@ -28,8 +28,8 @@ import random
 import time
 from pathlib import Path
 
-from _common import MODELS, WORK, header, percentile, spread, table
-from scale import questions
+from bench._common import MODELS, WORK, header, percentile, spread, table
+from bench.scale import questions
 
 
 async def ticker(stop: asyncio.Event, lateness: list[float]) -> None:

@@ -1,14 +1,14 @@
 """A flood of questions into one Matrix room, through a real Synapse: what the bot answers, refuses and
 marks, how long it takes, and what it does to memory.
 
-    python bench/matrix_flood.py [--askers 4] [--per-asker 60] [--rate-limit 10] [--timeline-limit 10]
+    python -m bench.matrix_flood [--askers 4] [--per-asker 60] [--rate-limit 10] [--timeline-limit 10]
 
-Starts a throw-away Synapse on 127.0.0.1 (tests/matrix/synapse_server.py), indexes corpus/ into a
+Starts a throw-away Synapse on 127.0.0.1 (tests/support/synapse_server.py), indexes corpus/ into a
 temporary folder and runs the bot in this process with a per-person limit of ``--rate-limit``
-questions a minute. ``--askers`` people (matrix-nio clients, ``Person`` of tests/matrix/conftest.py)
+questions a minute. ``--askers`` people (matrix-nio clients, ``Person`` of tests/support/matrix.py)
 then each send ``--per-asker`` ``!ask`` questions at once, twice: a warm-up flood, and the measured
 flood by other people. The flood, and the accounting read back from the room's history on the server,
-are those of tests/matrix/test_matrix_flood.py. Per person the contract is ``--rate-limit`` answers,
+are those of tests/support/matrix_flood.py. Per person the contract is ``--rate-limit`` answers,
 one rate-limit notice, and a "⏳" reaction on every later question; "breaking the contract"
 counts lost questions, double replies and replies in the wrong place.
 
@@ -26,14 +26,14 @@ import platform
 import tempfile
 from pathlib import Path
 
-from _common import MODELS, ROOT, load_average, table
+from bench._common import MODELS, ROOT, load_average, table
 
 from bot.adapters.matrix import MatrixBot
 from bot.service import CaseBot
 from bot.settings import Settings
-from tests.matrix.conftest import Person, unique
-from tests.matrix.synapse_server import SYNAPSE_VERSION, Synapse
-from tests.matrix.test_matrix_flood import (
+from tests.support.matrix import Person, unique
+from tests.support.synapse_server import SYNAPSE_VERSION, Synapse
+from tests.support.matrix_flood import (
     FloodRun,
     eval_questions,
     flood_room,

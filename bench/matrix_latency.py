@@ -1,8 +1,8 @@
 """Question -> answer latency of the Matrix bot through a real Synapse.
 
-    python bench/matrix_latency.py [--questions 50] [--questions-file tests/eval/questions.jsonl] [--encrypted]
+    python -m bench.matrix_latency [--questions 50] [--questions-file tests/eval/questions.jsonl] [--encrypted]
 
-Starts a throw-away Synapse on 127.0.0.1 (tests/matrix/synapse_server.py: installs the pinned
+Starts a throw-away Synapse on 127.0.0.1 (tests/support/synapse_server.py: installs the pinned
 version into .venv-synapse on first use), indexes corpus/ into a temporary folder, runs the bot and
 an asking user (matrix-nio) in one process, and measures, for each question, the time from sending
 it to the asker's client receiving the reply (``--encrypted``: in an end-to-end encrypted direct
@@ -27,14 +27,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import MODELS, ROOT, percentile, table
+from bench._common import MODELS, ROOT, percentile, table
 from nio import AsyncClient, AsyncClientConfig, LoginResponse, RoomSendResponse
 
 from bot.adapters.matrix import MatrixBot
 from bot.adapters.matrix.sync import exchange_keys
 from bot.service import CaseBot
 from bot.settings import Settings
-from tests.matrix.synapse_server import SYNAPSE_VERSION, Synapse
+from tests.support.synapse_server import SYNAPSE_VERSION, Synapse
 
 PASSWORD = "bench password"
 # The asker must see every reply even in a burst: a timeline limit above what a burst produces.

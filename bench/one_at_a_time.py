@@ -1,6 +1,6 @@
 """Why the INT8 retrieval models read one text at a time (index/retrieval_models.py).
 
-    PYTHONPATH=. python bench/one_at_a_time.py
+    PYTHONPATH=. python -m bench.one_at_a_time
 
 Reads the evaluation corpus's first chunks with the ColBERT model and one question's pairs with the
 cross-encoder, padded into one batch and one at a time: prints the time of each and how far the

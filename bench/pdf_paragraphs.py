@@ -1,8 +1,8 @@
 """Paragraphs found in real PDFs by each way of reading them, against the sources' paragraphs.
 
-    python bench/pdf_paragraphs.py [--pages 60]
+    python -m bench.pdf_paragraphs [--pages 60]
 
-For the Chromium and LibreOffice PDFs in tests/core/documents (made from the Markdown sources beside
+For the Chromium and LibreOffice PDFs in tests/support/documents (made from the Markdown sources beside
 them by make.py): the share of the source's paragraphs that the extracted text holds word for word
 (after whitespace normalisation), the lines of page furniture left in (print header/footer, running
 header, page numbers, navigation), and the time per page. Readers compared:
@@ -23,10 +23,10 @@ import io
 import re
 import time
 
-from _common import header, table
+from bench._common import header, table
 
 from index.readers.pdf import read_pdf
-from tests.core.documents import DOCUMENTS, normalised, share_found, source_paragraphs
+from tests.support.documents import DOCUMENTS, normalised, share_found, source_paragraphs
 
 PDFS = {
     "blocking-april-2018.chromium.pdf": "blocking-april-2018.md",

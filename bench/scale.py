@@ -1,6 +1,6 @@
 """A million chunks: build the store from synthetic vectors, measure recall, memory and latency.
 
-    python bench/scale.py [--chunks 1000000] [--queries 200] [--repeats 3]
+    python -m bench.scale [--chunks 1000000] [--queries 200] [--repeats 3]
 
 Texts are generated (bench/corpus.py, 50 documents of 20 paragraphs per 1,000 chunks); the
 vectors are SYNTHETIC (embedding a million texts takes hours on two cores): each is one of the
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import MODELS, ROOT, WORK, header, percentile, spread, table, timed
+from bench._common import MODELS, ROOT, WORK, header, percentile, spread, table, timed
 
 DIMENSION = 384
 
@@ -56,7 +56,7 @@ def real_anchors() -> np.ndarray:
 
     index_dir = WORK / "index-10000"
     if not (index_dir / "current").exists():
-        subprocess.run([sys.executable, str(Path(__file__).parent / "latency.py"), "--repeats", "0", "--cold", "0"],
+        subprocess.run([sys.executable, "-m", "bench.latency", "--repeats", "0", "--cold", "0"], cwd=ROOT,
                        check=True)
     return np.asarray(IndexStore(index_dir).load().vectors, dtype=np.float32)
 
@@ -100,7 +100,7 @@ def recall_table(index, vectors: np.ndarray, queries: np.ndarray, k: int = 10) -
 def build(args) -> None:
     import faiss
 
-    from corpus import generate
+    from bench.corpus import generate
     from index.build import chunk_hash
     from index.chunk import chunk_document
     from index.ingest import scan_corpus
@@ -224,8 +224,7 @@ def real_recall(args) -> None:
 SERVE = r"""
 import json, sys, time, os
 from dataclasses import replace
-sys.path.insert(0, {bench!r}); sys.path.insert(0, {root!r})
-from _common import private_rss_mb, rss_mb
+sys.path.insert(0, {bench!r}); from bench._common import private_rss_mb, rss_mb
 t0 = time.perf_counter()
 from pathlib import Path
 from bot.settings import Settings
@@ -268,7 +267,7 @@ print(json.dumps(result))
 def questions(n: int = 40) -> list[str]:
     import random
 
-    from corpus import NAMES, NOUNS, ORGS, PLACES, VERBS
+    from bench.corpus import NAMES, NOUNS, ORGS, PLACES, VERBS
 
     rng = random.Random(11)
     return [f"Why did the {rng.choice(NOUNS)} in {rng.choice(PLACES)} say {rng.choice(ORGS)} was "
@@ -278,7 +277,7 @@ def questions(n: int = 40) -> list[str]:
 def serve(index_dir: Path, repeats: int, label: str) -> dict:
     code = SERVE.format(bench=str(Path(__file__).parent), root=str(ROOT), index=str(index_dir), models=str(MODELS),
                         questions=json.dumps(questions()), repeats=repeats)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     result["label"] = label
     return result

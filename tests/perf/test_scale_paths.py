@@ -21,7 +21,7 @@ from index.tables import ChunkTable
 from index.types import Chunk, Document
 from index.vectors import (EXACT_LIMIT, FLAT, IVF_SQ8, build_vector_index, choose_kind, index_kind,
                            search_many, search_vectors)
-from tests.conftest import make_corpus, settings_for
+from tests.support import make_corpus, settings_for, wait_until
 
 
 def clustered(n: int, dimension: int = 64, clusters: int = 50, seed: int = 0) -> np.ndarray:
@@ -122,25 +122,45 @@ class SlowFakeEmbedder:
         return self.encode_passages(texts)
 
 
+class GatedEmbedder(SlowFakeEmbedder):
+    """Its first call waits for ``open``: what callers send meanwhile waits in the queue."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open = threading.Event()
+        self.entered = threading.Event()  # the first call has begun
+
+    def encode_passages(self, texts, progress=None):
+        self.entered.set()
+        assert self.open.wait(30), "the gate was never opened"
+        return super().encode_passages(texts, progress)
+
+
 def test_concurrent_model_calls_are_batched_and_each_caller_gets_its_own_rows() -> None:
-    inner = SlowFakeEmbedder()
+    inner = GatedEmbedder()
     batching = batching_embedder(inner)
     assert isinstance(batching, BatchingEmbedder) and not isinstance(batching, BatchingTokenEmbedder)
+    batching.workers = 1  # one model thread: while it runs the first call, the 19 others wait for it
     texts = [f"question {i}" + "x" * (i % 7) for i in range(20)]
     results: dict[int, np.ndarray] = {}
 
     def ask(i: int) -> None:
         results[i] = batching.encode_queries([texts[i]])
 
-    threads = [threading.Thread(target=ask, args=(i,)) for i in range(20)]
+    first = threading.Thread(target=ask, args=(0,))
+    first.start()
+    assert inner.entered.wait(10)  # the model thread runs the first question
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(1, 20)]
     for t in threads:
         t.start()
-    for t in threads:
+    wait_until(lambda: batching._queue.qsize() == 19, 10)  # every other caller waits in the queue
+    inner.open.set()
+    for t in [first, *threads]:
         t.join()
-    assert sum(inner.calls) == 20 and len(inner.calls) < 20  # fewer model calls than questions
+    assert inner.calls == [1, 19]  # the first question alone, then every question that waited, at once
     for i, text in enumerate(texts):
         assert np.array_equal(results[i], SlowFakeEmbedder().encode_queries([text]))
-    assert batching.encode_queries([]).shape == (0, 8) or len(batching.encode_queries([])) == 0
+    assert batching.encode_queries([]).shape == (0, 8)  # no text: no row, the model's width
 
 
 def test_a_failing_model_call_reaches_every_waiting_caller_and_the_thread_lives_on() -> None:
@@ -156,8 +176,8 @@ def test_a_failing_model_call_reaches_every_waiting_caller_and_the_thread_lives_
     assert batching.encode_queries(["fine"]).shape == (1, 8)
 
 
-@pytest.mark.slow
-async def test_concurrent_async_questions_get_the_same_answers_as_sequential_ones(casebot: CaseBot) -> None:
+async def test_concurrent_async_questions_get_the_same_answers_as_sequential_ones(fast_casebot: CaseBot) -> None:
+    casebot = fast_casebot
     questions = [
         "Why did Iran open a criminal case against Pavel Durov?",
         "How many monthly active users did Telegram have?",
@@ -179,8 +199,7 @@ async def test_concurrent_async_questions_get_the_same_answers_as_sequential_one
     assert casebot._batching.batches - before <= 2 * len(questions)  # never more model calls than alone
 
 
-@pytest.mark.slow
-def test_an_index_over_the_limit_is_built_approximate_and_answers(tmp_path: Path, embedder: Embedder,
+def test_an_index_over_the_limit_is_built_approximate_and_answers(tmp_path: Path, fast_embedder: Embedder, fast_reranker,  # noqa: ANN001
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     import index.vectors as vectors
 
@@ -188,23 +207,22 @@ def test_an_index_over_the_limit_is_built_approximate_and_answers(tmp_path: Path
     settings = settings_for(tmp_path)
     make_corpus(settings.corpus_dir)
     store = IndexStore(settings.index_dir)
-    build_index(settings.corpus_dir, store, embedder)
+    build_index(settings.corpus_dir, store, fast_embedder)
     assert store.read_manifest().vector_index == "IndexIVFScalarQuantizer"
-    bot = CaseBot(settings, embedder=embedder)
+    bot = CaseBot(settings, embedder=fast_embedder, reranker=fast_reranker)
     bot.open(build_if_missing=False)
     answer = bot.ask("Why did Iran open a criminal case against Pavel Durov?")
     assert answer.answered and "Durov" in answer.passages[0].text
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["truncate-texts", "garbage-chunk-columns"])
-def test_damaged_columnar_files_are_detected_with_a_rebuild_hint(tmp_path: Path, embedder: Embedder, damage: str) -> None:
+def test_damaged_columnar_files_are_detected_with_a_rebuild_hint(tmp_path: Path, fast_embedder: Embedder, damage: str) -> None:
     from index.errors import IndexCorrupt
 
     settings = settings_for(tmp_path)
     make_corpus(settings.corpus_dir)
     store = IndexStore(settings.index_dir)
-    build_index(settings.corpus_dir, store, embedder)
+    build_index(settings.corpus_dir, store, fast_embedder)
     build = store.current_build()
     assert build is not None
     path = build / ("texts.bin" if damage == "truncate-texts" else "chunks.npy")
@@ -213,13 +231,12 @@ def test_damaged_columnar_files_are_detected_with_a_rebuild_hint(tmp_path: Path,
     else:
         path.write_bytes(b"\x00garbage{")
     with pytest.raises(IndexCorrupt, match="index build --full"):
-        store.load(embedder)
+        store.load(fast_embedder)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("old_format", [1, 2])
 def test_an_index_of_an_older_format_is_explained_in_one_line_and_rebuilt(
-        tmp_path: Path, embedder: Embedder, old_format: int) -> None:
+        tmp_path: Path, fast_embedder: Embedder, old_format: int) -> None:
     """What casebot wrote before format 3 (embedding units beside the chunks) is not read: the
     format mismatch tells how to rebuild, and a build does so."""
     from index.errors import IndexCorrupt
@@ -227,18 +244,18 @@ def test_an_index_of_an_older_format_is_explained_in_one_line_and_rebuilt(
     settings = settings_for(tmp_path)
     make_corpus(settings.corpus_dir)
     store = IndexStore(settings.index_dir)
-    build_index(settings.corpus_dir, store, embedder)
+    build_index(settings.corpus_dir, store, fast_embedder)
     build = store.current_build()
     assert build is not None
     manifest = json.loads((build / "manifest.json").read_text())
     old = {**manifest, "format": old_format, "unit_kind": "chunk/v2", "units": manifest["chunks"]}
     (build / "manifest.json").write_text(json.dumps(old))
     with pytest.raises(IndexCorrupt) as raised:
-        store.load(embedder)
+        store.load(fast_embedder)
     message = str(raised.value)
     assert f"has format {old_format}" in message and "index build --full" in message and "\n" not in message
-    report = build_index(settings.corpus_dir, store, embedder)
-    assert report.embedded == report.chunks > 0 and store.load(embedder).manifest.format == manifest["format"]
+    report = build_index(settings.corpus_dir, store, fast_embedder)
+    assert report.embedded == report.chunks > 0 and store.load(fast_embedder).manifest.format == manifest["format"]
 
 
 def test_chunk_hashes_ending_in_zero_bytes_come_back_whole(tmp_path: Path) -> None:

@@ -17,15 +17,12 @@ import textwrap
 import time
 from pathlib import Path
 
-import pytest
 
 from index.build import build_index
 from index.embed import Embedder
 from index.lock import BuildLock
 from index.store import IndexStore
-from tests.conftest import REPO, build_lock_held_elsewhere, cli_command, make_corpus, run_cli, searcher_for
-
-pytestmark = pytest.mark.slow
+from tests.support import REPO, build_lock_held_elsewhere, cli_command, make_corpus, searcher_for
 
 BUILD_SERVER = textwrap.dedent(
     """
@@ -106,10 +103,10 @@ def test_two_builds_started_together_with_random_sigkills_leave_a_complete_unloc
     assert len([p for p in (index_dir / "builds").iterdir()]) <= store.keep
 
 
-def test_a_second_build_waits_naming_the_holder_and_no_wait_exits_with_one_line(tmp_path: Path) -> None:
+def test_a_second_build_waits_naming_the_holder_and_no_wait_exits_with_one_line(tmp_path: Path, cli_process) -> None:  # noqa: ANN001
     make_corpus(tmp_path / "corpus")
     with build_lock_held_elsewhere(tmp_path / "index") as holder:  # killed at the end: the kernel frees the lock
-        refused = run_cli(tmp_path, "index", "build", "--no-wait")
+        refused = cli_process(tmp_path, "index", "build", "--no-wait")
         assert refused.returncode == 1
         assert refused.stderr.strip().splitlines() == [
             f"error: Another build is running on {tmp_path / 'index'} (process {holder.pid} (python -c) on "

@@ -14,7 +14,7 @@ import pytest
 from bot.service import CaseBot
 from index.embed import Embedder
 from index.tokens import TOKENS_FILE
-from tests.conftest import make_corpus, run_cli, settings_for
+from tests.support import make_corpus, run_cli, settings_for
 
 pytestmark = pytest.mark.slow
 

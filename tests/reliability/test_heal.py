@@ -1,7 +1,7 @@
 """A damaged current build while a bot is serving: answers go on from the previous build, one warning
 is logged and shown by `index status`, and the next build repairs the index.
 
-Every damage of the damage tests (tests/core/test_build.py, test_tokens.py, tests/perf/test_scale_paths.py)
+Every damage of the damage tests (tests/index/test_build.py, test_tokens.py, tests/perf/test_scale_paths.py)
 is applied to the current build of a running CaseBot. A damaged file is written beside the original and
 renamed over it (or deleted): the serving process still maps the old file, as it would after a bad
 sector elsewhere, and must notice by itself. (A file truncated in place under a live memory map is a
@@ -12,6 +12,7 @@ made with --full so that it does not share the word-piece file, whose damage wou
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import shutil
@@ -21,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from bot import service as bot_service
+from bot.follow import Poller
 from bot.service import CaseBot
 from index.build import build_index
 from index.builds import serving_status
@@ -28,11 +31,10 @@ from index.embed import Embedder
 from index.store import IndexStore
 from index.tokens import TOKENS_FILE
 from bot.answer import Answer
-from index.retrieval_models import CrossEncoder
-from tests.conftest import make_corpus, run_cli, searcher_for, settings_for, wait_until
+from tests.support import make_corpus, searcher_for, settings_for, wait_until
+from tests.support.models import WordOverlap
 
-pytestmark = pytest.mark.slow
-
+POLL = 0.1  # the follower's poll (a second in production), shortened here
 ARTICLE_QUESTION = "Why did Iran open a criminal case against Pavel Durov?"
 NEW_QUESTION = "How much was Telegram fined by the Moscow court?"
 NEW_DOCUMENT = "---\ntitle: Court fine\n---\nA Moscow court fined Telegram 800,000 rubles for refusing to hand over keys.\n"
@@ -64,16 +66,16 @@ def damage(build: Path, kind: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def two_builds(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder, reranker: CrossEncoder) -> tuple[Path, dict]:
+def two_builds(tmp_path_factory: pytest.TempPathFactory, fast_embedder: Embedder, fast_reranker: WordOverlap) -> tuple[Path, dict]:
     """An index folder with the article's build and, current, one with a court fine added."""
     root = tmp_path_factory.mktemp("heal")
     settings = settings_for(root)
     make_corpus(settings.corpus_dir)
     store = IndexStore(settings.index_dir)
-    build_index(settings.corpus_dir, store, embedder)
-    expected = Answer.from_retrieval(searcher_for(store.load(embedder), embedder, reranker).search(ARTICLE_QUESTION, 3)).to_json()
+    build_index(settings.corpus_dir, store, fast_embedder)
+    expected = Answer.from_retrieval(searcher_for(store.load(fast_embedder), fast_embedder, fast_reranker).search(ARTICLE_QUESTION, 3)).to_json()
     (settings.corpus_dir / "fine.md").write_text(NEW_DOCUMENT, encoding="utf-8")
-    build_index(settings.corpus_dir, store, embedder, full=True)
+    build_index(settings.corpus_dir, store, fast_embedder, full=True)
     return root, expected
 
 
@@ -87,9 +89,9 @@ def assert_same_answer(ours: dict, expected: dict) -> None:
     assert [p["score"] for p in ours["passages"]] == pytest.approx([p["score"] for p in expected["passages"]], abs=1e-3)
 
 
-def serving(root: Path, embedder: Embedder, reranker: CrossEncoder, two_builds: tuple[Path, dict]) -> CaseBot:
+def serving(root: Path, fast_embedder: Embedder, fast_reranker: WordOverlap, two_builds: tuple[Path, dict]) -> CaseBot:
     shutil.copytree(two_builds[0], root, symlinks=True)
-    bot = CaseBot(settings_for(root), embedder=embedder, reranker=reranker)
+    bot = CaseBot(settings_for(root), embedder=fast_embedder, reranker=fast_reranker)
     bot.open(build_if_missing=False)
     assert bot.ask(NEW_QUESTION).passages[0].doc_id == "fine.md"
     return bot
@@ -97,9 +99,10 @@ def serving(root: Path, embedder: Embedder, reranker: CrossEncoder, two_builds: 
 
 @pytest.mark.parametrize("kind", list(DAMAGES))
 def test_damage_to_the_current_build_while_serving_falls_back_then_a_build_repairs(
-        tmp_path: Path, embedder: Embedder, reranker: CrossEncoder, two_builds: tuple[Path, dict], kind: str,
-        caplog: pytest.LogCaptureFixture) -> None:
-    bot = serving(tmp_path / "root", embedder, reranker, two_builds)
+        tmp_path: Path, fast_embedder: Embedder, fast_reranker: WordOverlap, two_builds: tuple[Path, dict], kind: str,
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bot_service, "Poller", functools.partial(Poller, interval=POLL))
+    bot = serving(tmp_path / "root", fast_embedder, fast_reranker, two_builds)
     store = bot.store
     damaged_build = store.current_build()
     previous = next(b for b in store.builds.iterdir() if b != damaged_build)
@@ -107,10 +110,10 @@ def test_damage_to_the_current_build_while_serving_falls_back_then_a_build_repai
     try:
         with caplog.at_level(logging.WARNING):
             damage(damaged_build, kind)
-            wait_until(lambda: bot.searcher.index.path == previous, 5.0)  # the follower polls every second
+            wait_until(lambda: bot.searcher.index.path == previous, 5.0)
             assert_same_answer(bot.ask(ARTICLE_QUESTION).to_json(), two_builds[1])
             assert {s.doc_id for s in bot.sources()} == {"iran-fsb-telegram-2017.md"}
-            time.sleep(2.5)  # more polls: still one warning
+            time.sleep(POLL * 10)  # more polls: still one warning
         warnings = [r.getMessage() for r in caplog.records if "cannot be read" in r.getMessage()]
         assert len(warnings) == 1 and damaged_build.name in warnings[0] and previous.name in warnings[0]
         status, why = serving_status(store)
@@ -125,7 +128,7 @@ def test_damage_to_the_current_build_while_serving_falls_back_then_a_build_repai
         bot.close()
 
 
-def test_index_status_warns_about_a_damaged_current_build(tmp_path: Path, two_builds: tuple[Path, dict]) -> None:
+def test_index_status_warns_about_a_damaged_current_build(tmp_path: Path, two_builds: tuple[Path, dict], cli) -> None:  # noqa: ANN001
     root = tmp_path / "root"
     shutil.copytree(two_builds[0], root, symlinks=True)
     store = IndexStore(root / "index")
@@ -133,7 +136,7 @@ def test_index_status_warns_about_a_damaged_current_build(tmp_path: Path, two_bu
     assert damaged is not None
     previous = next(b for b in store.builds.iterdir() if b != damaged)
     damage(damaged, "garbage-faiss")
-    result = run_cli(root, "index", "status")
+    result = cli(root, "index", "status")
     assert result.returncode == 0, result.stderr
     [warning] = result.stderr.splitlines()
     assert warning.startswith(f"warning: the current build cannot be read (The index in {damaged} is damaged")
@@ -144,9 +147,9 @@ def test_index_status_warns_about_a_damaged_current_build(tmp_path: Path, two_bu
 
 @pytest.mark.parametrize("kind", ["truncate-tokens", "delete-tokens"])  # what every question reads from disk
 def test_a_read_error_while_answering_falls_back_without_a_crash_or_a_hang(
-        tmp_path: Path, embedder: Embedder, reranker: CrossEncoder, two_builds: tuple[Path, dict], kind: str) -> None:
+        tmp_path: Path, fast_embedder: Embedder, fast_reranker: WordOverlap, two_builds: tuple[Path, dict], kind: str) -> None:
     """No follower here: the question itself meets the damage (a short read, a missing file)."""
-    bot = serving(tmp_path / "root", embedder, reranker, two_builds)
+    bot = serving(tmp_path / "root", fast_embedder, fast_reranker, two_builds)
     damage(bot.store.current_build(), kind)
 
     async def ask() -> dict:
@@ -156,20 +159,20 @@ def test_a_read_error_while_answering_falls_back_without_a_crash_or_a_hang(
     assert {s.doc_id for s in bot.sources()} == {"iran-fsb-telegram-2017.md"}
 
 
-def test_removing_an_old_build_never_frees_what_a_kept_build_shares(tmp_path: Path, embedder: Embedder) -> None:
+def test_removing_an_old_build_never_frees_what_a_kept_build_shares(tmp_path: Path, fast_embedder: Embedder) -> None:
     settings = settings_for(tmp_path)
     make_corpus(settings.corpus_dir)
     store = IndexStore(settings.index_dir, keep=2)
-    build_index(settings.corpus_dir, store, embedder)
+    build_index(settings.corpus_dir, store, fast_embedder)
     first = store.current_build()
     (settings.corpus_dir / "fine.md").write_text(NEW_DOCUMENT, encoding="utf-8")
-    build_index(settings.corpus_dir, store, embedder)  # links the first build's word pieces, appends
+    build_index(settings.corpus_dir, store, fast_embedder)  # links the first build's word pieces, appends
     middle = store.current_build()
     (settings.corpus_dir / "more.md").write_text("---\ntitle: More\n---\nRoskomnadzor threatened to block Telegram.\n",
                                                  encoding="utf-8")
-    build_index(settings.corpus_dir, store, embedder)
+    build_index(settings.corpus_dir, store, fast_embedder)
     assert first is not None and middle is not None and not first.exists()  # beyond KEEP_BUILDS=2
     assert (middle / TOKENS_FILE).stat().st_ino == (store.current_build() / TOKENS_FILE).stat().st_ino
-    kept = store.load(embedder, middle)  # the kept build still reads every piece it had
-    answer = searcher_for(kept, embedder).search(NEW_QUESTION, 3)
+    kept = store.load(fast_embedder, middle)  # the kept build still reads every piece it had
+    answer = searcher_for(kept, fast_embedder).search(NEW_QUESTION, 3)
     assert answer.passages[0].doc_id == "fine.md"

@@ -65,7 +65,8 @@ def test_huge_file_is_skipped_and_megabyte_paragraph_is_chunked_exactly(tmp_path
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.text(max_size=300))
-def test_any_question_is_answered_verbatim_or_rejected(casebot: CaseBot, question: str) -> None:
+def test_any_question_is_answered_verbatim_or_rejected(fast_casebot: CaseBot, question: str) -> None:
+    casebot = fast_casebot
     try:
         answer = casebot.ask(question)
     except QuestionRejected as exc:

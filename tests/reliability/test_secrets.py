@@ -4,7 +4,7 @@ Each test hands casebot distinctive fake secrets (through ``.env`` and the envir
 deployment does), runs the code path as a user or operator would (the CLI in a subprocess with
 ``LOG_LEVEL=DEBUG``; the Matrix bot in-process with every logger at DEBUG), and looks for the
 secrets, whole or in part, in everything printed or logged. The Matrix paths run against the real
-Synapse of tests/matrix; the Discord login runs against a local stand-in for Discord's HTTP API that
+Synapse of tests/adapters/matrix; the Discord login runs against a local stand-in for Discord's HTTP API that
 answers 401 like Discord does to a wrong token (no test leaves the machine).
 """
 
@@ -30,16 +30,9 @@ import pytest
 
 from bot.service import CaseBot
 from bot.settings import Settings, SettingsError
-from tests.conftest import REPO
-from tests.matrix.conftest import (  # noqa: F401  (fixtures: the real Synapse and a bot on it)
-    RunningBot,
-    bot_account,
-    people,
-    start_bot,
-    synapse,
-    unique,
-)
-from tests.matrix.synapse_server import Synapse, free_port
+from tests.support import REPO
+from tests.support.matrix import RunningBot, unique
+from tests.support.synapse_server import Synapse, free_port
 
 DISCORD_TOKEN = "MTA5ODc2NTQzMjEwOTg3NjU0.casebotFAKE.dIsCoRd-SECRET-q7ZxW2"
 MATRIX_PASSWORD = "casebot-FAKE-matrix-password-SECRET-k3Wp9"

@@ -11,19 +11,17 @@ import pytest
 from bot.service import CaseBot
 from index.embed import Embedder
 from index.watch import QUIET_SECONDS
-from tests.conftest import make_corpus, settings_for
-
-pytestmark = pytest.mark.slow
+from tests.support import make_corpus, settings_for
 
 PIECES = [f"Paragraph {n} of the pigeon appendix: loft {n} carried {n * 11} sealed letters to the court.\n\n"
           for n in range(1, 7)]
 
 
 def test_a_file_copied_in_slowly_is_indexed_exactly_once_and_complete(
-        tmp_path: Path, embedder: Embedder, caplog: pytest.LogCaptureFixture) -> None:
+        tmp_path: Path, fast_embedder: Embedder, fast_reranker, caplog: pytest.LogCaptureFixture) -> None:  # noqa: ANN001
     settings = settings_for(tmp_path, corpus_watch=True)
     corpus = make_corpus(settings.corpus_dir)
-    bot = CaseBot(settings, embedder=embedder)
+    bot = CaseBot(settings, embedder=fast_embedder, reranker=fast_reranker)
     bot.open()
     bot.start_background()
     try:

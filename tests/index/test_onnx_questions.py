@@ -1,0 +1,93 @@
+"""Questions read by the onnxruntime copy of the model (index/onnx_model.py): the same vectors and the
+same answers as torch, and a damaged or missing copy only means torch, never a wrong answer."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.service import CaseBot
+from index.embed import Embedder
+from index.onnx_model import OnnxQuestionEmbedder, model_file
+from index.retrieval_models import CrossEncoder
+from tests.support import EVAL_FILE, make_corpus, settings_for
+
+
+def _questions(n: int = 12) -> list[str]:
+    lines = [json.loads(line) for line in EVAL_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [line["q"] for line in lines][:n]
+
+
+@pytest.fixture(scope="module")
+def bots(embedder: Embedder, reranker: CrossEncoder, tmp_path_factory: pytest.TempPathFactory) -> tuple[CaseBot, CaseBot]:
+    """The same index read once with onnxruntime and once with torch."""
+    root = tmp_path_factory.mktemp("onnx")
+    make_corpus(root / "corpus")
+    onnx = CaseBot(settings_for(root, question_runtime="onnx"), embedder=embedder, reranker=reranker)
+    onnx.open(build_if_missing=True)
+    torch = CaseBot(settings_for(root, question_runtime="torch"), embedder=embedder, reranker=reranker)
+    torch.open(build_if_missing=False)
+    return onnx, torch
+
+
+def test_question_vectors_and_pieces_match_torch(bots: tuple[CaseBot, CaseBot]) -> None:
+    onnx, torch = bots
+    assert isinstance(onnx.searcher.embedder, OnnxQuestionEmbedder)
+    assert not isinstance(torch.searcher.embedder, OnnxQuestionEmbedder)
+    questions = _questions()
+    minilm = torch.embedder.vectors  # type: ignore[attr-defined]  # the vectors' model; the pieces are ColBERT's
+    ours, theirs = onnx.searcher.embedder.encode_tokens(questions), minilm.encode_tokens(questions)
+    for a, b in zip(ours, theirs):
+        assert np.array_equal(a.spans, b.spans)
+        assert np.abs(a.vectors - b.vectors).max() < 1e-4
+        assert float(a.pooled @ b.pooled) > 0.99999
+    assert np.abs(onnx.searcher.embedder.encode_queries(questions) - torch.embedder.encode_queries(questions)).max() < 1e-4
+
+
+def test_answers_are_the_same_as_with_torch(bots: tuple[CaseBot, CaseBot]) -> None:
+    onnx, torch = bots
+    for question in _questions(30):
+        a, b = onnx.ask(question), torch.ask(question)
+        assert a.answered == b.answered
+        assert [(p.start, p.end, p.highlight_start, p.highlight_end) for p in a.passages] == \
+               [(p.start, p.end, p.highlight_start, p.highlight_end) for p in b.passages]
+        assert np.allclose([p.score for p in a.passages], [p.score for p in b.passages], atol=1e-4)
+
+
+def test_a_damaged_copy_means_torch_until_the_next_build_makes_a_good_one(
+        embedder: Embedder, reranker: CrossEncoder, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    make_corpus(tmp_path / "corpus")
+    settings = settings_for(tmp_path, model_cache_dir=tmp_path / "models", question_runtime="onnx")
+    path = model_file(settings.model_cache_dir, embedder.vectors)  # type: ignore[attr-defined]
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"\x00not an onnx model" * 100)
+    question = "How many people in Iran use Telegram?"
+
+    with caplog.at_level(logging.WARNING, logger="index.onnx_model"):
+        bot = CaseBot(settings, embedder=embedder, reranker=reranker)
+        bot.open(build_if_missing=True)
+    assert not isinstance(bot.searcher.embedder, OnnxQuestionEmbedder)
+    assert any("read by torch" in r.getMessage() for r in caplog.records)
+    assert "40 million" in bot.ask(question).passages[0].text
+    assert not path.exists() and path.with_suffix(".failed").is_file()
+
+    again = CaseBot(settings, embedder=embedder, reranker=reranker)  # a restart does not try (and wait) again
+    again.open(build_if_missing=False)
+    assert not isinstance(again.searcher.embedder, OnnxQuestionEmbedder) and not path.exists()
+
+    again.rebuild()  # the next build does: a good copy is exported, checked and used
+    assert isinstance(again.searcher.embedder, OnnxQuestionEmbedder)
+    assert path.is_file() and not path.with_suffix(".failed").exists()
+    assert "40 million" in again.ask(question).passages[0].text
+
+
+def test_question_runtime_setting_is_checked() -> None:
+    from bot.settings import Settings, SettingsError
+
+    assert Settings.from_mapping({"QUESTION_RUNTIME": "torch"}).question_runtime == "torch"
+    with pytest.raises(SettingsError, match="QUESTION_RUNTIME"):
+        Settings.from_mapping({"QUESTION_RUNTIME": "tensorrt"})
