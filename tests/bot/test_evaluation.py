@@ -7,6 +7,7 @@ import re
 import unicodedata
 from pathlib import Path
 
+import pytest
 import yaml
 
 from bot.evaluation import evaluate, load_questions
@@ -127,10 +128,40 @@ def test_language_evaluation_sets_have_verbatim_gold_in_documents_of_the_right_l
 # recall@1 0.634, recall@3 0.786, right document 0.771, highlight 0.542, 22 of 25 off-topic questions
 # declined, no on-topic one. The targets of the multi-document issue are higher (0.85 / 0.97 / 0.95);
 # these floors keep what was reached from silently getting worse.
-def test_default_settings_keep_the_measured_quality_on_many_documents(
-        embedder: Embedder, reranker: CrossEncoder, tmp_path: Path) -> None:
-    bot = CaseBot(settings_for(tmp_path, corpus_dir=CASE / "corpus"), embedder=embedder, reranker=reranker)
+@pytest.fixture(scope="module")
+def case_bot(embedder: Embedder, reranker: CrossEncoder, tmp_path_factory: pytest.TempPathFactory) -> CaseBot:
+    """The default CaseBot over the many-document corpus (English, Russian and Persian documents)."""
+    bot = CaseBot(settings_for(tmp_path_factory.mktemp("case"), corpus_dir=CASE / "corpus"), embedder=embedder,
+                  reranker=reranker)
     bot.open(build_if_missing=True)
-    report = evaluate(load_questions(CASE / "questions.jsonl"), lambda question: bot.ask(question, 3))
+    return bot
+
+
+def test_default_settings_keep_the_measured_quality_on_many_documents(case_bot: CaseBot) -> None:
+    report = evaluate(load_questions(CASE / "questions.jsonl"), lambda question: case_bot.ask(question, 3))
     assert_floors(report, recall_at_1=0.62, recall_at_3=0.77, highlight=0.53, off_topic_declined=22,
                   on_topic_declined_at_most=1, right_document=0.75)
+
+
+# Measured with the default settings (docs/evaluation.md, "Languages"), 48 questions answered only by
+# the Russian and Persian documents or asked in those languages, by direction: recall@1 / recall@3 /
+# right passage anywhere in the answer (the top 3, then the best passage of another language when it
+# stands out). The issue's targets (0.75 / 0.90 each way) are not reached; these floors keep what is.
+LANGUAGE_FLOORS = {  # direction: floors of EvalReport fields (an English question's Russian or Persian
+    # answer comes after the English passages: its recall@1 is 0 and only "in answer" is kept)
+    "en→ru": {"recall_at_3": 0.05, "in_answer": 0.85}, "en→fa": {"recall_at_3": 0.12, "in_answer": 0.45},
+    "ru→ru": {"recall_at_1": 0.70, "recall_at_3": 0.95}, "ru→en": {"recall_at_1": 0.55, "recall_at_3": 0.55},
+    "fa→fa": {"recall_at_1": 0.65, "recall_at_3": 0.95}, "fa→en": {"recall_at_1": 0.45, "recall_at_3": 0.45},
+}
+
+
+def test_default_settings_keep_the_measured_quality_in_each_language_direction(case_bot: CaseBot) -> None:
+    questions = load_questions(CASE / "languages.jsonl")
+    answers = {q.question: case_bot.ask(q.question, 3) for q in questions}
+    for direction, floors in LANGUAGE_FLOORS.items():
+        report = evaluate([q for q in questions if q.group == direction], answers.__getitem__)
+        for field, floor in floors.items():
+            assert getattr(report, field) >= floor, (direction, field, dict(report.rows()))
+        assert report.on_topic_declined <= 1, (direction, report.misses)
+    off_topic = evaluate([q for q in questions if not q.on_topic], answers.__getitem__)
+    assert round(off_topic.off_topic_declined * off_topic.off_topic) >= 4, off_topic.answered_off_topic
