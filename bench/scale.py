@@ -163,11 +163,11 @@ def add_synthetic_pieces(index_dir: Path) -> None:
     import json
 
     from index.store import IndexStore
-    from index.tokens import TOKEN_CHUNKS_FILE, TOKENS_FILE, TokenTable
+    from index.pieces import PIECE_CHUNKS_FILE, PIECES_FILE, PieceTable
 
     real_build = IndexStore(WORK / "index-10000").current_build()
-    real_units = np.load(real_build / TOKEN_CHUNKS_FILE)
-    real = TokenTable.load(real_build, DIMENSION, len(real_units))
+    real_units = np.load(real_build / PIECE_CHUNKS_FILE)
+    real = PieceTable.load(real_build, DIMENSION, len(real_units))
     assert real is not None, "bench/latency.py's index has no stored pieces"
     records = np.asarray(real.records)  # 0.34 GB
     build = IndexStore(index_dir).current_build()
@@ -176,7 +176,7 @@ def add_synthetic_pieces(index_dir: Path) -> None:
     n, m = len(lengths), len(real_units)
     units = np.zeros((n, 2), dtype=np.int64)
     written = 0
-    with open(build / TOKENS_FILE, "wb") as fh:
+    with open(build / PIECES_FILE, "wb") as fh:
         for block in range(0, n, m):
             ids = np.arange(block, min(block + m, n))
             source = ids % m
@@ -189,11 +189,11 @@ def add_synthetic_pieces(index_dir: Path) -> None:
             units[ids, 1] = counts
             fh.write(copy.tobytes())
             written += len(copy)
-    np.save(build / TOKEN_CHUNKS_FILE, units)
+    np.save(build / PIECE_CHUNKS_FILE, units)
     manifest = json.loads((build / "manifest.json").read_text())
     manifest["token_pieces"] = int(written)
     (build / "manifest.json").write_text(json.dumps(manifest))
-    size = (build / TOKENS_FILE).stat().st_size
+    size = (build / PIECES_FILE).stat().st_size
     print(f"stored pieces: {written} records, {size / 1e9:.1f} GB ({size / n / 1000:.1f} kB a chunk)\n", flush=True)
 
 
@@ -249,7 +249,7 @@ searcher = bot.searcher
 plain = Searcher(searcher.index, searcher.embedder, searcher.late.model if searcher.late else None, None,
                  replace(searcher.params, rerank_depth=0))
 result = dict(model_s=t1 - t0, load_s=t2 - t1, store_s=store_s, rss_model=rss_model, rss_loaded=rss_loaded,
-              kind=type(searcher.index.vector_index).__name__, pieces=searcher.index.tokens is not None,
+              kind=type(searcher.index.vector_index).__name__, pieces=searcher.index.pieces is not None,
               depth=searcher.params.rerank_depth)
 for name, s in (("plain", plain), ("configured", searcher)):
     times = []

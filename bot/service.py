@@ -159,7 +159,7 @@ class CaseBot:
         is waited for (``on_wait`` told who it is) or, unless ``wait``, raises IndexBusy."""
         with self._rebuild_lock:
             report = build_index(self.settings.corpus_dir, self.store, self.embedder, full=full,
-                                 progress=progress, token_limit=self.settings.token_store_max_chunks,
+                                 progress=progress, piece_limit=self.settings.token_store_max_chunks,
                                  wait=wait, on_wait=on_wait)
             self.refresh(force=True, retry_model=True)  # also when up to date: the question model may be retried
             return report

@@ -30,7 +30,7 @@ from index.ingest import IngestWarning, scan_corpus
 from index.lock import BuildLock
 from index.lexical import bm25_from_terms, chunk_terms
 from index.store import FORMAT_VERSION, IndexStore, LoadedIndex, Manifest, stored_terms
-from index.tokens import TokenTable, write_token_table
+from index.pieces import PieceTable, write_piece_table
 from index.types import Chunk, Document
 from index.vectors import build_vector_index
 
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 # Sentences are scored at question time, word by word, for the few candidates (index.search);
 # separate sentence vectors did not rank better with it (docs/performance.md, bench/build.py).
 
-# Up to this many chunks a build also stores every chunk's word-piece vectors (index.tokens, about
+# Up to this many chunks a build also stores every chunk's word-piece vectors (index.pieces, about
 # 34 kB a chunk on average: 34 GB at a million chunks, on disk, read only for a question's
 # candidates), so that re-scoring candidates needs no model pass at question time: 19.5 ms a question
 # at a million chunks. Above it the searcher computes them for its few candidates per question
@@ -99,18 +99,18 @@ def _previous(store: IndexStore, embedder: Embedder, full: bool) -> tuple[Loaded
 
 def build_index(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool = False,
                 progress: bool = False, on_embedded: Callable[[int], None] | None = None,
-                token_limit: int = TOKEN_STORE_MAX_CHUNKS, wait: bool = True,
+                piece_limit: int = TOKEN_STORE_MAX_CHUNKS, wait: bool = True,
                 on_wait: Callable[[str], None] | None = None) -> BuildReport:
     """Bring the index in ``store`` up to date with ``corpus_dir``. Returns what was done.
 
     One build at a time per index folder, across processes (index.lock): when another one runs,
     wait for it (telling ``on_wait`` who it is) or, unless ``wait``, raise IndexBusy."""
     with BuildLock(store.root).hold(wait=wait, on_wait=on_wait or log.warning):
-        return _build(corpus_dir, store, embedder, full, progress, on_embedded, token_limit)
+        return _build(corpus_dir, store, embedder, full, progress, on_embedded, piece_limit)
 
 
 def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, progress: bool,
-           on_embedded: Callable[[int], None] | None, token_limit: int) -> BuildReport:
+           on_embedded: Callable[[int], None] | None, piece_limit: int) -> BuildReport:
     started = time.perf_counter()
     timings: dict[str, float] = {}
     previous, damaged = _previous(store, embedder, full)
@@ -127,8 +127,8 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
     added = tuple(sorted(set(hashes) - set(old_hashes)))
     removed = tuple(sorted(set(old_hashes) - set(hashes)))
     changed = tuple(sorted(d for d in hashes if d in old_hashes and old_hashes[d] != hashes[d]))
-    wants_tokens = isinstance(embedder, TokenEmbedder) and previous is not None and previous.manifest.chunks <= token_limit
-    if previous is not None and not damaged and old_hashes == hashes and (previous.tokens is not None or not wants_tokens):
+    wants_pieces = isinstance(embedder, TokenEmbedder) and previous is not None and previous.manifest.chunks <= piece_limit
+    if previous is not None and not damaged and old_hashes == hashes and (previous.pieces is not None or not wants_pieces):
         prune_builds(store)  # what a build killed after its swap left (an extra build, an unfinished one)
         return BuildReport(len(documents), previous.manifest.chunks, 0, previous.manifest.chunks,
                            warnings=scan.warnings, up_to_date=True,
@@ -142,8 +142,8 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
     hashes_of_chunks = [chunk_hash(embedder.name, text) for text in texts]
     timings["chunk"] = time.perf_counter() - t
 
-    store_tokens = isinstance(embedder, TokenEmbedder) and 0 < len(chunks) <= token_limit
-    if previous is not None and store_tokens and previous.tokens is None:
+    store_pieces = isinstance(embedder, TokenEmbedder) and 0 < len(chunks) <= piece_limit
+    if previous is not None and store_pieces and previous.pieces is None:
         log.info("the current index has no word vectors: embedding every chunk again to store them")
         previous = None
     vectors = np.empty((len(texts), embedder.dimension), dtype=np.float32)
@@ -157,13 +157,13 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
     missing = np.flatnonzero(old_rows < 0).tolist()
 
     t = time.perf_counter()
-    new_tokens: dict[int, TokenVectors] = {}
+    new_pieces: dict[int, TokenVectors] = {}
     if missing:
-        embedded = _embed([texts[i] for i in missing], embedder, store_tokens, progress, on_embedded)
+        embedded = _embed([texts[i] for i in missing], embedder, store_pieces, progress, on_embedded)
         if isinstance(embedded, np.ndarray):
             vectors[missing] = embedded
         else:
-            new_tokens = dict(zip(missing, embedded))
+            new_pieces = dict(zip(missing, embedded))
             vectors[missing] = np.stack([e.pooled for e in embedded])
     multilingual = _multilingual_vectors(embedder, texts, missing, vectors, previous, old_rows, progress)
     timings["embed"] = time.perf_counter() - t
@@ -193,10 +193,10 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
     build = store.new_build()
     try:
         token_pieces = 0
-        if store_tokens:
-            write_token_table(build, embedder.dimension, previous.tokens if previous else None,
-                              previous.path if previous else None, reused, new_tokens)
-            token_pieces = TokenTable.load(build, embedder.dimension, len(chunks)).live_records  # type: ignore[union-attr]
+        if store_pieces:
+            write_piece_table(build, embedder.dimension, previous.pieces if previous else None,
+                              previous.path if previous else None, reused, new_pieces)
+            token_pieces = PieceTable.load(build, embedder.dimension, len(chunks)).live_records  # type: ignore[union-attr]
         manifest = Manifest(**{**manifest.__dict__, "build_id": build.name, "token_pieces": token_pieces,
                                "multilingual": 0 if multilingual is None else multilingual.shape[1]})
         store.write(build, manifest, documents, chunks, hashes_of_chunks, vectors, vector_index, bm25, terms,
@@ -249,10 +249,10 @@ def _disk_full(exc: BaseException) -> bool:
     return isinstance(exc, (OSError, RuntimeError)) and ("No space left" in str(exc) or "quota exceeded" in str(exc).lower())
 
 
-def _embed(texts: list[str], embedder: Embedder, with_tokens: bool, progress: bool,
+def _embed(texts: list[str], embedder: Embedder, with_pieces: bool, progress: bool,
            on_embedded: Callable[[int], None] | None) -> np.ndarray | list[TokenVectors]:
-    """The texts' vectors, or (``with_tokens``) their piece vectors with the vector in ``pooled``."""
-    if not with_tokens:
+    """The texts' vectors, or (``with_pieces``) their piece vectors with the vector in ``pooled``."""
+    if not with_pieces:
         return _model_pass(embedder.encode_passages, texts, "embedding", progress, on_embedded)
     pieces = _model_pass(embedder.encode_tokens, texts, "embedding", progress, on_embedded)  # type: ignore[attr-defined]
     if all(p.pooled is not None for p in pieces):

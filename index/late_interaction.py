@@ -5,7 +5,7 @@ those best cosines is the candidate's score, and the same computed per sentence 
 
     match(question, span) = mean over question tokens q of  max over pieces p in span of  cos(q, p)
 
-The pieces come from the build (index.tokens, 8-bit) so a question costs one model pass for itself
+The pieces come from the build (index.pieces, 8-bit) so a question costs one model pass for itself
 and one matrix product for all its candidates; an index built without them has the model read the
 candidates' texts instead (the last ``cache_size`` chunks are kept).
 """
@@ -94,7 +94,7 @@ class LateInteraction:
     def _pieces(self, chunks: list[int]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
         """The candidates' piece vectors (float32; stored ones still to be multiplied by their scales),
         the scales (None: vectors from the model), absolute spans and candidate positions, in order."""
-        table = self.index.tokens
+        table = self.index.pieces
         if table is None:
             tokens = self._read_by_model(chunks)
             starts = [self.index.chunks[c].start for c in chunks]

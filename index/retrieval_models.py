@@ -2,7 +2,7 @@
 
 * ``ColbertPieces``: answerai-colbert-small-v1, a model trained to match a question's tokens with a
   passage's (late interaction). The export lacks its trained 96-dim projection, so the 384-dim last
-  hidden states are used, L2-normalised. A build stores every chunk's piece vectors (index.tokens);
+  hidden states are used, L2-normalised. A build stores every chunk's piece vectors (index.pieces);
   a question is read once and matched with its candidates' stored pieces (MaxSim).
 * ``CrossEncoder``: cross-encoder/ms-marco-MiniLM-L-12-v2 reads a (question, passage) pair together
   and gives a relevance logit: what orders the best candidates and what abstention judges.

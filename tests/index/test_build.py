@@ -57,8 +57,8 @@ def test_rebuild_tokenizes_only_new_chunks_and_scores_words_like_a_full_build(
     build_index(corpus, store, fast_embedder)
     (corpus / "fine.md").write_text(EXTRA, encoding="utf-8")
     tokenized: list[str] = []
-    real_tokenize = lexical.tokenize
-    monkeypatch.setattr(lexical, "tokenize", lambda text, *words: tokenized.append(text) or real_tokenize(text, *words))
+    real_terms_of = lexical.terms_of
+    monkeypatch.setattr(lexical, "terms_of", lambda text, *words: tokenized.append(text) or real_terms_of(text, *words))
     build_index(corpus, store, fast_embedder)
     monkeypatch.undo()
     assert tokenized and all("Moscow court" in t or "appeal" in t for t in tokenized), "only the new chunks"

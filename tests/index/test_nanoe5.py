@@ -43,10 +43,10 @@ def test_vectors_come_from_e5_and_word_pieces_from_colbert(tmp_path: Path, embed
     texts = [chunk.text for chunk in index.chunks]
     assert report.chunks == len(texts) > 0
     assert np.abs(np.asarray(index.vectors) - e5.encode_passages(texts)).max() < 1e-5
-    assert index.tokens is not None
+    assert index.pieces is not None
     colbert_pieces = embedder.pieces.encode_tokens(texts)  # type: ignore[attr-defined]
     for chunk, expected in enumerate(colbert_pieces):
-        stored = index.tokens.get(chunk)
+        stored = index.pieces.get(chunk)
         assert np.array_equal(stored.spans, expected.spans)
         assert np.abs(stored.vectors - expected.vectors).max() < 0.02  # 8-bit storage
     # A question is read as an e5 query ("query: " prefix), not as a passage.

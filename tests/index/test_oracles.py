@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from index.build import build_index
 from index.embed import Embedder
-from index.lexical import bm25_from_terms, bm25_scores, build_bm25, chunk_terms, document_frequency, tokenize
+from index.lexical import bm25_from_terms, bm25_scores, build_bm25, chunk_terms, document_frequency, terms_of
 from index.store import IndexStore
 from index.vectors import build_vector_index, search_vectors
 from tests.support import make_corpus, searcher_for
@@ -21,13 +21,13 @@ WORDS = ["telegram", "durov", "iran", "russia", "fsb", "keys", "court", "encrypt
 
 def reference_bm25(texts: list[str], query: str, k1: float = 1.5, b: float = 0.75) -> list[float]:
     """BM25 (Lucene variant) written out plainly."""
-    docs = [tokenize(t) for t in texts]
+    docs = [terms_of(t) for t in texts]
     n = len(docs)
     average = sum(len(d) for d in docs) / n
     scores = []
     for doc in docs:
         total = 0.0
-        for term in set(tokenize(query)):
+        for term in set(terms_of(query)):
             df = sum(term in d for d in docs)
             if df == 0:
                 continue
@@ -75,10 +75,10 @@ def test_bm25_from_terms_matches_bm25s_own_indexing(texts: list[str], query: str
     import bm25s
 
     reference = bm25s.BM25()
-    reference.index([tokenize(t) or [""] for t in texts], show_progress=False)
+    reference.index([terms_of(t) or [""] for t in texts], show_progress=False)
     ours = build_bm25(texts)
     assert np.allclose(bm25_scores(ours, query, len(texts)), bm25_scores(reference, query, len(texts)), atol=1e-5)
-    assert np.array_equal(document_frequency(ours, tokenize(query)), document_frequency(reference, tokenize(query)))
+    assert np.array_equal(document_frequency(ours, terms_of(query)), document_frequency(reference, terms_of(query)))
 
 
 @settings(max_examples=100, deadline=None)
@@ -96,7 +96,7 @@ def test_terms_reused_from_a_previous_build_equal_terms_made_from_scratch(old: l
         names = {i: w for w, i in terms.vocabulary.items()}
         return [[names[int(i)] for i in terms.ids[terms.indptr[r] : terms.indptr[r + 1]]] for r in range(len(terms))]
 
-    assert words(incremental) == words(scratch) == [tokenize(t) or [""] for t in texts]
+    assert words(incremental) == words(scratch) == [terms_of(t) or [""] for t in texts]
     assert set(incremental.vocabulary) == set(scratch.vocabulary)
     assert sorted(incremental.vocabulary.values()) == list(range(len(scratch.vocabulary)))
     for query in WORDS:
@@ -119,7 +119,7 @@ def reference_match(question: str, chunk, pieces) -> float:
 def test_late_interaction_match_equals_a_plain_reference_implementation(tmp_path: Path, fast_embedder: Embedder) -> None:
     corpus = make_corpus(tmp_path / "corpus")
     store = IndexStore(tmp_path / "index")
-    build_index(corpus, store, fast_embedder, token_limit=0)  # pieces from the model at question time (float16)
+    build_index(corpus, store, fast_embedder, piece_limit=0)  # pieces from the model at question time (float16)
     index = store.load(fast_embedder)
     searcher = searcher_for(index, fast_embedder)
     for question in ("Why are Facebook and Twitter banned in Iran?",

@@ -283,7 +283,7 @@ def test_read_rows_of_a_mapped_array_equal_its_slice(tmp_path: Path) -> None:
 def test_read_ranges_of_mapped_records_equal_their_slices(tmp_path: Path) -> None:
     """Word-piece records (a structured dtype) of a question's candidates, read with pread."""
     from index.tables import read_ranges
-    from index.tokens import record_dtype
+    from index.pieces import record_dtype
 
     records = np.zeros(30, dtype=record_dtype(5))
     records["code"] = np.arange(150).reshape(30, 5) % 120

@@ -13,7 +13,7 @@ import pytest
 
 from bot.service import CaseBot
 from index.embed import Embedder
-from index.tokens import TOKENS_FILE
+from index.pieces import PIECES_FILE
 from tests.support import make_corpus, run_cli, settings_for
 
 pytestmark = pytest.mark.slow
@@ -46,7 +46,7 @@ def test_a_build_that_fills_the_disk_leaves_the_previous_index_answering(
     bot.open()
     before = bot.ask(QUESTION).to_json()
     [build] = list(bot.store.builds.iterdir())
-    tokens_size = (build / TOKENS_FILE).stat().st_size
+    tokens_size = (build / PIECES_FILE).stat().st_size
 
     (settings.corpus_dir / "transcript.md").write_text(LONG_DOCUMENT, encoding="utf-8")
     result = run_cli(tmp_path, "index", "build", env={"INDEX_DIR": str(settings.index_dir),
@@ -56,7 +56,7 @@ def test_a_build_that_fills_the_disk_leaves_the_previous_index_answering(
     assert errors == [f"error: No space left on the disk of {settings.index_dir}: the unfinished build was removed "
                       f"and the previous index keeps answering; free some space and run: python -m bot index build"]
     assert list(bot.store.builds.iterdir()) == [build]  # no partial folder
-    assert (build / TOKENS_FILE).stat().st_size == tokens_size  # what the failed build appended is given back
+    assert (build / PIECES_FILE).stat().st_size == tokens_size  # what the failed build appended is given back
     survivor = CaseBot(settings, embedder=embedder)
     survivor.open(build_if_missing=False)
     assert survivor.ask(QUESTION).to_json() == before

@@ -1,7 +1,7 @@
 """A damaged current build while a bot is serving: answers go on from the previous build, one warning
 is logged and shown by `index status`, and the next build repairs the index.
 
-Every damage of the damage tests (tests/index/test_build.py, test_tokens.py, tests/perf/test_scale_paths.py)
+Every damage of the damage tests (tests/index/test_build.py, test_pieces.py, tests/perf/test_scale_paths.py)
 is applied to the current build of a running CaseBot. A damaged file is written beside the original and
 renamed over it (or deleted): the serving process still maps the old file, as it would after a bad
 sector elsewhere, and must notice by itself. (A file truncated in place under a live memory map is a
@@ -29,7 +29,7 @@ from index.build import build_index
 from index.builds import serving_status
 from index.embed import Embedder
 from index.store import IndexStore
-from index.tokens import TOKENS_FILE
+from index.pieces import PIECES_FILE
 from bot.answer import Answer
 from tests.support import make_corpus, searcher_for, settings_for, wait_until
 from tests.support.models import WordOverlap
@@ -47,9 +47,9 @@ DAMAGES: dict[str, tuple[str, Callable[[bytes], bytes | None]]] = {
     "bad-manifest": ("manifest.json", lambda data: b"\x00garbage{"),
     "truncate-texts": ("texts.bin", lambda data: data[:-10]),
     "garbage-chunk-columns": ("chunks.npy", lambda data: b"\x00garbage{"),
-    "truncate-tokens": (TOKENS_FILE, lambda data: data[: len(data) // 2]),
+    "truncate-tokens": (PIECES_FILE, lambda data: data[: len(data) // 2]),
     "delete-table": ("token_chunks.npy", lambda data: None),
-    "delete-tokens": (TOKENS_FILE, lambda data: None),
+    "delete-tokens": (PIECES_FILE, lambda data: None),
 }
 
 
@@ -172,7 +172,7 @@ def test_removing_an_old_build_never_frees_what_a_kept_build_shares(tmp_path: Pa
                                                  encoding="utf-8")
     build_index(settings.corpus_dir, store, fast_embedder)
     assert first is not None and middle is not None and not first.exists()  # beyond KEEP_BUILDS=2
-    assert (middle / TOKENS_FILE).stat().st_ino == (store.current_build() / TOKENS_FILE).stat().st_ino
+    assert (middle / PIECES_FILE).stat().st_ino == (store.current_build() / PIECES_FILE).stat().st_ino
     kept = store.load(fast_embedder, middle)  # the kept build still reads every piece it had
     answer = searcher_for(kept, fast_embedder).search(NEW_QUESTION, 3)
     assert answer.passages[0].doc_id == "fine.md"
