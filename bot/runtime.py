@@ -60,7 +60,8 @@ def _keep_freed_memory() -> None:
         mallopt = getattr(libc, "mallopt", None)
         if mallopt is None or not hasattr(libc, "gnu_get_libc_version"):  # glibc only
             return
-        ok = mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) and mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES)
+        ok = (mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+              and mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES))
         if not ok:
             log.debug("mallopt refused the thresholds; memory allocation left as it is")
     except OSError as exc:

@@ -55,8 +55,14 @@ def unknown_terms(question: str, bm25, dates: set[str],  # bm25: bm25s.BM25 | No
         if YEAR.fullmatch(word):
             if word not in dates:
                 asked.append(match)
-        elif word[0].isupper() and not opens and not (len(word) <= 4 and word[:2].isupper()) \
-                and not DESCRIBING.search(word) and word.lower() not in CALENDAR and (english or word.isascii()):
+        elif (
+            word[0].isupper()
+            and not opens
+            and not (len(word) <= 4 and word[:2].isupper())
+            and not DESCRIBING.search(word)
+            and word.lower() not in CALENDAR
+            and (english or word.isascii())
+        ):
             asked.append(match)
     terms = [terms_of(m.group()) for m in asked]
     found = document_frequency(bm25, [t[0] if t else "" for t in terms])

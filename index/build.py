@@ -69,7 +69,11 @@ class BuildReport:
             f"{self.documents} documents, {self.chunks} chunks; embedded {self.embedded} chunks, "
             f"reused {self.reused}; added {len(self.added)}, changed {len(self.changed)}, "
             f"removed {len(self.removed)} documents; {self.skipped} skipped; {self.seconds:.1f} s"
-        ) + (f"; {len(self.warnings) - self.skipped} indexed with a warning" if len(self.warnings) > self.skipped else "")
+        ) + (
+            f"; {len(self.warnings) - self.skipped} indexed with a warning"
+            if len(self.warnings) > self.skipped
+            else ""
+        )
 
     @property
     def skipped(self) -> int:
@@ -78,7 +82,9 @@ class BuildReport:
 
 
 def chunk_hash(model_name: str, text: str) -> bytes:
-    return hashlib.blake2b(f"{model_name}\x00{text}".encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return hashlib.blake2b(
+        f"{model_name}\x00{text}".encode("utf-8", "surrogatepass"), digest_size=16
+    ).digest()
 
 
 def _previous(store: IndexStore, embedder: Embedder, full: bool) -> tuple[LoadedIndex | None, bool]:
@@ -117,7 +123,11 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
     timings["load previous"] = time.perf_counter() - started
     scan = scan_corpus(corpus_dir, known={d.doc_id: d for d in previous.documents} if previous else None)
     if not scan.documents:
-        detail = f" ({len(scan.warnings)} files skipped: {'; '.join(map(str, scan.warnings[:3]))})" if scan.warnings else ""
+        detail = (
+            f" ({len(scan.warnings)} files skipped: {'; '.join(map(str, scan.warnings[:3]))})"
+            if scan.warnings
+            else ""
+        )
         raise CorpusError(f"The corpus folder {corpus_dir} holds no readable document{detail}.")
     documents = list(scan.documents)
     hashes = {d.doc_id: d.content_hash for d in documents}
@@ -127,8 +137,17 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
     added = tuple(sorted(set(hashes) - set(old_hashes)))
     removed = tuple(sorted(set(old_hashes) - set(hashes)))
     changed = tuple(sorted(d for d in hashes if d in old_hashes and old_hashes[d] != hashes[d]))
-    wants_pieces = isinstance(embedder, TokenEmbedder) and previous is not None and previous.manifest.chunks <= piece_limit
-    if previous is not None and not damaged and old_hashes == hashes and (previous.pieces is not None or not wants_pieces):
+    wants_pieces = (
+        isinstance(embedder, TokenEmbedder)
+        and previous is not None
+        and previous.manifest.chunks <= piece_limit
+    )
+    if (
+        previous is not None
+        and not damaged
+        and old_hashes == hashes
+        and (previous.pieces is not None or not wants_pieces)
+    ):
         prune_builds(store)  # what a build killed after its swap left (an extra build, an unfinished one)
         return BuildReport(len(documents), previous.manifest.chunks, 0, previous.manifest.chunks,
                            warnings=scan.warnings, up_to_date=True,
@@ -150,7 +169,9 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
     old_rows = np.full(len(texts), -1, dtype=np.int64)  # the previous build's chunk with the same hash
     if previous is not None:
         known = dict(zip(previous.hashes.tolist(), range(len(previous.hashes))))
-        old_rows[:] = np.fromiter((known.get(h, -1) for h in hashes_of_chunks), dtype=np.int64, count=len(texts))
+        old_rows[:] = np.fromiter(
+            (known.get(h, -1) for h in hashes_of_chunks), dtype=np.int64, count=len(texts)
+        )
         hit = old_rows >= 0
         vectors[hit] = previous.vectors[old_rows[hit]]
     reused: list[int | None] = [None if r < 0 else r for r in old_rows.tolist()]
@@ -220,8 +241,15 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
     return report
 
 
-def _multilingual_vectors(embedder: Embedder, texts: list[str], missing: list[int], vectors: np.ndarray,
-                          previous: LoadedIndex | None, old_rows: np.ndarray, progress: bool) -> np.ndarray | None:
+def _multilingual_vectors(
+    embedder: Embedder,
+    texts: list[str],
+    missing: list[int],
+    vectors: np.ndarray,
+    previous: LoadedIndex | None,
+    old_rows: np.ndarray,
+    progress: bool,
+) -> np.ndarray | None:
     """Every chunk's vector from the embedder's multilingual model (None when it has none): from the
     previous build for unchanged chunks, from the main vectors when they are that model's, else embedded."""
     model = getattr(embedder, "multilingual", None)
@@ -246,7 +274,9 @@ def _disk_full(exc: BaseException) -> bool:
     """ENOSPC, from Python or from FAISS's writer (a RuntimeError quoting strerror)."""
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return True
-    return isinstance(exc, (OSError, RuntimeError)) and ("No space left" in str(exc) or "quota exceeded" in str(exc).lower())
+    return isinstance(exc, (OSError, RuntimeError)) and (
+        "No space left" in str(exc) or "quota exceeded" in str(exc).lower()
+    )
 
 
 def _embed(texts: list[str], embedder: Embedder, with_pieces: bool, progress: bool,
@@ -264,7 +294,8 @@ def _embed(texts: list[str], embedder: Embedder, with_pieces: bool, progress: bo
 
 def _model_pass(encode: Callable[..., Any], texts: list[str], label: str, progress: bool,
                 on_embedded: Callable[[int], None] | None) -> Any:
-    """``encode(texts, progress=...)`` with a progress bar (``progress``) and ``on_embedded`` told each step."""
+    """``encode(texts, progress=...)`` with a progress bar (``progress``) and ``on_embedded`` told each
+    step."""
     bar = None
     if progress:
         from tqdm import tqdm

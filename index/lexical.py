@@ -185,7 +185,11 @@ def load_terms(path: Path, vocabulary: dict[str, int], chunks: int) -> ChunkTerm
             terms = ChunkTerms(vocabulary, data["indptr"].astype(np.int64), data["ids"].astype(np.int32))
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # damaged: compute the terms again
         return None
-    if len(terms) != chunks or terms.indptr[-1] != len(terms.ids) or (len(terms.ids) and int(terms.ids.max()) >= len(vocabulary)):
+    if (
+        len(terms) != chunks
+        or terms.indptr[-1] != len(terms.ids)
+        or (len(terms.ids) and int(terms.ids.max()) >= len(vocabulary))
+    ):
         return None
     return terms
 

@@ -80,7 +80,9 @@ class OnnxQuestionEmbedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.stack([t.pooled for t in self.encode_tokens(texts)]).astype(np.float32)
 
-    def encode_tokens(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> list[TokenVectors]:
+    def encode_tokens(
+        self, texts: Sequence[str], progress: ProgressCallback | None = None
+    ) -> list[TokenVectors]:
         return self.inner.encode_tokens(texts, progress, forward=self._forward)
 
 
@@ -107,7 +109,9 @@ def _session_forward(path: Path, threads: int | None = None) -> HiddenStates:
         raise OnnxUnavailable(f"{path} expects inputs {names}, not {list(INPUTS)}")
 
     def forward(inputs: dict[str, np.ndarray]) -> np.ndarray:
-        return session.run(None, {name: np.ascontiguousarray(inputs[name], dtype=np.int64) for name in names})[0]
+        return session.run(
+            None, {name: np.ascontiguousarray(inputs[name], dtype=np.int64) for name in names}
+        )[0]
 
     return forward
 
@@ -134,7 +138,9 @@ def question_embedder(embedder: SentenceTransformerEmbedder, cache_dir: Path,
             export(path)
         questions = OnnxQuestionEmbedder(embedder, path)
     except (OnnxUnavailable, OSError) as exc:
-        log.warning("questions are read by torch (slower): the onnxruntime copy of the model is not usable: %s", exc)
+        log.warning(
+            "questions are read by torch (slower): the onnxruntime copy of the model is not usable: %s", exc
+        )
         try:
             path.unlink(missing_ok=True)
             failed.parent.mkdir(parents=True, exist_ok=True)

@@ -41,7 +41,9 @@ PIECE_CHUNKS_FILE = "token_chunks.npy"
 
 
 def record_dtype(dimension: int) -> np.dtype:
-    return np.dtype([("code", np.int8, (dimension,)), ("scale", np.float32), ("start", np.int32), ("end", np.int32)])
+    return np.dtype(
+        [("code", np.int8, (dimension,)), ("scale", np.float32), ("start", np.int32), ("end", np.int32)]
+    )
 
 
 def quantise(pieces: TokenVectors, dimension: int) -> np.ndarray:
@@ -105,7 +107,9 @@ def write_piece_table(build: Path, dimension: int, previous: PieceTable | None, 
     dtype = record_dtype(dimension)
     path = build / PIECES_FILE
     table = np.zeros((len(reused), 2), dtype=np.int64)
-    kept = sum(int(previous.chunks[old, 1]) for old in reused if old is not None) if previous is not None else 0
+    kept = (
+        sum(int(previous.chunks[old, 1]) for old in reused if old is not None) if previous is not None else 0
+    )
     share = (previous is not None and previous_build is not None and len(previous.records)
              and kept * 2 >= len(previous.records))
     if share:

@@ -133,18 +133,23 @@ class IndexStore:
             data = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
             found = data.get("format")
             if found != FORMAT_VERSION:  # an older (or newer) layout: its other fields may differ too
-                raise IndexCorrupt(f"The index in {build} has format {found}, this casebot reads {FORMAT_VERSION}; {REBUILD_HINT}")
+                raise IndexCorrupt(f"The index in {build} has format {found}, this casebot reads "
+                                   f"{FORMAT_VERSION}; {REBUILD_HINT}")
             return Manifest.from_json(data)
         except FileNotFoundError:
-            raise IndexCorrupt(f"The index in {build} has no manifest (an unfinished build?); {REBUILD_HINT}") from None
+            raise IndexCorrupt(
+                f"The index in {build} has no manifest (an unfinished build?); {REBUILD_HINT}"
+            ) from None
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise IndexCorrupt(f"The index manifest in {build} is unreadable ({type(exc).__name__}); {REBUILD_HINT}") from None
+            raise IndexCorrupt(
+                f"The index manifest in {build} is unreadable ({type(exc).__name__}); {REBUILD_HINT}"
+            ) from None
 
     def check_model(self, manifest: Manifest, embedder: Embedder) -> None:
         if manifest.model != embedder.name or manifest.dimension != embedder.dimension:
             raise ModelMismatch(
-                f"The index was built with {manifest.model} ({manifest.dimension} dimensions) but the configured "
-                f"embedder is {embedder.name} ({embedder.dimension} dimensions); {REBUILD_HINT}"
+                f"The index was built with {manifest.model} ({manifest.dimension} dimensions) but the "
+                f"configured embedder is {embedder.name} ({embedder.dimension} dimensions); {REBUILD_HINT}"
             )
 
     def load(self, embedder: Embedder | None = None, build: Path | None = None) -> LoadedIndex:
@@ -159,7 +164,8 @@ class IndexStore:
         except (IndexCorrupt, IndexMissing):
             raise
         except Exception as exc:  # any parse failure of any file means the same thing to a user
-            raise IndexCorrupt(f"The index in {build} is damaged ({type(exc).__name__}: {exc}); {REBUILD_HINT}".splitlines()[0]) from None
+            message = f"The index in {build} is damaged ({type(exc).__name__}: {exc}); {REBUILD_HINT}"
+            raise IndexCorrupt(message.splitlines()[0]) from None
 
     def _load_files(self, build: Path, manifest: Manifest) -> LoadedIndex:
         import bm25s
@@ -176,19 +182,25 @@ class IndexStore:
         expected = (manifest.documents,) + (manifest.chunks,) * 4
         actual = (len(documents), len(chunks), len(hashes), vectors.shape[0], vector_index.ntotal)
         if expected != actual or (len(chunks) and vectors.shape[1] != manifest.dimension):
-            raise IndexCorrupt(f"The index in {build} is inconsistent (counts {actual}, manifest says {expected}); {REBUILD_HINT}")
+            raise IndexCorrupt(f"The index in {build} is inconsistent (counts {actual}, manifest says "
+                               f"{expected}); {REBUILD_HINT}")
         bm25 = bm25s.BM25.load(str(build / "bm25"), load_corpus=False, mmap=True) if len(chunks) else None
         pieces = None
         if manifest.token_pieces:
             pieces = PieceTable.load(build, manifest.dimension, len(chunks))
             if pieces is None or pieces.live_records != manifest.token_pieces:
-                raise IndexCorrupt(f"The word vectors of the index in {build} are missing or incomplete; {REBUILD_HINT}")
+                raise IndexCorrupt(
+                    f"The word vectors of the index in {build} are missing or incomplete; {REBUILD_HINT}"
+                )
         multilingual = multilingual_index = None
         if manifest.multilingual:
             multilingual = random_access(np.load(build / "multilingual.npy", mmap_mode="r"))
             multilingual_index = faiss.read_index(str(build / "multilingual.faiss"), flag)
-            if multilingual.shape != (len(chunks), manifest.multilingual) or multilingual_index.ntotal != len(chunks):
-                raise IndexCorrupt(f"The multilingual vectors of the index in {build} are incomplete; {REBUILD_HINT}")
+            if (multilingual.shape != (len(chunks), manifest.multilingual)
+                    or multilingual_index.ntotal != len(chunks)):
+                raise IndexCorrupt(
+                    f"The multilingual vectors of the index in {build} are incomplete; {REBUILD_HINT}"
+                )
         return LoadedIndex(build, manifest, documents, chunks, hashes, vectors, vector_index, bm25, pieces,
                            multilingual, multilingual_index)
 

@@ -141,7 +141,9 @@ class _Texts:
         self._starts = [0] + ends[:-1]
         self._ends = ends
         if any(e < s for s, e in zip(self._starts, ends)) or (ends[-1] if ends else 0) != size:
-            raise ValueError(f"texts.bin holds {size} bytes, documents.json accounts for {ends[-1] if ends else 0}")
+            raise ValueError(
+                f"texts.bin holds {size} bytes, documents.json accounts for {ends[-1] if ends else 0}"
+            )
         self._cache: OrderedDict[int, str] = OrderedDict()
         self._cached_chars = 0
         self._lock = threading.Lock()
@@ -196,7 +198,12 @@ class ChunkTable(Sequence[Chunk]):
     document text). Read-only and thread-safe."""
 
     def __init__(self, documents: Sequence[Document], columns: np.ndarray, sentences: np.ndarray) -> None:
-        if columns.ndim != 2 or columns.shape[1] != len(CHUNK_COLUMNS) or sentences.ndim != 2 or sentences.shape[1] != 2:
+        if (
+            columns.ndim != 2
+            or columns.shape[1] != len(CHUNK_COLUMNS)
+            or sentences.ndim != 2
+            or sentences.shape[1] != 2
+        ):
             raise ValueError("chunk columns have the wrong shape")
         self._documents = tuple(documents)
         self._columns = columns
@@ -204,8 +211,12 @@ class ChunkTable(Sequence[Chunk]):
         self._first_sentence = np.zeros(len(columns) + 1, dtype=np.int64)
         np.cumsum(columns[:, 5], out=self._first_sentence[1:])
         if self._first_sentence[-1] != len(sentences):
-            raise ValueError(f"chunks name {self._first_sentence[-1]} sentences, the file holds {len(sentences)}")
-        if len(columns) and (int(columns[:, 0].min()) < 0 or int(columns[:, 0].max()) >= len(self._documents)):
+            raise ValueError(
+                f"chunks name {self._first_sentence[-1]} sentences, the file holds {len(sentences)}"
+            )
+        if len(columns) and (
+            int(columns[:, 0].min()) < 0 or int(columns[:, 0].max()) >= len(self._documents)
+        ):
             raise ValueError("chunks refer to documents the index does not have")
 
     @classmethod
@@ -216,8 +227,10 @@ class ChunkTable(Sequence[Chunk]):
         columns = np.load(build / "chunks.npy", mmap_mode="r")
         sentences = np.load(build / "sentences.npy", mmap_mode="r")
         if (len(columns), len(sentences)) != (header["chunks"], header["sentences"]):
-            raise ValueError(f"chunks.json counts {header['chunks']} chunks and {header['sentences']} sentences, "
-                             f"the columns hold {len(columns)} and {len(sentences)}")
+            raise ValueError(
+                f"chunks.json counts {header['chunks']} chunks and {header['sentences']} sentences, "
+                f"the columns hold {len(columns)} and {len(sentences)}"
+            )
         return cls(documents, columns, sentences)
 
     @staticmethod
@@ -258,14 +271,17 @@ class ChunkTable(Sequence[Chunk]):
         first, last = int(self._first_sentence[index]), int(self._first_sentence[index + 1])
         sentences = tuple(map(tuple, self._sentences[first:last].tolist())) if last > first else ()
         doc = self._documents[document]
-        return Chunk(doc.doc_id, start, end, paragraph, doc.text[start:end], sentences, None if page < 0 else page)
+        return Chunk(
+            doc.doc_id, start, end, paragraph, doc.text[start:end], sentences, None if page < 0 else page
+        )
 
     def __iter__(self) -> Iterator[Chunk]:
         for i in range(len(self)):
             yield self[i]
 
     def sentence_spans(self, index: int) -> np.ndarray:
-        """(k, 2) absolute sentence spans of chunk ``index`` (its own span when it has none); no Chunk made."""
+        """(k, 2) absolute sentence spans of chunk ``index`` (its own span when it has none); no Chunk
+        made."""
         first, last = int(self._first_sentence[index]), int(self._first_sentence[index + 1])
         if last > first:
             return np.asarray(self._sentences[first:last])

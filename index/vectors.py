@@ -72,7 +72,11 @@ def build_vector_index(vectors: np.ndarray, kind: str | None = None, nlist: int 
     index.cp.niter = 10
     index.cp.seed = seed
     sample = n if n <= nlist * TRAIN_POINTS_PER_LIST * 2 else nlist * TRAIN_POINTS_PER_LIST * 2
-    rows = np.sort(np.random.default_rng(seed).choice(n, size=sample, replace=False)) if sample < n else slice(None)
+    rows = (
+        np.sort(np.random.default_rng(seed).choice(n, size=sample, replace=False))
+        if sample < n
+        else slice(None)
+    )
     index.train(vectors[rows])
     index.add(vectors)
     index.nprobe = nprobe or default_nprobe(nlist)

@@ -24,9 +24,12 @@ def test_each_document_has_its_language_from_metadata_or_detected(tmp_path: Path
     assert languages[RUSSIAN] == "ru"  # front matter lang: ru
     assert languages[PERSIAN] == "fa"  # no lang: detected from the text
     assert languages["meshchansky-fine-2017.md"] == "en"
-    (tmp_path / "html.html").write_text('<html lang="ru-RU"><body><p>Short text, in English, mislabelled.</p></body></html>',
-                                        encoding="utf-8")
-    (tmp_path / "side.md").write_text("Текст без метаданных, но на русском языке, как и его имя.\n", encoding="utf-8")
+    (tmp_path / "html.html").write_text(
+        '<html lang="ru-RU"><body><p>Short text, in English, mislabelled.</p></body></html>', encoding="utf-8"
+    )
+    (tmp_path / "side.md").write_text(
+        "Текст без метаданных, но на русском языке, как и его имя.\n", encoding="utf-8"
+    )
     (tmp_path / "side.md.yml").write_text("lang: Persian\n", encoding="utf-8")
     found = {d.doc_id: d.language for d in scan_corpus(tmp_path).documents}
     assert found == {"html.html": "ru", "side.md": "fa"}  # what a document says wins over detection
@@ -78,7 +81,8 @@ def test_russian_abbreviations_and_quotes_do_not_end_sentences() -> None:
 
 def test_words_match_across_inflections_of_each_language() -> None:
     assert terms_of("блокировки Роскомнадзора") == terms_of("блокировку Роскомнадзор")
-    assert terms_of("Telegram’s encryption keys") == terms_of("telegram's encrypted key")[:1] + terms_of("encryption keys")
+    assert (terms_of("Telegram’s encryption keys")
+            == terms_of("telegram's encrypted key")[:1] + terms_of("encryption keys"))
     assert terms_of("и в на по что не") == []  # Russian stop words
     # Persian: with or without the zero-width non-joiner, in Persian or Arabic letters, one term
     assert terms_of("هات‌گرام کاربری") == terms_of("هاتگرام کاربری") == terms_of("هاتگرام كاربري")

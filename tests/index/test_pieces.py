@@ -63,7 +63,9 @@ def counting(fast_embedder: Embedder) -> CountingTokenEmbedder:
     return CountingTokenEmbedder(fast_embedder)
 
 
-def test_stored_pieces_match_the_model_and_the_vectors_match_encode(tmp_path: Path, fast_embedder: Embedder) -> None:
+def test_stored_pieces_match_the_model_and_the_vectors_match_encode(
+    tmp_path: Path, fast_embedder: Embedder
+) -> None:
     corpus = make_corpus(tmp_path / "corpus")
     store = IndexStore(tmp_path / "index")
     build_index(corpus, store, fast_embedder)
@@ -82,7 +84,9 @@ def test_stored_pieces_match_the_model_and_the_vectors_match_encode(tmp_path: Pa
         assert error < 0.01, (chunk, error)
 
 
-def test_questions_cost_one_model_pass_and_rank_as_with_the_model(tmp_path: Path, fast_embedder: Embedder) -> None:
+def test_questions_cost_one_model_pass_and_rank_as_with_the_model(
+    tmp_path: Path, fast_embedder: Embedder
+) -> None:
     """Oracle: the same index without stored pieces, re-scoring with the model at question time."""
     corpus = make_corpus(tmp_path / "corpus", {"fine.md": EXTRA})
     stored_store, model_store = IndexStore(tmp_path / "stored"), IndexStore(tmp_path / "model")
@@ -90,7 +94,9 @@ def test_questions_cost_one_model_pass_and_rank_as_with_the_model(tmp_path: Path
     build_index(corpus, model_store, fast_embedder, piece_limit=0)
     assert model_store.load(fast_embedder).pieces is None
     pieces = CountingPieces(fast_embedder.pieces)  # type: ignore[attr-defined]
-    stored = Searcher(stored_store.load(fast_embedder), fast_embedder, pieces, params=SearchParams(rerank_depth=0))
+    stored = Searcher(
+        stored_store.load(fast_embedder), fast_embedder, pieces, params=SearchParams(rerank_depth=0)
+    )
     oracle = searcher_for(model_store.load(fast_embedder), fast_embedder)
     for question in QUESTIONS:
         pieces.read.clear()
@@ -100,7 +106,9 @@ def test_questions_cost_one_model_pass_and_rank_as_with_the_model(tmp_path: Path
         assert max(abs(r.score - by_chunk[r.chunk]) for r in ours) < 0.01
         # The same order, except that two chunks whose scores are within the 8-bit error may swap.
         for ours_r, theirs_r in zip(ours[:3], theirs[:3]):
-            assert ours_r.chunk == theirs_r.chunk or abs(by_chunk[ours_r.chunk] - theirs_r.score) < 2e-3, question
+            assert ours_r.chunk == theirs_r.chunk or abs(by_chunk[ours_r.chunk] - theirs_r.score) < 2e-3, (
+                question
+            )
         expected = {p.text: p.highlight for p in oracle.search(question, 4).passages}
         for passage in stored.search(question, 3).passages:
             assert expected[passage.text] == passage.highlight, question
@@ -121,7 +129,9 @@ def test_incremental_build_reads_only_new_text_and_appends_only_its_pieces(
     report = build_index(corpus, store, counting)
     after = store.load(fast_embedder)
     assert after.pieces is not None
-    new_texts = [after.chunks[i].text for i in range(len(after.chunks)) if after.chunks[i].doc_id == "fine.md"]
+    new_texts = [
+        after.chunks[i].text for i in range(len(after.chunks)) if after.chunks[i].doc_id == "fine.md"
+    ]
     # Each new chunk is read twice (its vector, its pieces), and nothing else is.
     assert report.embedded == 2 and sorted(counting.embedded) == sorted(new_texts * 2)
     new_bytes = (after.path / PIECES_FILE).read_bytes()
@@ -138,10 +148,14 @@ def test_incremental_build_reads_only_new_text_and_appends_only_its_pieces(
     build_index(corpus, full, fast_embedder, full=True)
     for question in QUESTIONS:
         ours = Answer.from_retrieval(searcher_for(after, fast_embedder).search(question, 3)).to_json()
-        theirs = Answer.from_retrieval(searcher_for(full.load(fast_embedder), fast_embedder).search(question, 3)).to_json()
+        theirs = Answer.from_retrieval(
+            searcher_for(full.load(fast_embedder), fast_embedder).search(question, 3)
+        ).to_json()
         assert _without_scores(ours) == _without_scores(theirs), question
         # Batches of other lengths pad differently: the same vectors to within float rounding.
-        assert [p["score"] for p in ours["passages"]] == pytest.approx([p["score"] for p in theirs["passages"]], abs=1e-5)
+        assert [p["score"] for p in ours["passages"]] == pytest.approx(
+            [p["score"] for p in theirs["passages"]], abs=1e-5
+        )
 
 
 def _without_scores(answer: dict) -> dict:
@@ -162,7 +176,9 @@ def test_a_file_mostly_of_deleted_pieces_is_compacted(tmp_path: Path, fast_embed
     assert index.pieces.chunks[:, 0].min() == 0
 
 
-def test_a_torn_append_is_never_read_and_the_next_build_recovers(tmp_path: Path, fast_embedder: Embedder) -> None:
+def test_a_torn_append_is_never_read_and_the_next_build_recovers(
+    tmp_path: Path, fast_embedder: Embedder
+) -> None:
     """What a build killed while appending leaves: bytes after the last record the index uses."""
     corpus = make_corpus(tmp_path / "corpus")
     store = IndexStore(tmp_path / "index")
@@ -173,18 +189,25 @@ def test_a_torn_append_is_never_read_and_the_next_build_recovers(tmp_path: Path,
     itemsize = record_dtype(fast_embedder.dimension).itemsize
     with open(current / PIECES_FILE, "ab") as fh:  # two whole garbage records and half of a third
         fh.write(os.urandom(itemsize * 2 + itemsize // 2))
-    assert [searcher_for(store.load(fast_embedder), fast_embedder).search(q, 3) for q in QUESTIONS] == expected
+    assert [
+        searcher_for(store.load(fast_embedder), fast_embedder).search(q, 3) for q in QUESTIONS
+    ] == expected
 
     (corpus / "fine.md").write_text(EXTRA, encoding="utf-8")
     build_index(corpus, store, fast_embedder)
     index = store.load(fast_embedder)
-    assert index.pieces is not None and len(index.pieces.records) * itemsize == (index.path / PIECES_FILE).stat().st_size
+    assert (
+        index.pieces is not None
+        and len(index.pieces.records) * itemsize == (index.path / PIECES_FILE).stat().st_size
+    )
     answer = searcher_for(index, fast_embedder).search("How much was Telegram fined by the Moscow court?", 3)
     assert answer.answered and answer.passages[0].doc_id == "fine.md"
 
 
 @pytest.mark.parametrize("damage", ["truncate-tokens", "delete-table", "delete-tokens"])
-def test_damaged_piece_files_are_detected_with_a_rebuild_hint(tmp_path: Path, fast_embedder: Embedder, damage: str) -> None:
+def test_damaged_piece_files_are_detected_with_a_rebuild_hint(
+    tmp_path: Path, fast_embedder: Embedder, damage: str
+) -> None:
     corpus = make_corpus(tmp_path / "corpus")
     store = IndexStore(tmp_path / "index")
     build_index(corpus, store, fast_embedder)
