@@ -38,7 +38,8 @@ class Context:
             from bot.service import CaseBot
 
             settings = self.settings
-            if one_question:  # loading onnxruntime (0.3 s) costs more than it saves on one question (5 ms)
+            # loading onnxruntime costs more than it saves on one question (docs/performance.md)
+            if one_question:
                 settings = dataclasses.replace(settings, question_runtime="torch")
             self._casebot = CaseBot(settings)
             if open_index:

@@ -8,10 +8,9 @@ by any process is swapped in between questions, and a damaged build is replaced 
 one (index.builds); with CORPUS_WATCH it rebuilds when the corpus changes (index.watch).
 
 ``ask_async`` never runs the model on the event loop: the question is answered in a worker thread,
-and the one-text model calls of those threads (question vectors, question token vectors) are
-batched by ``BatchingEmbedder`` when several wait. On two CPU cores this keeps the throughput of
-one thread per question (bench/load.py: 1.02x) and halves the event loop's worst lateness; the
-model time per question is the ceiling (docs/performance.md).
+and the one-text model calls of those threads (question vectors, question piece vectors) are
+batched by ``BatchingEmbedder`` when several wait, so the event loop stays prompt without losing
+throughput (bench/load.py).
 """
 
 from __future__ import annotations
@@ -46,7 +45,7 @@ from index.watch import CorpusWatcher
 log = logging.getLogger(__name__)
 
 # Questions answered at once by ask_async: as many as asyncio.to_thread would run. More threads
-# (32) made larger batches but more model calls at once, 0.85-0.96x the throughput on two idle cores.
+# make larger batches but more model calls at once, and less throughput (bench/load.py).
 ASK_THREADS = min(32, (os.cpu_count() or 1) + 4)
 
 
@@ -285,8 +284,7 @@ class BatchingEmbedder:
     model call per kind over their distinct texts, sorted by length to keep padding low, and
     hands each caller its rows. A lone call waits for nothing: batching happens only when several
     wait. A call for several texts (a question's candidate chunks) is a batch already and runs in
-    the caller's thread: on two cores shared with other programs, funnelling those through one
-    model thread halved the throughput, and four gave 0.9 of one call per thread (bench/load.py).
+    the caller's thread: funnelling those through the model threads costs throughput (bench/load.py).
     """
 
     def __init__(self, inner: Embedder, max_texts: int = 64, workers: int = 4) -> None:

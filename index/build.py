@@ -41,10 +41,9 @@ log = logging.getLogger(__name__)
 # separate sentence vectors did not rank better with it (docs/performance.md, bench/build.py).
 
 # Up to this many chunks a build also stores every chunk's word-piece vectors (index.pieces, about
-# 34 kB a chunk on average: 34 GB at a million chunks, on disk, read only for a question's
-# candidates), so that re-scoring candidates needs no model pass at question time: 19.5 ms a question
-# at a million chunks. Above it the searcher computes them for its few candidates per question
-# (0.85 s at a million chunks; see docs/performance.md).
+# 34 kB a chunk, read only for a question's candidates), so re-scoring candidates needs no model pass
+# per question; above it the searcher has the model read its few candidates, much slower
+# (bench/scale.py --pieces, docs/performance.md).
 TOKEN_STORE_MAX_CHUNKS = 2_000_000
 
 

@@ -18,9 +18,9 @@ import numpy as np
 
 from index.errors import CasebotError
 
-# OpenMP threads that spin while waiting turn a 6 ms query embedding into 500 ms as soon as another
-# process (a homeserver, a second bot) wants the CPU. Passive waiting costs nothing measurable when the
-# machine is idle. Must be set before torch is first imported; the environment still wins.
+# OpenMP threads that spin while waiting make a question's model pass many times slower as soon as
+# another process (a homeserver, a second bot) wants the CPU; passive waiting costs nothing on an idle
+# machine. Set before torch is first imported; the environment still wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 log = logging.getLogger(__name__)

@@ -34,7 +34,7 @@ def _term(word: str) -> str:
     """A lower-cased word's term: "" for a stop word, else its Snowball stem by the word's own script
     (an English text quotes Russian names, a Russian one English ones). Persian words are kept whole:
     Snowball's Persian stemmer cuts names («تلگرام» to «تلگر») and leaves plurals («کاربران») whole
-    (tests/core/test_languages.py)."""
+    (tests/index/test_language.py)."""
     # One spelling for what people type several ways: ’ and ', ё and е, Persian words with or without
     # ZWNJ, and the Arabic forms of Persian ye and kaf (an Arabic keyboard's).
     word = word.replace("’", "'").replace("ё", "е").replace("\u200c", "").replace("ي", "ی").replace("ك", "ک")
@@ -141,9 +141,8 @@ def _compacted(terms: ChunkTerms) -> ChunkTerms:
 
 
 def bm25_from_terms(terms: ChunkTerms):  # -> bm25s.BM25
-    """The bm25s index of ``terms``: the same score matrix ``bm25s.BM25().index`` makes (tests/core/
-    test_oracles.py), from array operations: 0.37 s at 20,000 chunks where ``index()`` takes 3.2 s
-    (bench/build.py)."""
+    """The bm25s index of ``terms``: the same score matrix ``bm25s.BM25().index`` makes
+    (tests/index/test_oracles.py), from array operations, several times faster (bench/build.py)."""
     import bm25s
 
     n, size = len(terms), len(terms.vocabulary)

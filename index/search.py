@@ -57,8 +57,8 @@ class SearchParams:
     per_document: int = 2  # passages from one document while another document's passage answers
     min_score: float | None = None  # None: the calibrated threshold (index.abstention)
     highlight_join_margin: float = 0.5  # join a neighbour sentence whose logit (or match / 20) is this close
-    # The cross-encoder picks the highlighted sentence instead of ColBERT's MaxSim: one question better
-    # of 131, for 150 ms a question (docs/evaluation.md), so off.
+    # Off: the cross-encoder picks the highlighted sentence barely better than ColBERT's MaxSim, for a
+    # cross-encoder pass over each shown passage's sentences (docs/evaluation.md).
     highlight_by_pairs: bool = False
 
     def __post_init__(self) -> None:

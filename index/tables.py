@@ -48,8 +48,7 @@ def load_hashes(path: Path) -> np.ndarray:
 
 def random_access(array: np.ndarray) -> np.ndarray:
     """Tell the kernel a memory-mapped array is read a row here and there: no read-ahead from disk
-    around each row a question reads (it cannot stop the kernel from mapping a whole cached folio:
-    at a million chunks 40 questions still mapped ~0.5 GB of a freshly written vectors.npy)."""
+    around each row a question reads (the kernel still maps whole cached folios: see ``read_ranges``)."""
     handle = getattr(array, "_mmap", None)
     if handle is not None and hasattr(handle, "madvise") and hasattr(mmap, "MADV_RANDOM"):
         handle.madvise(mmap.MADV_RANDOM)
@@ -64,9 +63,8 @@ def read_rows(array: np.ndarray, first: int, last: int) -> np.ndarray:
 def read_ranges(array: np.ndarray, firsts: Sequence[int], counts: Sequence[int]) -> np.ndarray:
     """The rows ``array[f : f + n]`` for each ``(f, n)``, concatenated into a new array. Rows of a
     memory-mapped file are read with ``pread``: touching them through the mapping maps every
-    page-cache folio they sit in (up to 2 MB each) into the process: at a million chunks, the few
-    vectors a question reads that way added 0.3 GB to its resident set after 20 questions, and
-    1 GB after 80 (bench/scale.py)."""
+    page-cache folio they sit in (up to 2 MB each) into the process, whose resident set then grows
+    with every question at a million chunks (bench/scale.py)."""
     ranges = [(max(0, int(f)), min(int(f) + int(n), len(array))) for f, n in zip(firsts, counts)]
     ranges = [(a, b) for a, b in ranges if b > a]
     filename, offset = getattr(array, "filename", None), getattr(array, "offset", None)
