@@ -54,16 +54,8 @@ def _configure_logging(level: str) -> None:
     )
     for handler in logging.getLogger().handlers:
         handler.setLevel(numeric)  # libraries that set their own logger level still stay quiet
-    for noisy in (
-        "sentence_transformers",
-        "transformers",
-        "faiss",
-        "bm25s",
-        "httpx",
-        "nio",
-        "discord",
-        "peewee",
-    ):
+    for noisy in ("sentence_transformers", "transformers", "faiss", "bm25s", "httpx", "nio", "discord",
+                  "peewee"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
@@ -207,11 +199,8 @@ def index() -> None:
 @index.command("build")
 @click.option("--full", is_flag=True, help="Re-embed everything instead of reusing unchanged vectors.")
 @click.option("--no-wait", is_flag=True, help="Exit at once if another process is building this index.")
-@click.option(
-    "--watch",
-    is_flag=True,
-    help="Then keep watching the corpus: rebuild a few seconds after files stop changing.",
-)
+@click.option("--watch", is_flag=True,
+              help="Then keep watching the corpus: rebuild a few seconds after files stop changing.")
 @click.pass_obj
 def index_build(obj: Context, full: bool, no_wait: bool, watch: bool) -> None:
     """Bring the index up to date with the corpus (incremental)."""
