@@ -59,7 +59,8 @@ class CountingEmbedder:
 def unit_texts(chunks, design: str) -> list[str]:
     texts = []
     for chunk in chunks:
-        sentences = [chunk.text[s - chunk.start : e - chunk.start] for s, e in chunk.sentences] or [chunk.text]
+        sentences = ([chunk.text[s - chunk.start : e - chunk.start] for s, e in chunk.sentences]
+                     or [chunk.text])
         if design == "chunk":
             texts.append(chunk.text)
         elif design == "sentence":
@@ -70,13 +71,21 @@ def unit_texts(chunks, design: str) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--documents", type=int, default=1000)
     parser.add_argument("--paragraphs", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--designs", type=int, default=2000, help="chunks for the unit-design comparison (0: skip)")
-    parser.add_argument("--skip-build", action="store_true", help="skip the full builds and the incremental ones")
-    parser.add_argument("--incremental-only", action="store_true", help="only the incremental builds (index kept from a run)")
+    parser.add_argument(
+        "--designs", type=int, default=2000, help="chunks for the unit-design comparison (0: skip)"
+    )
+    parser.add_argument(
+        "--skip-build", action="store_true", help="skip the full builds and the incremental ones"
+    )
+    parser.add_argument(
+        "--incremental-only", action="store_true", help="only the incremental builds (index kept from a run)"
+    )
     args = parser.parse_args()
     corpus = WORK / f"corpus-{args.documents}x{args.paragraphs}"
     if not corpus.is_dir():
@@ -93,8 +102,10 @@ def main() -> None:
     documents = scan_corpus(corpus).documents
     chunks = [c for d in documents for c in chunk_document(d)]
     texts = [c.text for c in chunks]
-    header(f"Build throughput: {len(documents)} documents, {len(chunks)} chunks (generated, bench/corpus.py), "
-           "one vector per chunk")
+    header(
+        f"Build throughput: {len(documents)} documents, {len(chunks)} chunks (generated, bench/corpus.py), "
+        "one vector per chunk"
+    )
     raw(texts[:64])  # warm the models
 
     if args.incremental_only:
@@ -111,7 +122,9 @@ def main() -> None:
                     raw_times.append(seconds)
                 else:
                     shutil.rmtree(index_dir, ignore_errors=True)
-                    seconds, report = timed(lambda: build_index(corpus, IndexStore(index_dir), embedder, full=True))
+                    seconds, report = timed(
+                        lambda: build_index(corpus, IndexStore(index_dir), embedder, full=True)
+                    )
                     build_times.append(seconds)
                     phases.append(report.timings)
             ratios.append(raw_times[-1] / build_times[-1])
@@ -168,7 +181,18 @@ def incremental(corpus: Path, index_dir: Path, embedder: VectorsWithPieces, raw,
         build_index(corpus, store, embedder)  # back to the original corpus
     rows.append([f"add one document ({len(doc_chunks)} chunks)", spread(added_times), str(last.embedded),
                  spread(embed_times), ", ".join(f"{k} {v:.2f}" for k, v in last.timings.items())])
-    print(table(["incremental build", "seconds", "texts embedded", "model time for the new text", "phases (s), one run"], rows))
+    print(
+        table(
+            [
+                "incremental build",
+                "seconds",
+                "texts embedded",
+                "model time for the new text",
+                "phases (s), one run",
+            ],
+            rows,
+        )
+    )
     print(f"\nadd one document minus its model time: {spread(extra)} s  (goal <= 1 s); every text embedded "
           f"is one of the new document's {len(doc_chunks)} chunks (asserted); {last.reused} vectors reused\n")
 

@@ -47,7 +47,9 @@ def table(items: list[EvalQuestion], found: dict[str, Retrieval], threshold: flo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--embedder", default="minilm")
     parser.add_argument("--corpus", type=Path, default=ROOT / "tests/eval/case/corpus")
     parser.add_argument("--questions", type=Path, default=ROOT / "tests/eval/case/questions.jsonl")
@@ -60,7 +62,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = IndexStore(Path(tmp))
         report = build_index(args.corpus, store, embedder, full=True)
-        open_params = SearchParams(rerank_depth=args.rerank_depth, min_score=float("-inf"), unknown_terms=False)
+        open_params = SearchParams(
+            rerank_depth=args.rerank_depth, min_score=float("-inf"), unknown_terms=False
+        )
         searcher = Searcher(store.load(embedder), embedder, getattr(embedder, "pieces", None),
                             CrossEncoder() if args.rerank_depth else None, open_params)
         started = time.perf_counter()
@@ -81,11 +85,17 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, subset in halves.items():
         r = table(subset, found, t)
-        print(f"| {name} | {r['on']} | {r['off']} | {r['r1']:.3f} | {r['r3']:.3f} | {r['mrr']:.3f} | {r['doc']:.3f} "
-              f"| {r['hl']:.3f} | {r['off_declined']:.3f} | {r['on_declined']} | {r['unans']} |")
+        print(
+            f"| {name} | {r['on']} | {r['off']} | {r['r1']:.3f} | {r['r3']:.3f} | {r['mrr']:.3f} "
+            f"| {r['doc']:.3f} "
+            f"| {r['hl']:.3f} | {r['off_declined']:.3f} | {r['on_declined']} | {r['unans']} |"
+        )
 
     print("\nThreshold sweep (best score below the threshold -> declined):\n")
-    print("| threshold | off-topic declined A / B / all | on-topic declined A / B / all | unanswerable declined |")
+    print(
+        "| threshold | off-topic declined A / B / all | on-topic declined A / B / all "
+        "| unanswerable declined |"
+    )
     print("|---|---|---|---|")
     scores = sorted(r.confidence for r in found.values())
     steps = {round(scores[0] + (scores[-1] - scores[0]) * i / 30, 2) for i in range(31)} | {round(t, 2)}
@@ -95,7 +105,9 @@ def main() -> None:
         print(f"| {threshold:.2f} | " + " / ".join(f"{r['off_declined']:.2f}" for r in rows) + " | "
               + " / ".join(str(r["on_declined"]) for r in rows) + f" | {rows[-1]['unans']} |{mark}")
 
-    print("\nQuestions that must be declined, and the lowest on-topic ones (score, names no document contains):")
+    print(
+        "\nQuestions that must be declined, and the lowest on-topic ones (score, names no document contains):"
+    )
     ordered = sorted(items, key=lambda q: found[q.question].confidence)
     for q in ordered:
         if q.kind != "answerable":

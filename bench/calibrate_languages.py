@@ -28,7 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--corpus", type=Path, default=ROOT / "tests/eval/case/corpus")
     parser.add_argument("--questions", type=Path, default=ROOT / "tests/eval/case/languages.jsonl")
     parser.add_argument("--across", type=float, nargs="+", default=[0.76, 0.78, 0.80])

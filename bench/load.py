@@ -63,14 +63,20 @@ async def run(casebot, mode: str, batches: list[list[str]]) -> tuple[float, list
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--askers", type=int, default=20)
     parser.add_argument("--questions", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--index", type=Path, default=WORK / "index-10000")
     parser.add_argument("--single", action="store_true", help="also measure ask_async with one model thread")
-    parser.add_argument("--rerank-depth", type=int, default=None,
-                        help="candidates the cross-encoder reads (default: the settings'; 0: cross-encoder off)")
+    parser.add_argument(
+        "--rerank-depth",
+        type=int,
+        default=None,
+        help="candidates the cross-encoder reads (default: the settings'; 0: cross-encoder off)",
+    )
     args = parser.parse_args()
     from bot.runtime import tune_for_questions
 
@@ -89,7 +95,10 @@ def main() -> None:
     reranker = CrossEncoder() if settings.rerank_depth else None  # one for every CaseBot
     pool = questions(args.askers * args.questions)
     setting = f", rerank_depth {settings.rerank_depth}"
-    header(f"Throughput: {args.askers} concurrent askers x {args.questions} questions, index {args.index.name}{setting}")
+    header(
+        f"Throughput: {args.askers} concurrent askers x {args.questions} questions, "
+        f"index {args.index.name}{setting}"
+    )
     results: dict[str, list[tuple[float, list[float], float]]] = {"to_thread(ask)": [], "ask_async": []}
     if args.single:
         results["ask_async, 1 model thread"] = []
@@ -112,9 +121,13 @@ def main() -> None:
         lat = [x * 1000 for _, latencies, _ in runs for x in latencies]
         rows.append([mode, spread(rates), f"{percentile(lat, 50):.0f}", f"{percentile(lat, 95):.0f}",
                      spread([late * 1000 for _, _, late in runs])])
-    ratio = [len(pool) / a[0] / (len(pool) / b[0]) for a, b in zip(results["ask_async"], results["to_thread(ask)"])]
+    ratio = [
+        len(pool) / a[0] / (len(pool) / b[0]) for a, b in zip(results["ask_async"], results["to_thread(ask)"])
+    ]
     print()
-    print(table(["path", "answers/s", "latency p50 ms", "latency p95 ms", "worst event-loop lateness ms"], rows))
+    print(
+        table(["path", "answers/s", "latency p50 ms", "latency p95 ms", "worst event-loop lateness ms"], rows)
+    )
     print(f"\nask_async / to_thread(ask) throughput, same repeat: {spread(ratio)}\n")
 
 

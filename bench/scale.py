@@ -45,7 +45,9 @@ def synthetic_vectors(n: int, anchors: np.ndarray, spread: float = 1.0, seed: in
     for start in range(0, n, 100_000):
         m = min(100_000, n - start)
         which = rng.integers(0, len(anchors), m)
-        block = anchors[which] + spread * (rng.standard_normal((m, len(scale))).astype(np.float32) * scale) @ axes
+        block = (
+            anchors[which] + spread * (rng.standard_normal((m, len(scale))).astype(np.float32) * scale) @ axes
+        )
         out[start : start + m] = block / np.linalg.norm(block, axis=1, keepdims=True)
     return out
 
@@ -91,8 +93,14 @@ def recall_table(index, vectors: np.ndarray, queries: np.ndarray, k: int = 10) -
             seconds, (_, ids) = timed(lambda: index.search(q[None, :], k))
             per_query.append(seconds * 1000)
             found.append(ids[0])
-        rows.append([f"{nprobe}{' (default)' if nprobe == default else ''}", f"{recall_at(np.array(found), exact):.3f}",
-                     f"{np.median(per_query):.2f}", f"{percentile(per_query, 95):.2f}"])
+        rows.append(
+            [
+                f"{nprobe}{' (default)' if nprobe == default else ''}",
+                f"{recall_at(np.array(found), exact):.3f}",
+                f"{np.median(per_query):.2f}",
+                f"{percentile(per_query, 95):.2f}",
+            ]
+        )
     index.nprobe = default
     return rows
 
@@ -135,8 +143,12 @@ def build(args) -> None:
     manifest = Manifest(FORMAT_VERSION, build_dir.name, "2026-01-01T00:00:00+00:00", name, DIMENSION,
                         len(documents), n, type(vector_index).__name__,
                         {d.doc_id: d.content_hash for d in documents})
-    t, _ = timed(lambda: (store.write(build_dir, manifest, documents, chunks, hashes, vectors, vector_index, bm25),
-                          store.commit(build_dir)))
+    t, _ = timed(
+        lambda: (
+            store.write(build_dir, manifest, documents, chunks, hashes, vectors, vector_index, bm25),
+            store.commit(build_dir),
+        )
+    )
     timings["write + swap"] = t
     print(table(["build step at %d chunks (no embedding)" % n, "seconds"],
                 [[k, f"{v:.1f}"] for k, v in timings.items()]))
@@ -147,7 +159,12 @@ def build(args) -> None:
     print(f"### Recall@10 vs exact, {n} synthetic vectors, {index_kind(vector_index)} "
           f"(nlist {getattr(vector_index, 'nlist', '-')}), {args.queries} held-out queries\n")
     if isinstance(vector_index, faiss.IndexIVF):
-        print(table(["nprobe", "recall@10", "ms/query median", "p95"], recall_table(vector_index, vectors, queries)))
+        print(
+            table(
+                ["nprobe", "recall@10", "ms/query median", "p95"],
+                recall_table(vector_index, vectors, queries),
+            )
+        )
         fp16 = build_vector_index(vectors, kind="ivf-fp16")
         rows = recall_table(fp16, vectors, queries)
         print("\nsame, float16 codes (ivf-fp16, twice the memory):\n")
@@ -163,11 +180,11 @@ def add_synthetic_pieces(index_dir: Path) -> None:
     import json
 
     from index.store import IndexStore
-    from index.tokens import TOKEN_CHUNKS_FILE, TOKENS_FILE, TokenTable
+    from index.pieces import PIECE_CHUNKS_FILE, PIECES_FILE, PieceTable
 
     real_build = IndexStore(WORK / "index-10000").current_build()
-    real_units = np.load(real_build / TOKEN_CHUNKS_FILE)
-    real = TokenTable.load(real_build, DIMENSION, len(real_units))
+    real_units = np.load(real_build / PIECE_CHUNKS_FILE)
+    real = PieceTable.load(real_build, DIMENSION, len(real_units))
     assert real is not None, "bench/latency.py's index has no stored pieces"
     records = np.asarray(real.records)  # 0.34 GB
     build = IndexStore(index_dir).current_build()
@@ -176,11 +193,13 @@ def add_synthetic_pieces(index_dir: Path) -> None:
     n, m = len(lengths), len(real_units)
     units = np.zeros((n, 2), dtype=np.int64)
     written = 0
-    with open(build / TOKENS_FILE, "wb") as fh:
+    with open(build / PIECES_FILE, "wb") as fh:
         for block in range(0, n, m):
             ids = np.arange(block, min(block + m, n))
             source = ids % m
-            copy = np.concatenate([records[real_units[u, 0] : real_units[u, 0] + real_units[u, 1]] for u in source])
+            copy = np.concatenate(
+                [records[real_units[u, 0] : real_units[u, 0] + real_units[u, 1]] for u in source]
+            )
             limit = np.repeat(lengths[ids], real_units[source, 1])
             copy["start"] = np.minimum(copy["start"], limit)
             copy["end"] = np.minimum(copy["end"], limit)
@@ -189,12 +208,15 @@ def add_synthetic_pieces(index_dir: Path) -> None:
             units[ids, 1] = counts
             fh.write(copy.tobytes())
             written += len(copy)
-    np.save(build / TOKEN_CHUNKS_FILE, units)
+    np.save(build / PIECE_CHUNKS_FILE, units)
     manifest = json.loads((build / "manifest.json").read_text())
     manifest["token_pieces"] = int(written)
     (build / "manifest.json").write_text(json.dumps(manifest))
-    size = (build / TOKENS_FILE).stat().st_size
-    print(f"stored pieces: {written} records, {size / 1e9:.1f} GB ({size / n / 1000:.1f} kB a chunk)\n", flush=True)
+    size = (build / PIECES_FILE).stat().st_size
+    print(
+        f"stored pieces: {written} records, {size / 1e9:.1f} GB ({size / n / 1000:.1f} kB a chunk)\n",
+        flush=True,
+    )
 
 
 def _model_name() -> str:
@@ -233,7 +255,8 @@ from bot.render.terminal import render_answer
 from bot.answer import Answer
 from index.embed import load_embedder
 from index.retrieval_models import CrossEncoder
-settings = Settings(corpus_dir=Path("/nonexistent"), index_dir=Path({index!r}), model_cache_dir=Path({models!r}))
+settings = Settings(corpus_dir=Path("/nonexistent"), index_dir=Path({index!r}),
+                    model_cache_dir=Path({models!r}))
 embedder = load_embedder("minilm")
 reranker = CrossEncoder() if settings.rerank_depth else None
 t1 = time.perf_counter(); rss_model = rss_mb()
@@ -249,7 +272,7 @@ searcher = bot.searcher
 plain = Searcher(searcher.index, searcher.embedder, searcher.late.model if searcher.late else None, None,
                  replace(searcher.params, rerank_depth=0))
 result = dict(model_s=t1 - t0, load_s=t2 - t1, store_s=store_s, rss_model=rss_model, rss_loaded=rss_loaded,
-              kind=type(searcher.index.vector_index).__name__, pieces=searcher.index.tokens is not None,
+              kind=type(searcher.index.vector_index).__name__, pieces=searcher.index.pieces is not None,
               depth=searcher.params.rerank_depth)
 for name, s in (("plain", plain), ("configured", searcher)):
     times = []
@@ -275,8 +298,14 @@ def questions(n: int = 40) -> list[str]:
 
 
 def serve(index_dir: Path, repeats: int, label: str) -> dict:
-    code = SERVE.format(bench=str(Path(__file__).parent), root=str(ROOT), index=str(index_dir), models=str(MODELS),
-                        questions=json.dumps(questions()), repeats=repeats)
+    code = SERVE.format(
+        bench=str(Path(__file__).parent),
+        root=str(ROOT),
+        index=str(index_dir),
+        models=str(MODELS),
+        questions=json.dumps(questions()),
+        repeats=repeats,
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     result["label"] = label
@@ -293,7 +322,18 @@ def serving_table(results: list[dict], repeats: int) -> None:
         again = [x for t in times for x in t[len(t) // repeats :]]
         rows.append([label, spread(first), spread(again), spread([r["rss_" + name] for r in results]),
                      spread([r["anon_" + name] for r in results])])
-    print(table(["ask + render", "ms, first time", "ms, repeated", "RSS after, MB", "of which private (anon), MB"], rows))
+    print(
+        table(
+            [
+                "ask + render",
+                "ms, first time",
+                "ms, repeated",
+                "RSS after, MB",
+                "of which private (anon), MB",
+            ],
+            rows,
+        )
+    )
     print()
     print(table(["serving process", "value"], [
         ["vector index", results[0]["kind"]],
@@ -307,15 +347,22 @@ def serving_table(results: list[dict], repeats: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--chunks", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-build", action="store_true")
-    parser.add_argument("--pieces", action="store_true",
-                        help="store ColBERT pieces in the built index first (tens of GB at 1M chunks), as a build "
-                             "within TOKEN_STORE_MAX_CHUNKS would")
-    parser.add_argument("--real", action="store_true", help="recall on the real vectors of bench/build.py's index")
+    parser.add_argument(
+        "--pieces",
+        action="store_true",
+        help="store ColBERT pieces in the built index first (tens of GB at 1M chunks), as a build "
+        "within TOKEN_STORE_MAX_CHUNKS would",
+    )
+    parser.add_argument(
+        "--real", action="store_true", help="recall on the real vectors of bench/build.py's index"
+    )
     args = parser.parse_args()
     if args.real:
         header("Recall of the IVF index on real MiniLM vectors")
@@ -326,7 +373,9 @@ def main() -> None:
         build(args)
     if args.pieces:
         add_synthetic_pieces(WORK / f"index-{args.chunks}")
-    results = [serve(WORK / f"index-{args.chunks}", 2, f"{args.chunks} synthetic") for _ in range(args.repeats)]
+    results = [
+        serve(WORK / f"index-{args.chunks}", 2, f"{args.chunks} synthetic") for _ in range(args.repeats)
+    ]
     print(f"### Serving {args.chunks} chunks (synthetic vectors and texts), {args.repeats} fresh processes, "
           f"{len(questions())} questions x 2 each\n")
     serving_table(results, 2)

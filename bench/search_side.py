@@ -21,7 +21,9 @@ from bench.scale import questions
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--index", type=Path, default=WORK / "index-1000000")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
@@ -35,20 +37,28 @@ def main() -> None:
     n = len(loaded.chunks)
     qs = questions()
     vectors = embedder.encode_queries(qs)
-    header(f"Search side at {n} chunks ({index_kind(loaded.vector_index)}), {len(qs)} questions x {args.repeats}")
+    header(
+        f"Search side at {n} chunks ({index_kind(loaded.vector_index)}), {len(qs)} questions x {args.repeats}"
+    )
     stages: dict[str, list[float]] = {"FAISS search_vectors (100)": [], "bm25_scores (bm25s)": [],
                                       "best 10 BM25: argsort": [], "best 10 BM25: argpartition": [],
                                       "best 10 BM25: argpartition of the non-zero": []}
     for _ in range(args.repeats):
         for q, v in zip(qs, vectors):
-            t = time.perf_counter(); search_vectors(loaded.vector_index, v, 100); t1 = time.perf_counter()
-            words = bm25_scores(loaded.bm25, q, n); t2 = time.perf_counter()
-            np.argsort(-words, kind="stable")[:10]; t3 = time.perf_counter()
+            t = time.perf_counter()
+            search_vectors(loaded.vector_index, v, 100)
+            t1 = time.perf_counter()
+            words = bm25_scores(loaded.bm25, q, n)
+            t2 = time.perf_counter()
+            np.argsort(-words, kind="stable")[:10]
+            t3 = time.perf_counter()
             top = np.argpartition(-words, 9)[:10]
-            top[np.lexsort((top, -words[top]))]; t4 = time.perf_counter()
+            top[np.lexsort((top, -words[top]))]
+            t4 = time.perf_counter()
             hits = np.flatnonzero(words)
             top = hits[np.argpartition(-words[hits], 9)[:10]] if len(hits) > 10 else hits
-            top[np.lexsort((top, -words[top]))]; t5 = time.perf_counter()
+            top[np.lexsort((top, -words[top]))]
+            t5 = time.perf_counter()
             for name, seconds in zip(stages, (t1 - t, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
                 stages[name].append(seconds * 1000)
     print(table(["stage", "ms per question"], [[k, spread(v)] for k, v in stages.items()]))

@@ -26,8 +26,8 @@ class Answer:
 
     @classmethod
     def from_retrieval(cls, found: Retrieval) -> "Answer":
-        return cls(found.question, found.answered, found.passages, found.nearest, found.unknown, found.language,
-                   language_name(found.language) if found.unserved else "")
+        return cls(found.question, found.answered, found.passages, found.nearest, found.unknown,
+                   found.language, language_name(found.language) if found.unserved else "")
 
     def unknown_names_phrase(self, limit: int = 3, max_chars: int = 60) -> str:
         """The unknown names as plain text for a sentence: “Signal”, or “Signal” and “Mark Zuckerberg”;

@@ -32,12 +32,14 @@ class Context:
         self.settings = settings
         self._casebot = None
 
-    def casebot(self, open_index: bool = True, progress: bool = False, one_question: bool = False):  # -> CaseBot
+    def casebot(self, open_index: bool = True, progress: bool = False,
+                one_question: bool = False):  # -> CaseBot
         if self._casebot is None:
             from bot.service import CaseBot
 
             settings = self.settings
-            if one_question:  # loading onnxruntime (0.3 s) costs more than it saves on one question (5 ms)
+            # loading onnxruntime costs more than it saves on one question (docs/performance.md)
+            if one_question:
                 settings = dataclasses.replace(settings, question_runtime="torch")
             self._casebot = CaseBot(settings)
             if open_index:
@@ -47,10 +49,13 @@ class Context:
 
 def _configure_logging(level: str) -> None:
     numeric = getattr(logging, level.upper(), logging.INFO)
-    logging.basicConfig(level=numeric, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=numeric, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     for handler in logging.getLogger().handlers:
         handler.setLevel(numeric)  # libraries that set their own logger level still stay quiet
-    for noisy in ("sentence_transformers", "transformers", "faiss", "bm25s", "httpx", "nio", "discord", "peewee"):
+    for noisy in ("sentence_transformers", "transformers", "faiss", "bm25s", "httpx", "nio", "discord",
+                  "peewee"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
@@ -69,7 +74,9 @@ class CasebotGroup(click.Group):
 
 
 @click.group(cls=CasebotGroup)
-@click.option("--env-file", default=".env", show_default=True, help="Settings file; the environment wins over it.")
+@click.option(
+    "--env-file", default=".env", show_default=True, help="Settings file; the environment wins over it."
+)
 @click.option("--verbose", "-v", is_flag=True, help="Log progress to stderr.")
 @click.pass_context
 def cli(ctx: click.Context, env_file: str, verbose: bool) -> None:
@@ -102,7 +109,9 @@ def _read_questions(stream) -> Iterator[str]:
 @cli.command()
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per question.")
-@click.option("--top-k", type=click.IntRange(min=1, max=20), default=None, help="Passages to show (default TOP_K, 3).")
+@click.option(
+    "--top-k", type=click.IntRange(min=1, max=20), default=None, help="Passages to show (default TOP_K, 3)."
+)
 @click.pass_obj
 def ask(obj: Context, question: str, as_json: bool, top_k: int | None) -> None:
     """Answer QUESTION; '-' reads one question per line from stdin."""
@@ -190,7 +199,8 @@ def index() -> None:
 @index.command("build")
 @click.option("--full", is_flag=True, help="Re-embed everything instead of reusing unchanged vectors.")
 @click.option("--no-wait", is_flag=True, help="Exit at once if another process is building this index.")
-@click.option("--watch", is_flag=True, help="Then keep watching the corpus: rebuild a few seconds after files stop changing.")
+@click.option("--watch", is_flag=True,
+              help="Then keep watching the corpus: rebuild a few seconds after files stop changing.")
 @click.pass_obj
 def index_build(obj: Context, full: bool, no_wait: bool, watch: bool) -> None:
     """Bring the index up to date with the corpus (incremental)."""
@@ -215,7 +225,10 @@ def index_build(obj: Context, full: bool, no_wait: bool, watch: bool) -> None:
     from index.watch import watch_corpus
 
     def settled(paths: set[Path]) -> None:
-        click.echo(f"{len(paths)} file{'s' * (len(paths) != 1)} changed in {obj.settings.corpus_dir}: rebuilding", err=True)
+        click.echo(
+            f"{len(paths)} file{'s' * (len(paths) != 1)} changed in {obj.settings.corpus_dir}: rebuilding",
+            err=True,
+        )
         try:
             build(False)
         except CasebotError as exc:  # keep watching: the previous index keeps answering
@@ -250,12 +263,15 @@ def index_status(obj: Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(data))
         return
+    pieces = (f"{m.token_pieces} word-piece vectors, 8-bit" if m.token_pieces
+              else "not stored (read by the model per question)")
     click.echo(
         f"index      {data['path']}\n"
         f"documents  {m.documents}\nchunks     {m.chunks}\nvectors    {m.chunks} ({m.vector_index})\n"
-        f"pieces     {f'{m.token_pieces} word-piece vectors, 8-bit' if m.token_pieces else 'not stored (read by the model per question)'}\n"
+        f"pieces     {pieces}\n"
         f"model      {m.model}, {m.dimension} dimensions\n"
-        f"built      {m.created} ({_age(status.age_seconds)} ago)\nsize       {status.size_bytes / 1e6:.1f} MB"
+        f"built      {m.created} ({_age(status.age_seconds)} ago)\n"
+        f"size       {status.size_bytes / 1e6:.1f} MB"
     )
 
 
@@ -276,7 +292,9 @@ def _age(seconds: float) -> str:
 @click.option("--corpus", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Evaluate on this corpus folder (its index goes to var/eval/).")
 @click.pass_obj
-def eval_command(obj: Context, file: Path | None, as_json: bool, feedback: Path | None, corpus: Path | None) -> None:
+def eval_command(
+    obj: Context, file: Path | None, as_json: bool, feedback: Path | None, corpus: Path | None
+) -> None:
     """Score retrieval on FILE (JSONL lines {"q": ..., "gold": [...], "doc": ...}) or convert feedback."""
     if feedback is not None:
         from bot.feedback import feedback_to_eval_lines
@@ -308,14 +326,22 @@ def eval_command(obj: Context, file: Path | None, as_json: bool, feedback: Path 
     groups = {g: evaluate([q for q in questions if q.group == g], ask)
               for g in sorted({q.group for q in questions if q.group and q.on_topic})}
     if as_json:
-        click.echo(json.dumps({name: value for name, value in report.rows()}
-                              | {"misses": list(report.misses), "answered_off_topic": list(report.answered_off_topic)}
-                              | {"groups": {g: dict(r.rows()) for g, r in groups.items()}}, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {name: value for name, value in report.rows()}
+                | {"misses": list(report.misses), "answered_off_topic": list(report.answered_off_topic)}
+                | {"groups": {g: dict(r.rows()) for g, r in groups.items()}},
+                ensure_ascii=False,
+            )
+        )
         return
     for name, value in report.rows():
         click.echo(f"{name:<38}{value}")
     if groups:
-        click.echo(f"\n{'direction':<10}{'questions':>10}{'recall@1':>10}{'recall@3':>10}{'in answer':>11}{'declined':>10}")
+        click.echo(
+            f"\n{'direction':<10}{'questions':>10}{'recall@1':>10}{'recall@3':>10}"
+            f"{'in answer':>11}{'declined':>10}"
+        )
         for g, r in groups.items():
             click.echo(f"{g:<10}{r.on_topic:>10}{r.recall_at_1:>10.3f}{r.recall_at_3:>10.3f}{r.in_answer:>11.3f}"
                        f"{r.on_topic_declined:>10}")
@@ -356,7 +382,8 @@ def discord_sync(obj: Context, guild: int | None) -> None:
 
 
 def main() -> None:
-    """``casebot`` (the installed command) and ``python -m bot``; click names the program after how it was run."""
+    """``casebot`` (the installed command) and ``python -m bot``; click names the program after how it
+    was run."""
     cli()
 
 

@@ -4,8 +4,9 @@ Each line is ``{"q": question, "gold": [verbatim spans], "doc": gold document}``
 doc_id the spans must come from, for a corpus of many documents); a line without ``gold`` is a question the
 corpus does not answer and that should be declined. Such lines may say which ``kind`` they are:
 ``off_topic`` (not about the case at all, the default) or ``unanswerable`` (about the case, but asking
-for a fact the corpus does not hold: a much harder decline without a reader model; reported apart). A passage is correct when it contains a gold span (and is of the gold document); a
-highlight is correct when it covers at least half of a gold span that its passage contains.
+for a fact the corpus does not hold: a much harder decline without a reader model; reported apart).
+A passage is correct when it contains a gold span (and is of the gold document); a highlight is
+correct when it covers at least half of a gold span that its passage contains.
 """
 
 from __future__ import annotations
@@ -85,10 +86,14 @@ def load_questions(path: Path) -> list[EvalQuestion]:
             doc = str(data["doc"]) if data.get("doc") else None
             group = str(data["direction"]) if data.get("direction") else None
         except (ValueError, KeyError, TypeError, AttributeError):
-            raise CasebotError(f"{path}:{number}: expected a JSON object with \"q\" (and optional \"gold\").") from None
+            raise CasebotError(
+                f'{path}:{number}: expected a JSON object with "q" (and optional "gold").'
+            ) from None
         if kind == "needs_review":
-            raise CasebotError(f"{path}:{number}: this line is marked needs_review (a Not helpful answer): add its "
-                               "verbatim \"gold\" spans, or set \"kind\" to off_topic or unanswerable, or delete it.")
+            raise CasebotError(
+                f"{path}:{number}: this line is marked needs_review (a Not helpful answer): add its "
+                'verbatim "gold" spans, or set "kind" to off_topic or unanswerable, or delete it.'
+            )
         if kind not in {"answerable", "off_topic", "unanswerable"}:
             raise CasebotError(f"{path}:{number}: \"kind\" must be off_topic or unanswerable, not {kind!r}.")
         questions.append(EvalQuestion(question, gold, kind, doc, group))
@@ -131,7 +136,9 @@ def evaluate(questions: Iterable[EvalQuestion], ask: Callable[[str], Answer]) ->
             continue
         rank = None
         top = answer.passages[0].doc_id if answer.passages else None
-        right_document += top == item.doc if item.doc else any(g in answer.passages[0].text for g in item.gold)
+        right_document += (
+            top == item.doc if item.doc else any(g in answer.passages[0].text for g in item.gold)
+        )
         for position, passage in enumerate(answer.passages, start=1):
             if item.doc and passage.doc_id != item.doc:
                 continue
@@ -140,7 +147,9 @@ def evaluate(questions: Iterable[EvalQuestion], ask: Callable[[str], Answer]) ->
             if spans:
                 rank = position
                 highlight = (passage.highlight_start, passage.highlight_end)
-                if position == 1 and any(_overlap(highlight, span) * 2 >= span[1] - span[0] for span in spans):
+                if position == 1 and any(
+                    _overlap(highlight, span) * 2 >= span[1] - span[0] for span in spans
+                ):
                     highlight_hits += 1
                 break
         if rank is None:

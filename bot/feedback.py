@@ -164,7 +164,11 @@ def feedback_to_eval_lines(path: Path | str) -> list[dict[str, Any]]:
     latest: dict[str, dict[str, dict[str, Any]]] = {}
     for number, record in enumerate(_read_lines(Path(path))):
         answer_id, verdict = record.get("answer_id"), record.get("verdict")
-        if not isinstance(answer_id, str) or verdict not in VERDICTS or not isinstance(record.get("question"), str):
+        if (
+            not isinstance(answer_id, str)
+            or verdict not in VERDICTS
+            or not isinstance(record.get("question"), str)
+        ):
             continue
         voter = record.get("user") or f"anonymous-{number}"
         latest.setdefault(answer_id, {})[voter] = record

@@ -60,9 +60,13 @@ class IndexFollower:
         self.fingerprint = Fingerprint(serving.index.path)
         if serving.damaged and link is not None and link not in self._warned:
             self._warned.add(link)
-            log.warning("the current index build %s cannot be read (%s); answering from the previous build %s "
-                        "until the next `python -m bot index build` repairs it", link.name, serving.damaged,
-                        serving.index.path.name)
+            log.warning(
+                "the current index build %s cannot be read (%s); answering from the previous build %s "
+                "until the next `python -m bot index build` repairs it",
+                link.name,
+                serving.damaged,
+                serving.index.path.name,
+            )
         return serving
 
 

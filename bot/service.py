@@ -8,10 +8,9 @@ by any process is swapped in between questions, and a damaged build is replaced 
 one (index.builds); with CORPUS_WATCH it rebuilds when the corpus changes (index.watch).
 
 ``ask_async`` never runs the model on the event loop: the question is answered in a worker thread,
-and the one-text model calls of those threads (question vectors, question token vectors) are
-batched by ``BatchingEmbedder`` when several wait. On two CPU cores this keeps the throughput of
-one thread per question (bench/load.py: 1.02x) and halves the event loop's worst lateness; the
-model time per question is the ceiling (docs/performance.md).
+and the one-text model calls of those threads (question vectors, question piece vectors) are
+batched by ``BatchingEmbedder`` when several wait, so the event loop stays prompt without losing
+throughput (bench/load.py).
 """
 
 from __future__ import annotations
@@ -34,8 +33,8 @@ from bot.follow import IndexFollower, Poller
 from bot.questions import clean_question
 from bot.settings import Settings
 from index.build import BuildReport, build_index
-from index.embed import (Embedder, SentenceTransformerEmbedder, TokenEmbedder, TokenVectors, VectorsWithPieces,
-                         load_embedder)
+from index.embed import (Embedder, SentenceTransformerEmbedder, TokenEmbedder, TokenVectors,
+                         VectorsWithPieces, load_embedder)
 from index.errors import IndexCorrupt, IndexMissing, QuestionRejected
 from index.lock import BuildLock
 from index.rerank import PairScorer
@@ -46,7 +45,7 @@ from index.watch import CorpusWatcher
 log = logging.getLogger(__name__)
 
 # Questions answered at once by ask_async: as many as asyncio.to_thread would run. More threads
-# (32) made larger batches but more model calls at once, 0.85-0.96x the throughput on two idle cores.
+# make larger batches but more model calls at once, and less throughput (bench/load.py).
 ASK_THREADS = min(32, (os.cpu_count() or 1) + 4)
 
 
@@ -78,7 +77,8 @@ class CaseBot:
         self._load_lock = threading.RLock()  # one decision at a time about which build to serve
         self._follower = IndexFollower(self.store, self.embedder)
         self._background: list[Poller | CorpusWatcher] = []
-        self._rebuild_lock = threading.Lock()  # one rebuild at a time in this process (index.lock: across them)
+        # one rebuild at a time in this process (index.lock: across them)
+        self._rebuild_lock = threading.Lock()
         self._questions: Embedder = self.embedder  # what reads questions (index.onnx_model when usable)
         self._questions_chosen = False
         self._batching = batching_embedder(self.embedder)  # the model thread behind ask_async
@@ -126,7 +126,10 @@ class CaseBot:
         for worker in self._background:
             worker.start()
         if self.settings.corpus_watch:
-            log.info("watching %s: the index is rebuilt a few seconds after files stop changing", self.settings.corpus_dir)
+            log.info(
+                "watching %s: the index is rebuilt a few seconds after files stop changing",
+                self.settings.corpus_dir,
+            )
 
     def close(self) -> None:
         """Stop following and watching."""
@@ -159,9 +162,10 @@ class CaseBot:
         is waited for (``on_wait`` told who it is) or, unless ``wait``, raises IndexBusy."""
         with self._rebuild_lock:
             report = build_index(self.settings.corpus_dir, self.store, self.embedder, full=full,
-                                 progress=progress, token_limit=self.settings.token_store_max_chunks,
+                                 progress=progress, piece_limit=self.settings.token_store_max_chunks,
                                  wait=wait, on_wait=on_wait)
-            self.refresh(force=True, retry_model=True)  # also when up to date: the question model may be retried
+            # also when up to date: the question model may be retried
+            self.refresh(force=True, retry_model=True)
             return report
 
     def _searcher_for(self, index: LoadedIndex, questions: Embedder) -> Searcher:
@@ -207,7 +211,8 @@ class CaseBot:
         return self._answer(lambda: self.searcher, cleaned, top_k or self.settings.top_k)
 
     def _answer(self, current: Callable[[], Searcher], question: str, top_k: int) -> Answer:
-        """``current().search``; when its build turns out damaged, once more from the build that replaces it."""
+        """``current().search``; when its build turns out damaged, once more from the build that
+        replaces it."""
         searcher = current()
         try:
             return Answer.from_retrieval(searcher.search(question, top_k))
@@ -279,8 +284,7 @@ class BatchingEmbedder:
     model call per kind over their distinct texts, sorted by length to keep padding low, and
     hands each caller its rows. A lone call waits for nothing: batching happens only when several
     wait. A call for several texts (a question's candidate chunks) is a batch already and runs in
-    the caller's thread: on two cores shared with other programs, funnelling those through one
-    model thread halved the throughput, and four gave 0.9 of one call per thread (bench/load.py).
+    the caller's thread: funnelling those through the model threads costs throughput (bench/load.py).
     """
 
     def __init__(self, inner: Embedder, max_texts: int = 64, workers: int = 4) -> None:
@@ -298,7 +302,9 @@ class BatchingEmbedder:
         self._start_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
 
-    def encode_passages(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+    def encode_passages(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
         result = self._submit("passages", texts)
         if progress is not None:
             progress(len(texts))
@@ -319,7 +325,9 @@ class BatchingEmbedder:
         if not self._threads:
             with self._start_lock:
                 while len(self._threads) < self.workers:
-                    thread = threading.Thread(target=self._serve, name=f"casebot-model-{len(self._threads)}", daemon=True)
+                    thread = threading.Thread(
+                        target=self._serve, name=f"casebot-model-{len(self._threads)}", daemon=True
+                    )
                     thread.start()
                     self._threads.append(thread)
 
@@ -338,7 +346,8 @@ class BatchingEmbedder:
 
     def _batch(self, calls: list[tuple[str, list[str], Future[Any]]]) -> None:
         kind = calls[0][0]
-        distinct = sorted({t for _, call_texts, _ in calls for t in call_texts}, key=len)  # shared candidates once
+        # shared candidates once
+        distinct = sorted({t for _, call_texts, _ in calls for t in call_texts}, key=len)
         try:
             rows = self._run(kind, distinct)
             self.batches += 1

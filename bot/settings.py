@@ -106,7 +106,9 @@ class Settings:
                 else:
                     kwargs[f.name] = raw.strip()
             except ValueError:
-                raise SettingsError(f"Setting {f.name.upper()}={raw!r} is not valid ({type(default).__name__} expected).") from None
+                raise SettingsError(
+                    f"Setting {f.name.upper()}={raw!r} is not valid ({type(default).__name__} expected)."
+                ) from None
         settings = cls(**kwargs)  # type: ignore[arg-type]
         settings.validate()
         return settings

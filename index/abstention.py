@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from index.lexical import STOPWORDS, WORD, document_frequency, tokenize
+from index.lexical import STOPWORDS, WORD, document_frequency, terms_of
 from index.passages import Scored
 from index.rerank import YEAR
 from index.transliteration import Skeletons
@@ -55,10 +55,16 @@ def unknown_terms(question: str, bm25, dates: set[str],  # bm25: bm25s.BM25 | No
         if YEAR.fullmatch(word):
             if word not in dates:
                 asked.append(match)
-        elif word[0].isupper() and not opens and not (len(word) <= 4 and word[:2].isupper()) \
-                and not DESCRIBING.search(word) and word.lower() not in CALENDAR and (english or word.isascii()):
+        elif (
+            word[0].isupper()
+            and not opens
+            and not (len(word) <= 4 and word[:2].isupper())
+            and not DESCRIBING.search(word)
+            and word.lower() not in CALENDAR
+            and (english or word.isascii())
+        ):
             asked.append(match)
-    terms = [tokenize(m.group()) for m in asked]
+    terms = [terms_of(m.group()) for m in asked]
     found = document_frequency(bm25, [t[0] if t else "" for t in terms])
     unknown = [m for m, t, df in zip(asked, terms, found)
                if t and not df and not (other_scripts and other_scripts.knows(m.group()))]

@@ -30,7 +30,7 @@ from index.ingest import IngestWarning, scan_corpus
 from index.lock import BuildLock
 from index.lexical import bm25_from_terms, chunk_terms
 from index.store import FORMAT_VERSION, IndexStore, LoadedIndex, Manifest, stored_terms
-from index.tokens import TokenTable, write_token_table
+from index.pieces import PieceTable, write_piece_table
 from index.types import Chunk, Document
 from index.vectors import build_vector_index
 
@@ -40,11 +40,10 @@ log = logging.getLogger(__name__)
 # Sentences are scored at question time, word by word, for the few candidates (index.search);
 # separate sentence vectors did not rank better with it (docs/performance.md, bench/build.py).
 
-# Up to this many chunks a build also stores every chunk's word-piece vectors (index.tokens, about
-# 34 kB a chunk on average: 34 GB at a million chunks, on disk, read only for a question's
-# candidates), so that re-scoring candidates needs no model pass at question time: 19.5 ms a question
-# at a million chunks. Above it the searcher computes them for its few candidates per question
-# (0.85 s at a million chunks; see docs/performance.md).
+# Up to this many chunks a build also stores every chunk's word-piece vectors (index.pieces, about
+# 34 kB a chunk, read only for a question's candidates), so re-scoring candidates needs no model pass
+# per question; above it the searcher has the model read its few candidates, much slower
+# (bench/scale.py --pieces, docs/performance.md).
 TOKEN_STORE_MAX_CHUNKS = 2_000_000
 
 
@@ -69,7 +68,11 @@ class BuildReport:
             f"{self.documents} documents, {self.chunks} chunks; embedded {self.embedded} chunks, "
             f"reused {self.reused}; added {len(self.added)}, changed {len(self.changed)}, "
             f"removed {len(self.removed)} documents; {self.skipped} skipped; {self.seconds:.1f} s"
-        ) + (f"; {len(self.warnings) - self.skipped} indexed with a warning" if len(self.warnings) > self.skipped else "")
+        ) + (
+            f"; {len(self.warnings) - self.skipped} indexed with a warning"
+            if len(self.warnings) > self.skipped
+            else ""
+        )
 
     @property
     def skipped(self) -> int:
@@ -78,7 +81,9 @@ class BuildReport:
 
 
 def chunk_hash(model_name: str, text: str) -> bytes:
-    return hashlib.blake2b(f"{model_name}\x00{text}".encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return hashlib.blake2b(
+        f"{model_name}\x00{text}".encode("utf-8", "surrogatepass"), digest_size=16
+    ).digest()
 
 
 def _previous(store: IndexStore, embedder: Embedder, full: bool) -> tuple[LoadedIndex | None, bool]:
@@ -99,25 +104,29 @@ def _previous(store: IndexStore, embedder: Embedder, full: bool) -> tuple[Loaded
 
 def build_index(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool = False,
                 progress: bool = False, on_embedded: Callable[[int], None] | None = None,
-                token_limit: int = TOKEN_STORE_MAX_CHUNKS, wait: bool = True,
+                piece_limit: int = TOKEN_STORE_MAX_CHUNKS, wait: bool = True,
                 on_wait: Callable[[str], None] | None = None) -> BuildReport:
     """Bring the index in ``store`` up to date with ``corpus_dir``. Returns what was done.
 
     One build at a time per index folder, across processes (index.lock): when another one runs,
     wait for it (telling ``on_wait`` who it is) or, unless ``wait``, raise IndexBusy."""
     with BuildLock(store.root).hold(wait=wait, on_wait=on_wait or log.warning):
-        return _build(corpus_dir, store, embedder, full, progress, on_embedded, token_limit)
+        return _build(corpus_dir, store, embedder, full, progress, on_embedded, piece_limit)
 
 
 def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, progress: bool,
-           on_embedded: Callable[[int], None] | None, token_limit: int) -> BuildReport:
+           on_embedded: Callable[[int], None] | None, piece_limit: int) -> BuildReport:
     started = time.perf_counter()
     timings: dict[str, float] = {}
     previous, damaged = _previous(store, embedder, full)
     timings["load previous"] = time.perf_counter() - started
     scan = scan_corpus(corpus_dir, known={d.doc_id: d for d in previous.documents} if previous else None)
     if not scan.documents:
-        detail = f" ({len(scan.warnings)} files skipped: {'; '.join(map(str, scan.warnings[:3]))})" if scan.warnings else ""
+        detail = (
+            f" ({len(scan.warnings)} files skipped: {'; '.join(map(str, scan.warnings[:3]))})"
+            if scan.warnings
+            else ""
+        )
         raise CorpusError(f"The corpus folder {corpus_dir} holds no readable document{detail}.")
     documents = list(scan.documents)
     hashes = {d.doc_id: d.content_hash for d in documents}
@@ -127,8 +136,17 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
     added = tuple(sorted(set(hashes) - set(old_hashes)))
     removed = tuple(sorted(set(old_hashes) - set(hashes)))
     changed = tuple(sorted(d for d in hashes if d in old_hashes and old_hashes[d] != hashes[d]))
-    wants_tokens = isinstance(embedder, TokenEmbedder) and previous is not None and previous.manifest.chunks <= token_limit
-    if previous is not None and not damaged and old_hashes == hashes and (previous.tokens is not None or not wants_tokens):
+    wants_pieces = (
+        isinstance(embedder, TokenEmbedder)
+        and previous is not None
+        and previous.manifest.chunks <= piece_limit
+    )
+    if (
+        previous is not None
+        and not damaged
+        and old_hashes == hashes
+        and (previous.pieces is not None or not wants_pieces)
+    ):
         prune_builds(store)  # what a build killed after its swap left (an extra build, an unfinished one)
         return BuildReport(len(documents), previous.manifest.chunks, 0, previous.manifest.chunks,
                            warnings=scan.warnings, up_to_date=True,
@@ -142,28 +160,30 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
     hashes_of_chunks = [chunk_hash(embedder.name, text) for text in texts]
     timings["chunk"] = time.perf_counter() - t
 
-    store_tokens = isinstance(embedder, TokenEmbedder) and 0 < len(chunks) <= token_limit
-    if previous is not None and store_tokens and previous.tokens is None:
+    store_pieces = isinstance(embedder, TokenEmbedder) and 0 < len(chunks) <= piece_limit
+    if previous is not None and store_pieces and previous.pieces is None:
         log.info("the current index has no word vectors: embedding every chunk again to store them")
         previous = None
     vectors = np.empty((len(texts), embedder.dimension), dtype=np.float32)
     old_rows = np.full(len(texts), -1, dtype=np.int64)  # the previous build's chunk with the same hash
     if previous is not None:
         known = dict(zip(previous.hashes.tolist(), range(len(previous.hashes))))
-        old_rows[:] = np.fromiter((known.get(h, -1) for h in hashes_of_chunks), dtype=np.int64, count=len(texts))
+        old_rows[:] = np.fromiter(
+            (known.get(h, -1) for h in hashes_of_chunks), dtype=np.int64, count=len(texts)
+        )
         hit = old_rows >= 0
         vectors[hit] = previous.vectors[old_rows[hit]]
     reused: list[int | None] = [None if r < 0 else r for r in old_rows.tolist()]
     missing = np.flatnonzero(old_rows < 0).tolist()
 
     t = time.perf_counter()
-    new_tokens: dict[int, TokenVectors] = {}
+    new_pieces: dict[int, TokenVectors] = {}
     if missing:
-        embedded = _embed([texts[i] for i in missing], embedder, store_tokens, progress, on_embedded)
+        embedded = _embed([texts[i] for i in missing], embedder, store_pieces, progress, on_embedded)
         if isinstance(embedded, np.ndarray):
             vectors[missing] = embedded
         else:
-            new_tokens = dict(zip(missing, embedded))
+            new_pieces = dict(zip(missing, embedded))
             vectors[missing] = np.stack([e.pooled for e in embedded])
     multilingual = _multilingual_vectors(embedder, texts, missing, vectors, previous, old_rows, progress)
     timings["embed"] = time.perf_counter() - t
@@ -193,10 +213,10 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
     build = store.new_build()
     try:
         token_pieces = 0
-        if store_tokens:
-            write_token_table(build, embedder.dimension, previous.tokens if previous else None,
-                              previous.path if previous else None, reused, new_tokens)
-            token_pieces = TokenTable.load(build, embedder.dimension, len(chunks)).live_records  # type: ignore[union-attr]
+        if store_pieces:
+            write_piece_table(build, embedder.dimension, previous.pieces if previous else None,
+                              previous.path if previous else None, reused, new_pieces)
+            token_pieces = PieceTable.load(build, embedder.dimension, len(chunks)).live_records  # type: ignore[union-attr]
         manifest = Manifest(**{**manifest.__dict__, "build_id": build.name, "token_pieces": token_pieces,
                                "multilingual": 0 if multilingual is None else multilingual.shape[1]})
         store.write(build, manifest, documents, chunks, hashes_of_chunks, vectors, vector_index, bm25, terms,
@@ -220,8 +240,15 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
     return report
 
 
-def _multilingual_vectors(embedder: Embedder, texts: list[str], missing: list[int], vectors: np.ndarray,
-                          previous: LoadedIndex | None, old_rows: np.ndarray, progress: bool) -> np.ndarray | None:
+def _multilingual_vectors(
+    embedder: Embedder,
+    texts: list[str],
+    missing: list[int],
+    vectors: np.ndarray,
+    previous: LoadedIndex | None,
+    old_rows: np.ndarray,
+    progress: bool,
+) -> np.ndarray | None:
     """Every chunk's vector from the embedder's multilingual model (None when it has none): from the
     previous build for unchanged chunks, from the main vectors when they are that model's, else embedded."""
     model = getattr(embedder, "multilingual", None)
@@ -246,13 +273,15 @@ def _disk_full(exc: BaseException) -> bool:
     """ENOSPC, from Python or from FAISS's writer (a RuntimeError quoting strerror)."""
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return True
-    return isinstance(exc, (OSError, RuntimeError)) and ("No space left" in str(exc) or "quota exceeded" in str(exc).lower())
+    return isinstance(exc, (OSError, RuntimeError)) and (
+        "No space left" in str(exc) or "quota exceeded" in str(exc).lower()
+    )
 
 
-def _embed(texts: list[str], embedder: Embedder, with_tokens: bool, progress: bool,
+def _embed(texts: list[str], embedder: Embedder, with_pieces: bool, progress: bool,
            on_embedded: Callable[[int], None] | None) -> np.ndarray | list[TokenVectors]:
-    """The texts' vectors, or (``with_tokens``) their piece vectors with the vector in ``pooled``."""
-    if not with_tokens:
+    """The texts' vectors, or (``with_pieces``) their piece vectors with the vector in ``pooled``."""
+    if not with_pieces:
         return _model_pass(embedder.encode_passages, texts, "embedding", progress, on_embedded)
     pieces = _model_pass(embedder.encode_tokens, texts, "embedding", progress, on_embedded)  # type: ignore[attr-defined]
     if all(p.pooled is not None for p in pieces):
@@ -264,7 +293,8 @@ def _embed(texts: list[str], embedder: Embedder, with_tokens: bool, progress: bo
 
 def _model_pass(encode: Callable[..., Any], texts: list[str], label: str, progress: bool,
                 on_embedded: Callable[[int], None] | None) -> Any:
-    """``encode(texts, progress=...)`` with a progress bar (``progress``) and ``on_embedded`` told each step."""
+    """``encode(texts, progress=...)`` with a progress bar (``progress``) and ``on_embedded`` told each
+    step."""
     bar = None
     if progress:
         from tqdm import tqdm

@@ -5,7 +5,7 @@ build cannot be loaded, the newest intact older one is served instead, and the n
 reads it as its previous build) repairs the index. Builds never change after they are committed, so
 a serving process can tell damage from a ``Fingerprint`` of the files it loaded.
 
-Builds that share a word-piece file (index.tokens: a hard link, appended to) share its inode: removing
+Builds that share a word-piece file (index.pieces: a hard link, appended to) share its inode: removing
 an old build unlinks a name, never the data a kept build reads, and a build only ever truncates the
 records it appended itself.
 """
@@ -22,7 +22,7 @@ from index.atomic import leftovers
 from index.embed import Embedder
 from index.errors import IndexCorrupt, ModelMismatch
 from index.store import IndexStatus, IndexStore, LoadedIndex
-from index.tokens import TOKENS_FILE
+from index.pieces import PIECES_FILE
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ class Fingerprint:
                 now = _identity(path)
             except OSError:
                 return f"{path.relative_to(self.build)} is missing"
-            grew = path.name == TOKENS_FILE and now[0] == before[0] and now[1] >= before[1]
+            grew = path.name == PIECES_FILE and now[0] == before[0] and now[1] >= before[1]
             if now != before and not grew:
                 return f"{path.relative_to(self.build)} changed"
         return None

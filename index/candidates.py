@@ -14,8 +14,8 @@ from index.lexical import bm25_scores
 from index.store import LoadedIndex, read_rows
 from index.vectors import search_vectors
 
-# Above this many chunks the best BM25 chunks are picked with torch.topk: 1.8 ms at a million chunks
-# against 8 ms for numpy's argpartition (bench/search_side.py); below it argpartition is quicker.
+# Above this many chunks torch.topk picks the best BM25 chunks faster than numpy's argpartition;
+# below it argpartition is quicker (bench/search_side.py).
 TOPK_WITH_TORCH_ABOVE = 50_000
 
 

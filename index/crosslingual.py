@@ -57,18 +57,28 @@ class ChunkLanguages:
         import faiss
 
         per_document = {d: (doc.language or "en") for d, doc in documents.items()}
-        of_chunk = np.array([per_document[c.doc_id] for c in index.chunks]) if len(index.chunks) else np.array([])
+        of_chunk = (
+            np.array([per_document[c.doc_id] for c in index.chunks]) if len(index.chunks) else np.array([])
+        )
         self.languages = tuple(sorted(set(of_chunk.tolist())))
         self._ids = {lang: np.flatnonzero(of_chunk == lang).astype(np.int64) for lang in self.languages}
-        self._selectors = {lang: faiss.IDSelectorBatch(ids) for lang, ids in self._ids.items()} if len(self.languages) > 1 else {}
+        self._selectors = (
+            {lang: faiss.IDSelectorBatch(ids) for lang, ids in self._ids.items()}
+            if len(self.languages) > 1
+            else {}
+        )
 
-    def nearest(self, index: LoadedIndex, vector: np.ndarray, depth: int = PER_LANGUAGE) -> dict[str, LanguageMatches]:
+    def nearest(
+        self, index: LoadedIndex, vector: np.ndarray, depth: int = PER_LANGUAGE
+    ) -> dict[str, LanguageMatches]:
         """Each language's ``depth`` chunks nearest the question's multilingual vector."""
         if index.multilingual_index is None:
             return {}
         found = {}
         for language in self.languages:
-            scores, rows = search_vectors(index.multilingual_index, vector, depth, self._selectors.get(language))
+            scores, rows = search_vectors(
+                index.multilingual_index, vector, depth, self._selectors.get(language)
+            )
             found[language] = LanguageMatches(rows.astype(np.int64), scores.astype(np.float32))
         return found
 
@@ -77,8 +87,10 @@ def cosines(index: LoadedIndex, chunks: Sequence[int], vector: np.ndarray) -> np
     """The multilingual cosine of the question with each of ``chunks``."""
     if index.multilingual is None:
         return np.full(len(chunks), -1.0, dtype=np.float32)
-    return np.array([float(read_rows(index.multilingual, c, c + 1)[0].astype(np.float32) @ vector) for c in chunks],
-                    dtype=np.float32)
+    return np.array(
+        [float(read_rows(index.multilingual, c, c + 1)[0].astype(np.float32) @ vector) for c in chunks],
+        dtype=np.float32,
+    )
 
 
 def as_logit(cosine: np.ndarray | float, threshold: float, within: np.ndarray | bool = False) -> np.ndarray:

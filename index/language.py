@@ -30,7 +30,9 @@ _RTL = {"fa", "ar", "he", "ur", "ps", "yi"}
 # A Latin-script question is English unless the model is this sure of another language: one of 347
 # English evaluation questions was guessed Malay at 0.86 (bench/languages.py).
 _OTHER_LATIN_CONFIDENCE = 0.99
-_ENGLISH_FUNCTION_WORDS = frozenset("the a an of in on to did does do was were is are who what when why how which".split())
+_ENGLISH_FUNCTION_WORDS = frozenset(
+    "the a an of in on to did does do was were is are who what when why how which".split()
+)
 
 
 def name(code: str) -> str:

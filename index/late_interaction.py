@@ -5,7 +5,7 @@ those best cosines is the candidate's score, and the same computed per sentence 
 
     match(question, span) = mean over question tokens q of  max over pieces p in span of  cos(q, p)
 
-The pieces come from the build (index.tokens, 8-bit) so a question costs one model pass for itself
+The pieces come from the build (index.pieces, 8-bit) so a question costs one model pass for itself
 and one matrix product for all its candidates; an index built without them has the model read the
 candidates' texts instead (the last ``cache_size`` chunks are kept).
 """
@@ -70,10 +70,13 @@ class LateInteraction:
         sentence_owner = np.repeat(np.arange(len(chunks)), counts)
         # Sentence k holds a piece when they share an owner and the piece lies inside it.
         key = np.int64(1) << 40  # larger than any character offset
-        k = np.searchsorted(sentence_owner * key + all_sentences[:, 0], owner * key + spans[:, 0], side="right") - 1
+        sentence_starts = sentence_owner * key + all_sentences[:, 0]
+        k = np.searchsorted(sentence_starts, owner * key + spans[:, 0], side="right") - 1
         inside = k >= 0
-        inside[inside] &= (sentence_owner[k[inside]] == owner[inside]) & (spans[inside, 1] <= all_sentences[k[inside], 1])
-        best = np.full((len(question_vectors), len(all_sentences)), -1.0, dtype=np.float32)  # per token, sentence
+        inside[inside] &= ((sentence_owner[k[inside]] == owner[inside])
+                           & (spans[inside, 1] <= all_sentences[k[inside], 1]))
+        # per token, sentence
+        best = np.full((len(question_vectors), len(all_sentences)), -1.0, dtype=np.float32)
         if inside.any():
             segment = k[inside]
             similarity = question_vectors @ vectors[inside].T  # (question tokens, candidate pieces)
@@ -85,7 +88,9 @@ class LateInteraction:
         sentence_scores = np.where(has_pieces, best.mean(axis=0), -1.0).astype(np.float32)
         cuts = np.cumsum(counts)[:-1]
         per_chunk = np.split(best, cuts, axis=1)
-        scores = np.array([block.max(axis=1).mean() if block.size else -1.0 for block in per_chunk], dtype=np.float32)
+        scores = np.array(
+            [block.max(axis=1).mean() if block.size else -1.0 for block in per_chunk], dtype=np.float32
+        )
         return Matches(np.asarray(chunks, dtype=np.int64), scores, tuple(np.split(sentence_scores, cuts)))
 
     def _sentences(self, chunk_index: int) -> np.ndarray:
@@ -94,7 +99,7 @@ class LateInteraction:
     def _pieces(self, chunks: list[int]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
         """The candidates' piece vectors (float32; stored ones still to be multiplied by their scales),
         the scales (None: vectors from the model), absolute spans and candidate positions, in order."""
-        table = self.index.tokens
+        table = self.index.pieces
         if table is None:
             tokens = self._read_by_model(chunks)
             starts = [self.index.chunks[c].start for c in chunks]
@@ -106,7 +111,10 @@ class LateInteraction:
         records = read_ranges(table.records, first.tolist(), count.tolist())
         vectors = records["code"].astype(np.float32)
         starts = self.index.chunks.starts(chunks)  # stored spans are relative to the chunk's text
-        spans = np.stack([records["start"], records["end"]], axis=1).astype(np.int64) + np.repeat(starts, count)[:, None]
+        spans = (
+            np.stack([records["start"], records["end"]], axis=1).astype(np.int64)
+            + np.repeat(starts, count)[:, None]
+        )
         return vectors, np.asarray(records["scale"]), spans, np.repeat(np.arange(len(chunks)), count)
 
     def _read_by_model(self, chunks: list[int]) -> list[TokenVectors]:

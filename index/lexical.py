@@ -34,7 +34,7 @@ def _term(word: str) -> str:
     """A lower-cased word's term: "" for a stop word, else its Snowball stem by the word's own script
     (an English text quotes Russian names, a Russian one English ones). Persian words are kept whole:
     Snowball's Persian stemmer cuts names («تلگرام» to «تلگر») and leaves plurals («کاربران») whole
-    (tests/core/test_languages.py)."""
+    (tests/index/test_language.py)."""
     # One spelling for what people type several ways: ’ and ', ё and е, Persian words with or without
     # ZWNJ, and the Arabic forms of Persian ye and kaf (an Arabic keyboard's).
     word = word.replace("’", "'").replace("ё", "е").replace("\u200c", "").replace("ي", "ی").replace("ك", "ک")
@@ -69,12 +69,12 @@ class Terms:
         return out
 
 
-def tokenize(text: str, terms: Terms | None = None) -> list[str]:
+def terms_of(text: str, terms: Terms | None = None) -> list[str]:
     """Lower-cased, stemmed words without stop words."""
     return (terms or Terms())(text)
 
 
-# Bump when ``tokenize`` changes: the terms stored by older builds are then computed again.
+# Bump when ``terms_of`` changes: the terms stored by older builds are then computed again.
 TERMS_VERSION = 2
 K1, B = 1.5, 0.75  # bm25s' defaults (Lucene variant)
 
@@ -83,7 +83,7 @@ K1, B = 1.5, 0.75  # bm25s' defaults (Lucene variant)
 class ChunkTerms:
     """Every chunk's terms as ids into ``vocabulary`` (CSR): chunk i has ``ids[indptr[i]:indptr[i + 1]]``.
 
-    A build stores them beside the BM25 index, so the next build tokenizes only new chunks and
+    A build stores them beside the BM25 index, so the next build computes terms only for new chunks and
     makes the score matrix from ids with a few array operations (bench/build.py: adding one
     document to 20,000 chunks)."""
 
@@ -110,7 +110,7 @@ def chunk_terms(texts: Sequence[str], previous: ChunkTerms | None = None,
     fresh: dict[int, list[int]] = {}
     words = Terms()
     for row in np.flatnonzero(~copied).tolist():
-        terms = tokenize(texts[row], words) or [""]  # bm25s' empty token: every chunk has a length
+        terms = terms_of(texts[row], words) or [""]  # bm25s' empty token: every chunk has a length
         fresh[row] = [vocabulary.setdefault(term, len(vocabulary)) for term in terms]
         lengths[row] = len(fresh[row])
     indptr = np.zeros(len(texts) + 1, dtype=np.int64)
@@ -141,9 +141,8 @@ def _compacted(terms: ChunkTerms) -> ChunkTerms:
 
 
 def bm25_from_terms(terms: ChunkTerms):  # -> bm25s.BM25
-    """The bm25s index of ``terms``: the same score matrix ``bm25s.BM25().index`` makes (tests/core/
-    test_oracles.py), from array operations: 0.37 s at 20,000 chunks where ``index()`` takes 3.2 s
-    (bench/build.py)."""
+    """The bm25s index of ``terms``: the same score matrix ``bm25s.BM25().index`` makes
+    (tests/index/test_oracles.py), from array operations, several times faster (bench/build.py)."""
     import bm25s
 
     n, size = len(terms), len(terms.vocabulary)
@@ -183,9 +182,13 @@ def load_terms(path: Path, vocabulary: dict[str, int], chunks: int) -> ChunkTerm
             if int(data["version"]) != TERMS_VERSION:
                 return None
             terms = ChunkTerms(vocabulary, data["indptr"].astype(np.int64), data["ids"].astype(np.int32))
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # damaged: tokenize again
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # damaged: compute the terms again
         return None
-    if len(terms) != chunks or terms.indptr[-1] != len(terms.ids) or (len(terms.ids) and int(terms.ids.max()) >= len(vocabulary)):
+    if (
+        len(terms) != chunks
+        or terms.indptr[-1] != len(terms.ids)
+        or (len(terms.ids) and int(terms.ids.max()) >= len(vocabulary))
+    ):
         return None
     return terms
 
@@ -194,7 +197,7 @@ def bm25_scores(model, query: str, n_docs: int) -> np.ndarray:  # model: bm25s.B
     """BM25 score of every chunk for ``query`` (zeros when no query word is known)."""
     if model is None or n_docs == 0:
         return np.zeros(n_docs, dtype=np.float32)
-    known = [t for t in tokenize(query) if t in model.vocab_dict]
+    known = [t for t in terms_of(query) if t in model.vocab_dict]
     if not known:
         return np.zeros(n_docs, dtype=np.float32)
     return np.asarray(model.get_scores(known), dtype=np.float32)

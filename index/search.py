@@ -57,8 +57,8 @@ class SearchParams:
     per_document: int = 2  # passages from one document while another document's passage answers
     min_score: float | None = None  # None: the calibrated threshold (index.abstention)
     highlight_join_margin: float = 0.5  # join a neighbour sentence whose logit (or match / 20) is this close
-    # The cross-encoder picks the highlighted sentence instead of ColBERT's MaxSim: one question better
-    # of 131, for 150 ms a question (docs/evaluation.md), so off.
+    # Off: the cross-encoder picks the highlighted sentence barely better than ColBERT's MaxSim, for a
+    # cross-encoder pass over each shown passage's sentences (docs/evaluation.md).
     highlight_by_pairs: bool = False
 
     def __post_init__(self) -> None:
@@ -113,8 +113,9 @@ class Searcher:
         """The names and years of ``question`` that no document contains (index.abstention)."""
         english = question_language(question) == "en"
         across = not english or any((d.language or "en") != "en" for d in self.documents)
-        return unknown_terms(question, self.index.bm25, self._years, self._other_scripts() if across else None,
-                             english)
+        return unknown_terms(
+            question, self.index.bm25, self._years, self._other_scripts() if across else None, english
+        )
 
     def _other_scripts(self) -> Skeletons | None:
         """The corpus's words as skeletons, to match names across scripts (made on first use: a
@@ -135,14 +136,18 @@ class Searcher:
         unknown = self.unknown_terms(question) if self.params.unknown_terms else ()
         best = confidence(ranked)
         if unknown or best < threshold:
-            return Retrieval(question, False, (), nearest_titles(ranked, chunks, self._doc_by_id), unknown, best,
-                             language)
+            return Retrieval(
+                question, False, (), nearest_titles(ranked, chunks, self._doc_by_id), unknown, best, language
+            )
         chosen = select(ranked, chunks, top_k, threshold, self.params.per_document)
         shown = list(dict.fromkeys(self._document_of(s.chunk).language or "en" for s in chosen))
         taken = {s.chunk for s in chosen}
         by_chunk = {s.chunk: s for s in ranked}
-        chosen += [by_chunk[c] for c in crosslingual.standing_out(found.by_language, shown, threshold, language)
-                   if c not in taken and c in by_chunk]
+        chosen += [
+            by_chunk[c]
+            for c in crosslingual.standing_out(found.by_language, shown, threshold, language)
+            if c not in taken and c in by_chunk
+        ]
         passages = []
         for scored in chosen:
             chunk = chunks[scored.chunk]
@@ -194,8 +199,8 @@ class Searcher:
                 [of_the_time(asked, c, self._doc_by_id[c.doc_id]) for c in chunks])
         else:
             ranks = logits
-        return [Scored(c.chunk, float(r), c.dense, c.words, float(m), float(l))
-                for c, r, m, l in zip(found, ranks, cosine, logits)]
+        return [Scored(c.chunk, float(r), c.dense, c.words, float(m), float(logit))
+                for c, r, m, logit in zip(found, ranks, cosine, logits)]
 
     def _rank_english(self, question: str, found: list[Candidate]) -> tuple[list[Scored], Matches | None]:
         p = self.params
@@ -205,7 +210,9 @@ class Searcher:
         match = matches.scores if matches is not None else dense
         mixed = (1 - p.dense_weight) * match + p.dense_weight * dense
         order = sorted(range(len(found)), key=lambda i: (-mixed[i], ids[i]))
-        scored = [Scored(ids[i], float(mixed[i]), float(dense[i]), found[i].words, float(match[i])) for i in order]
+        scored = [
+            Scored(ids[i], float(mixed[i]), float(dense[i]), found[i].words, float(match[i])) for i in order
+        ]
         if not p.rerank_depth or self.reranker is None:
             return scored, matches
         top, rest = scored[: p.rerank_depth], scored[p.rerank_depth :]
@@ -216,15 +223,16 @@ class Searcher:
         if p.late_weight and len(top) > 1:
             spread = np.array([s.score for s in top])
             ordering = judged + p.late_weight * (spread - spread.mean()) / (spread.std() + 1e-6)
-        read = [Scored(s.chunk, float(o), s.dense, s.words, s.match, float(l))
-                for s, o, l in zip(top, ordering, logits)]
+        read = [Scored(s.chunk, float(o), s.dense, s.words, s.match, float(logit))
+                for s, o, logit in zip(top, ordering, logits)]
         read.sort(key=lambda s: (-s.score, s.chunk))
         floor = read[-1].score - 1.0  # chunks the cross-encoder did not read rank below those it did
         return read + [Scored(s.chunk, floor, s.dense, s.words, s.match) for s in rest], matches
 
     def _highlight_across(self, chunk_index: int, vector: np.ndarray | None) -> tuple[int, int]:
         chunk = self.index.chunks[chunk_index]
-        sentences = np.asarray(list(chunk.sentences) or [(chunk.start, chunk.end)], dtype=np.int64).reshape(-1, 2)
+        spans = list(chunk.sentences) or [(chunk.start, chunk.end)]
+        sentences = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
         if len(sentences) == 1 or vector is None or self.multilingual is None:
             return int(sentences[0][0]), int(sentences[0][1])
         texts = [chunk.text[s - chunk.start : e - chunk.start] for s, e in sentences]
@@ -233,7 +241,8 @@ class Searcher:
 
     def _highlight(self, question: str, chunk_index: int, matches: Matches | None) -> tuple[int, int]:
         chunk = self.index.chunks[chunk_index]
-        sentences = np.asarray(list(chunk.sentences) or [(chunk.start, chunk.end)], dtype=np.int64).reshape(-1, 2)
+        spans = list(chunk.sentences) or [(chunk.start, chunk.end)]
+        sentences = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
         if len(sentences) == 1:
             return int(sentences[0][0]), int(sentences[0][1])
         margin = self.params.highlight_join_margin

@@ -15,7 +15,7 @@
                                /terms.npz       each chunk's terms as ids into the BM25 vocabulary
                                                 (read by the next build only: index.lexical)
                                /tokens.bin      8-bit word-piece vectors, shared between builds
-                               /token_chunks.npy which of them belong to each chunk (index.tokens)
+                               /token_chunks.npy which of them belong to each chunk (index.pieces)
 
 Row i of every per-chunk file is chunk i. How the tables are read without loading them: index.tables.
 An index of another format is reported like damage, with the one-line hint to rebuild it.
@@ -47,7 +47,7 @@ from index.lexical import ChunkTerms, load_terms, save_terms
 from index.tables import (ChunkTable, documents_with_texts, load_hashes, random_access, write_documents,
                           write_hashes, write_json)
 from index.tables import read_rows  # noqa: F401 - where index.candidates reads it from
-from index.tokens import TokenTable
+from index.pieces import PieceTable
 from index.types import Chunk, Document
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ class Manifest:
     chunks: int
     vector_index: str
     document_hashes: dict[str, str]
-    token_pieces: int = 0  # stored word-piece vectors (index.tokens); 0: none
+    token_pieces: int = 0  # stored word-piece vectors (index.pieces); 0: none
     multilingual: int = 0  # dimension of the stored multilingual vectors (index.crosslingual); 0: none
 
     @classmethod
@@ -89,7 +89,7 @@ class LoadedIndex:
     vectors: np.ndarray  # (n, dimension) one per chunk
     vector_index: Any  # faiss.Index
     bm25: Any  # bm25s.BM25
-    tokens: TokenTable | None = None  # word-piece vectors per chunk, when the build stored them
+    pieces: PieceTable | None = None  # word-piece vectors per chunk, when the build stored them
     multilingual: np.ndarray | None = None  # (chunks, dimension) multilingual-e5 vectors, when stored
     multilingual_index: Any = None  # faiss.Index over them
 
@@ -133,18 +133,23 @@ class IndexStore:
             data = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
             found = data.get("format")
             if found != FORMAT_VERSION:  # an older (or newer) layout: its other fields may differ too
-                raise IndexCorrupt(f"The index in {build} has format {found}, this casebot reads {FORMAT_VERSION}; {REBUILD_HINT}")
+                raise IndexCorrupt(f"The index in {build} has format {found}, this casebot reads "
+                                   f"{FORMAT_VERSION}; {REBUILD_HINT}")
             return Manifest.from_json(data)
         except FileNotFoundError:
-            raise IndexCorrupt(f"The index in {build} has no manifest (an unfinished build?); {REBUILD_HINT}") from None
+            raise IndexCorrupt(
+                f"The index in {build} has no manifest (an unfinished build?); {REBUILD_HINT}"
+            ) from None
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise IndexCorrupt(f"The index manifest in {build} is unreadable ({type(exc).__name__}); {REBUILD_HINT}") from None
+            raise IndexCorrupt(
+                f"The index manifest in {build} is unreadable ({type(exc).__name__}); {REBUILD_HINT}"
+            ) from None
 
     def check_model(self, manifest: Manifest, embedder: Embedder) -> None:
         if manifest.model != embedder.name or manifest.dimension != embedder.dimension:
             raise ModelMismatch(
-                f"The index was built with {manifest.model} ({manifest.dimension} dimensions) but the configured "
-                f"embedder is {embedder.name} ({embedder.dimension} dimensions); {REBUILD_HINT}"
+                f"The index was built with {manifest.model} ({manifest.dimension} dimensions) but the "
+                f"configured embedder is {embedder.name} ({embedder.dimension} dimensions); {REBUILD_HINT}"
             )
 
     def load(self, embedder: Embedder | None = None, build: Path | None = None) -> LoadedIndex:
@@ -159,7 +164,8 @@ class IndexStore:
         except (IndexCorrupt, IndexMissing):
             raise
         except Exception as exc:  # any parse failure of any file means the same thing to a user
-            raise IndexCorrupt(f"The index in {build} is damaged ({type(exc).__name__}: {exc}); {REBUILD_HINT}".splitlines()[0]) from None
+            message = f"The index in {build} is damaged ({type(exc).__name__}: {exc}); {REBUILD_HINT}"
+            raise IndexCorrupt(message.splitlines()[0]) from None
 
     def _load_files(self, build: Path, manifest: Manifest) -> LoadedIndex:
         import bm25s
@@ -176,20 +182,26 @@ class IndexStore:
         expected = (manifest.documents,) + (manifest.chunks,) * 4
         actual = (len(documents), len(chunks), len(hashes), vectors.shape[0], vector_index.ntotal)
         if expected != actual or (len(chunks) and vectors.shape[1] != manifest.dimension):
-            raise IndexCorrupt(f"The index in {build} is inconsistent (counts {actual}, manifest says {expected}); {REBUILD_HINT}")
+            raise IndexCorrupt(f"The index in {build} is inconsistent (counts {actual}, manifest says "
+                               f"{expected}); {REBUILD_HINT}")
         bm25 = bm25s.BM25.load(str(build / "bm25"), load_corpus=False, mmap=True) if len(chunks) else None
-        tokens = None
+        pieces = None
         if manifest.token_pieces:
-            tokens = TokenTable.load(build, manifest.dimension, len(chunks))
-            if tokens is None or tokens.live_records != manifest.token_pieces:
-                raise IndexCorrupt(f"The word vectors of the index in {build} are missing or incomplete; {REBUILD_HINT}")
+            pieces = PieceTable.load(build, manifest.dimension, len(chunks))
+            if pieces is None or pieces.live_records != manifest.token_pieces:
+                raise IndexCorrupt(
+                    f"The word vectors of the index in {build} are missing or incomplete; {REBUILD_HINT}"
+                )
         multilingual = multilingual_index = None
         if manifest.multilingual:
             multilingual = random_access(np.load(build / "multilingual.npy", mmap_mode="r"))
             multilingual_index = faiss.read_index(str(build / "multilingual.faiss"), flag)
-            if multilingual.shape != (len(chunks), manifest.multilingual) or multilingual_index.ntotal != len(chunks):
-                raise IndexCorrupt(f"The multilingual vectors of the index in {build} are incomplete; {REBUILD_HINT}")
-        return LoadedIndex(build, manifest, documents, chunks, hashes, vectors, vector_index, bm25, tokens,
+            if (multilingual.shape != (len(chunks), manifest.multilingual)
+                    or multilingual_index.ntotal != len(chunks)):
+                raise IndexCorrupt(
+                    f"The multilingual vectors of the index in {build} are incomplete; {REBUILD_HINT}"
+                )
+        return LoadedIndex(build, manifest, documents, chunks, hashes, vectors, vector_index, bm25, pieces,
                            multilingual, multilingual_index)
 
     def status(self, build: Path | None = None) -> IndexStatus:

@@ -48,8 +48,7 @@ def load_hashes(path: Path) -> np.ndarray:
 
 def random_access(array: np.ndarray) -> np.ndarray:
     """Tell the kernel a memory-mapped array is read a row here and there: no read-ahead from disk
-    around each row a question reads (it cannot stop the kernel from mapping a whole cached folio:
-    at a million chunks 40 questions still mapped ~0.5 GB of a freshly written vectors.npy)."""
+    around each row a question reads (the kernel still maps whole cached folios: see ``read_ranges``)."""
     handle = getattr(array, "_mmap", None)
     if handle is not None and hasattr(handle, "madvise") and hasattr(mmap, "MADV_RANDOM"):
         handle.madvise(mmap.MADV_RANDOM)
@@ -64,9 +63,8 @@ def read_rows(array: np.ndarray, first: int, last: int) -> np.ndarray:
 def read_ranges(array: np.ndarray, firsts: Sequence[int], counts: Sequence[int]) -> np.ndarray:
     """The rows ``array[f : f + n]`` for each ``(f, n)``, concatenated into a new array. Rows of a
     memory-mapped file are read with ``pread``: touching them through the mapping maps every
-    page-cache folio they sit in (up to 2 MB each) into the process: at a million chunks, the few
-    vectors a question reads that way added 0.3 GB to its resident set after 20 questions, and
-    1 GB after 80 (bench/scale.py)."""
+    page-cache folio they sit in (up to 2 MB each) into the process, whose resident set then grows
+    with every question at a million chunks (bench/scale.py)."""
     ranges = [(max(0, int(f)), min(int(f) + int(n), len(array))) for f, n in zip(firsts, counts)]
     ranges = [(a, b) for a, b in ranges if b > a]
     filename, offset = getattr(array, "filename", None), getattr(array, "offset", None)
@@ -141,7 +139,9 @@ class _Texts:
         self._starts = [0] + ends[:-1]
         self._ends = ends
         if any(e < s for s, e in zip(self._starts, ends)) or (ends[-1] if ends else 0) != size:
-            raise ValueError(f"texts.bin holds {size} bytes, documents.json accounts for {ends[-1] if ends else 0}")
+            raise ValueError(
+                f"texts.bin holds {size} bytes, documents.json accounts for {ends[-1] if ends else 0}"
+            )
         self._cache: OrderedDict[int, str] = OrderedDict()
         self._cached_chars = 0
         self._lock = threading.Lock()
@@ -196,7 +196,12 @@ class ChunkTable(Sequence[Chunk]):
     document text). Read-only and thread-safe."""
 
     def __init__(self, documents: Sequence[Document], columns: np.ndarray, sentences: np.ndarray) -> None:
-        if columns.ndim != 2 or columns.shape[1] != len(CHUNK_COLUMNS) or sentences.ndim != 2 or sentences.shape[1] != 2:
+        if (
+            columns.ndim != 2
+            or columns.shape[1] != len(CHUNK_COLUMNS)
+            or sentences.ndim != 2
+            or sentences.shape[1] != 2
+        ):
             raise ValueError("chunk columns have the wrong shape")
         self._documents = tuple(documents)
         self._columns = columns
@@ -204,8 +209,12 @@ class ChunkTable(Sequence[Chunk]):
         self._first_sentence = np.zeros(len(columns) + 1, dtype=np.int64)
         np.cumsum(columns[:, 5], out=self._first_sentence[1:])
         if self._first_sentence[-1] != len(sentences):
-            raise ValueError(f"chunks name {self._first_sentence[-1]} sentences, the file holds {len(sentences)}")
-        if len(columns) and (int(columns[:, 0].min()) < 0 or int(columns[:, 0].max()) >= len(self._documents)):
+            raise ValueError(
+                f"chunks name {self._first_sentence[-1]} sentences, the file holds {len(sentences)}"
+            )
+        if len(columns) and (
+            int(columns[:, 0].min()) < 0 or int(columns[:, 0].max()) >= len(self._documents)
+        ):
             raise ValueError("chunks refer to documents the index does not have")
 
     @classmethod
@@ -216,8 +225,10 @@ class ChunkTable(Sequence[Chunk]):
         columns = np.load(build / "chunks.npy", mmap_mode="r")
         sentences = np.load(build / "sentences.npy", mmap_mode="r")
         if (len(columns), len(sentences)) != (header["chunks"], header["sentences"]):
-            raise ValueError(f"chunks.json counts {header['chunks']} chunks and {header['sentences']} sentences, "
-                             f"the columns hold {len(columns)} and {len(sentences)}")
+            raise ValueError(
+                f"chunks.json counts {header['chunks']} chunks and {header['sentences']} sentences, "
+                f"the columns hold {len(columns)} and {len(sentences)}"
+            )
         return cls(documents, columns, sentences)
 
     @staticmethod
@@ -258,14 +269,17 @@ class ChunkTable(Sequence[Chunk]):
         first, last = int(self._first_sentence[index]), int(self._first_sentence[index + 1])
         sentences = tuple(map(tuple, self._sentences[first:last].tolist())) if last > first else ()
         doc = self._documents[document]
-        return Chunk(doc.doc_id, start, end, paragraph, doc.text[start:end], sentences, None if page < 0 else page)
+        return Chunk(
+            doc.doc_id, start, end, paragraph, doc.text[start:end], sentences, None if page < 0 else page
+        )
 
     def __iter__(self) -> Iterator[Chunk]:
         for i in range(len(self)):
             yield self[i]
 
     def sentence_spans(self, index: int) -> np.ndarray:
-        """(k, 2) absolute sentence spans of chunk ``index`` (its own span when it has none); no Chunk made."""
+        """(k, 2) absolute sentence spans of chunk ``index`` (its own span when it has none); no Chunk
+        made."""
         first, last = int(self._first_sentence[index]), int(self._first_sentence[index + 1])
         if last > first:
             return np.asarray(self._sentences[first:last])

@@ -72,7 +72,11 @@ def build_vector_index(vectors: np.ndarray, kind: str | None = None, nlist: int 
     index.cp.niter = 10
     index.cp.seed = seed
     sample = n if n <= nlist * TRAIN_POINTS_PER_LIST * 2 else nlist * TRAIN_POINTS_PER_LIST * 2
-    rows = np.sort(np.random.default_rng(seed).choice(n, size=sample, replace=False)) if sample < n else slice(None)
+    rows = (
+        np.sort(np.random.default_rng(seed).choice(n, size=sample, replace=False))
+        if sample < n
+        else slice(None)
+    )
     index.train(vectors[rows])
     index.add(vectors)
     index.nprobe = nprobe or default_nprobe(nlist)
@@ -97,12 +101,10 @@ def search_vectors(index, query: np.ndarray, k: int, among: Any = None) -> tuple
         return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
     query = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
     if _is_exact(index):
-        # One query over an exact index takes a fraction of a millisecond on one core; splitting it over
-        # OpenMP threads made it 16 ms whenever another process held a core (the threads wait for each
-        # other). The setting is the calling thread's own (an OpenMP ICV, which torch in this thread
-        # shares), so it is put back: the next question's model pass and a build later run by the same
-        # thread keep every core (with numpy's BLAS threads not spinning, bot/runtime.py, that pass
-        # takes 9-10 ms on two cores against 12-13 ms on one).
+        # One query over an exact index is quick on one core; split over OpenMP threads it waits for
+        # any core another process holds (docs/performance.md). The setting is the calling thread's
+        # own (an OpenMP ICV, shared with torch in this thread), so it is put back: the next model
+        # pass and a later build in the same thread keep every core.
         import faiss
 
         threads = faiss.omp_get_max_threads()

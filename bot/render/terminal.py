@@ -25,8 +25,10 @@ def attribution(passage: Passage) -> str:
 
 def _sanitize(text: str) -> str:
     """Drop terminal control characters from corpus text (escape sequences could rewrite the screen)."""
-    return "".join(ch if ch in "\n\t" or (ch >= " " and ch != "\x7f" and not 0x80 <= ord(ch) < 0xA0) else "\ufffd"
-                   for ch in text)
+    return "".join(
+        ch if ch in "\n\t" or (ch >= " " and ch != "\x7f" and not 0x80 <= ord(ch) < 0xA0) else "\ufffd"
+        for ch in text
+    )
 
 
 def render_answer(answer: Answer, color: bool = False) -> str:
@@ -42,7 +44,9 @@ def render_answer(answer: Answer, color: bool = False) -> str:
         before, highlight, after = (_sanitize(passage.before_highlight), _sanitize(passage.highlight),
                                     _sanitize(passage.after_highlight))
         if is_rtl(passage.language):  # one isolated run each: a Persian quote reads right to left
-            before, highlight, after = (isolated(part, passage.language) for part in (before, highlight, after))
+            before, highlight, after = (
+                isolated(part, passage.language) for part in (before, highlight, after)
+            )
         if color:
             quote = f"{before}{BOLD}{highlight}{RESET}{after}"
             lines.append(f"[{number}] “{quote}”")

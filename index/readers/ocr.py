@@ -51,7 +51,9 @@ def read_pages(raw: bytes, numbers: list[int]) -> dict[int, list[list[tuple[int,
                 image = page.render(scale=scale, grayscale=True).to_pil()
                 text = pytesseract.image_to_string(image, lang=_languages())
             except (pytesseract.TesseractError, RuntimeError, OSError, ValueError) as exc:
-                log.warning("OCR could not read page %d: %s", number, str(exc).splitlines()[0] if str(exc) else exc)
+                log.warning(
+                    "OCR could not read page %d: %s", number, str(exc).splitlines()[0] if str(exc) else exc
+                )
                 continue
             # tesseract separates paragraphs by a blank line and keeps the layout's line breaks.
             paragraphs = []

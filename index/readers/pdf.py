@@ -39,7 +39,9 @@ _LIGATURES = re.compile("[\ufb00-\ufb06]")
 _PAGE_NUMBER = re.compile(
     r"(?:(?:page|p\.|стр\.?|страница)\s*)?[-–—]?\s*\d{1,4}\s*[-–—]?(?:\s*(?:/|of|из)\s*\d{1,4})?", re.I)
 # A browser's print header and footer: "11/30/26, 6:26 AM <title>" and "file:///…/page.html 1/3".
-_PRINT_DATE = re.compile(r"\d{1,2}[./]\d{1,2}[./]\d{2,4},?\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AP]M)?(?:\s|$)", re.I)
+_PRINT_DATE = re.compile(
+    r"\d{1,2}[./]\d{1,2}[./]\d{2,4},?\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AP]M)?(?:\s|$)", re.I
+)
 _PRINT_URL = re.compile(r"(?:file|https?)://\S+(?:\s+\d{1,4}\s*/\s*\d{1,4})?", re.I)
 
 
@@ -98,13 +100,17 @@ def read_pdf(raw: bytes) -> PdfText:
     drop_furniture(pages)
     paragraphs, heading = paragraphs_from_layout(pages)
     scanned = [page.number for page in pages if page.scanned]
-    read_by_ocr: dict[int, list[Paragraph]] = ocr.read_pages(raw, scanned) if scanned and ocr.available() else {}
+    read_by_ocr: dict[int, list[Paragraph]] = (
+        ocr.read_pages(raw, scanned) if scanned and ocr.available() else {}
+    )
     for number, page_paragraphs in sorted(read_by_ocr.items()):
         at = next((i for i, p in enumerate(paragraphs) if p[0][0] > number), len(paragraphs))
         paragraphs[at:at] = page_paragraphs
     text, page_starts = join_paragraphs(paragraphs)
     unread = tuple(n for n in scanned if not read_by_ocr.get(n))
-    return PdfText(text, page_starts, info, heading, unread, tuple(sorted(n for n, p in read_by_ocr.items() if p)))
+    return PdfText(
+        text, page_starts, info, heading, unread, tuple(sorted(n for n, p in read_by_ocr.items() if p))
+    )
 
 
 # -- reading pages ------------------------------------------------------------------------------
@@ -137,7 +143,9 @@ def read_layout(raw: bytes) -> tuple[list[Page], dict[str, str]]:
     except UnreadableDocument:
         raise
     except Exception as exc:  # noqa: BLE001 - pdfminer raises many kinds of errors on damaged files
-        reason = "it is encrypted" if "password" in type(exc).__name__.lower() else f"{type(exc).__name__}: {exc}"
+        reason = (
+            "it is encrypted" if "password" in type(exc).__name__.lower() else f"{type(exc).__name__}: {exc}"
+        )
         raise UnreadableDocument(f"it is not a readable PDF ({reason})".splitlines()[0]) from None
     if not pages:
         raise UnreadableDocument("it is not a readable PDF (it has no pages)")
@@ -209,10 +217,15 @@ def _line(element: Iterable[object], links: list[tuple[float, float, float, floa
             break
         first_word.append(c)
     linked = bool(links) and all(
-        any(r[0] - 1 <= (c.x0 + c.x1) / 2 <= r[2] + 1 and r[1] - 1 <= (c.y0 + c.y1) / 2 <= r[3] + 1 for r in links)
+        any(
+            r[0] - 1 <= (c.x0 + c.x1) / 2 <= r[2] + 1 and r[1] - 1 <= (c.y0 + c.y1) / 2 <= r[3] + 1
+            for r in links
+        )
         for c in chars
     )
-    return Line(text, chars[0].x0, max(c.x1 for c in chars), size, first_word[-1].x1 - first_word[0].x0, linked)
+    return Line(
+        text, chars[0].x0, max(c.x1 for c in chars), size, first_word[-1].x1 - first_word[0].x0, linked
+    )
 
 
 def clean_text(text: str) -> str:
@@ -307,11 +320,15 @@ def paragraphs_from_layout(pages: list[Page]) -> tuple[list[Paragraph], str | No
     if current:
         paragraphs.append(current)
     paragraphs.extend(pending_notes)
-    heading = join_lines([text for _, text in paragraphs[heading_at]], set()) if heading_at is not None else None
+    heading = (
+        join_lines([text for _, text in paragraphs[heading_at]], set()) if heading_at is not None else None
+    )
     return paragraphs, heading
 
 
-def _continues(previous: tuple[Line, float, Box], line: Line, left: float, box: Box, first_in_box: bool) -> bool:
+def _continues(
+    previous: tuple[Line, float, Box], line: Line, left: float, box: Box, first_in_box: bool
+) -> bool:
     """Whether ``line`` carries on the paragraph whose last line is ``previous``."""
     prev, right, prev_box = previous
     if abs(line.size - prev.size) > 0.15 * prev.size:

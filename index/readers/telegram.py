@@ -17,7 +17,9 @@ from index.errors import UnreadableDocument
 from index.types import Document
 
 
-def read_telegram_export(raw: bytes, doc_id: str, salt: bytes = b"", channel_url: str | None = None) -> list[Document]:
+def read_telegram_export(
+    raw: bytes, doc_id: str, salt: bytes = b"", channel_url: str | None = None
+) -> list[Document]:
     try:
         export = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -56,8 +58,10 @@ def _message_text(value: object) -> str:
     if isinstance(value, str):
         text = value
     elif isinstance(value, list):
-        text = "".join(part if isinstance(part, str) else str(part.get("text", "")) if isinstance(part, dict) else ""
-                       for part in value)
+        text = "".join(
+            part if isinstance(part, str) else str(part.get("text", "")) if isinstance(part, dict) else ""
+            for part in value
+        )
     else:
         return ""
     return text.replace("\r\n", "\n").replace("\r", "\n").strip()

@@ -23,7 +23,9 @@ def read_docx(raw: bytes, doc_id: str, content_hash: str, default_title: str) ->
     try:
         document = docx.Document(io.BytesIO(raw))
     except Exception as exc:  # noqa: BLE001 - a damaged zip or XML raises many kinds of errors
-        raise UnreadableDocument(f"it is not a readable Word file ({type(exc).__name__}: {exc})".splitlines()[0]) from None
+        raise UnreadableDocument(
+            f"it is not a readable Word file ({type(exc).__name__}: {exc})".splitlines()[0]
+        ) from None
     paragraphs: list[str] = []
     heading: str | None = None
     for element in document.element.body.iterchildren():

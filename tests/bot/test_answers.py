@@ -17,7 +17,9 @@ QUESTIONS = [
 
 
 @pytest.mark.parametrize("question", QUESTIONS)
-def test_every_passage_is_an_exact_slice_and_highlight_is_inside_it(fast_casebot: CaseBot, question: str) -> None:
+def test_every_passage_is_an_exact_slice_and_highlight_is_inside_it(
+    fast_casebot: CaseBot, question: str
+) -> None:
     answer = fast_casebot.ask(question, top_k=5)
     assert answer.answered and len(answer.passages) == 5
     documents = {d.doc_id: d for d in fast_casebot.searcher.documents}
@@ -48,7 +50,8 @@ def test_best_passage_answers_a_plain_question(casebot: CaseBot) -> None:
 def test_off_topic_question_is_declined_with_what_the_corpus_covers(casebot: CaseBot, question: str) -> None:
     answer = casebot.ask(question)
     assert not answer.answered and answer.passages == ()
-    assert answer.suggestions == ("Iran Joins Russia’s FSB In Fight Against Internet Freedoms",)  # the nearest
+    # the nearest
+    assert answer.suggestions == ("Iran Joins Russia’s FSB In Fight Against Internet Freedoms",)
 
 
 @pytest.mark.parametrize(
@@ -71,7 +74,9 @@ def test_question_naming_what_no_document_mentions_is_declined_with_the_name(
     [("", "empty"), ("   \n\t ", "empty"), ("x" * 100_000, "too long"), ("a\x00b\x00c", "binary"),
      ("?!?", "no words"), (b"\xff\xfe\x00".decode("latin-1") * 20, "binary")],
 )
-def test_unusable_question_is_rejected_with_a_reason(fast_casebot: CaseBot, question: str, message: str) -> None:
+def test_unusable_question_is_rejected_with_a_reason(
+    fast_casebot: CaseBot, question: str, message: str
+) -> None:
     with pytest.raises(QuestionRejected, match=message):
         fast_casebot.ask(question)
 
@@ -84,4 +89,6 @@ def test_markup_in_a_question_is_treated_as_text(fast_casebot: CaseBot) -> None:
 
 def test_sources_list_the_documents_with_chunk_counts(fast_casebot: CaseBot) -> None:
     (source,) = fast_casebot.sources()
-    assert source.doc_id == "iran-fsb-telegram-2017.md" and source.chunks == 16 and source.date == "2017-09-28"
+    assert (
+        source.doc_id == "iran-fsb-telegram-2017.md" and source.chunks == 16 and source.date == "2017-09-28"
+    )

@@ -13,7 +13,8 @@ from tests.support import REPO, build_in_another_process, cli_command, make_corp
 
 pytestmark = pytest.mark.slow
 
-FINE = "---\ntitle: Court fine\n---\nA Moscow court fined Telegram 800,000 rubles for refusing to hand over keys.\n"
+FINE = ("---\ntitle: Court fine\n---\n"
+        "A Moscow court fined Telegram 800,000 rubles for refusing to hand over keys.\n")
 
 
 def test_chat_answers_from_a_build_made_by_another_process(tmp_path, embedder: Embedder) -> None:
@@ -25,11 +26,16 @@ def test_chat_answers_from_a_build_made_by_another_process(tmp_path, embedder: E
     try:
         chat.stdin.write("Why did Iran open a criminal case against Pavel Durov?\n")
         chat.stdin.flush()
-        assert any("— Iran Joins Russia" in line for line in iter(chat.stdout.readline, ""))  # answered: it runs
+        # answered: it runs
+        assert any("— Iran Joins Russia" in line for line in iter(chat.stdout.readline, ""))
 
         (tmp_path / "corpus" / "fine.md").write_text(FINE, encoding="utf-8")
         build_in_another_process(tmp_path)
-        swapped = next(line for line in iter(chat.stderr.readline, "") if "questions are now answered from index build" in line)
+        swapped = next(
+            line
+            for line in iter(chat.stderr.readline, "")
+            if "questions are now answered from index build" in line
+        )
         assert "(2 documents" in swapped
         out, _ = chat.communicate("How much was Telegram fined by the Moscow court?\n", timeout=120)
     finally:

@@ -30,7 +30,18 @@ def test_first_ask_builds_the_index_and_prints_the_json_contract(workdir: Path, 
     assert answer["question"] == QUESTION and answer["answered"] is True
     assert len(answer["passages"]) == 3
     for p in answer["passages"]:
-        assert {"doc_id", "title", "date", "source", "paragraph", "text", "highlight", "start", "end", "score"} <= set(p)
+        assert {
+            "doc_id",
+            "title",
+            "date",
+            "source",
+            "paragraph",
+            "text",
+            "highlight",
+            "start",
+            "end",
+            "score",
+        } <= set(p)
         assert isinstance(p["paragraph"], int) and isinstance(p["score"], float)
         assert p["date"] == "2017-09-28" and p["source"] is None
     assert_passages_are_document_slices(answer, workdir / "corpus")
@@ -58,7 +69,8 @@ def test_human_output_shows_quotes_then_attribution(workdir: Path, cli) -> None:
     quote, context, source = result.stdout.splitlines()[:3]
     assert quote.startswith("[1] “Around 40 million people in Iran use Telegram")
     assert context.startswith("    in context: “On his VKontakte page Durov posted:")
-    assert source == "    — Iran Joins Russia’s FSB In Fight Against Internet Freedoms · 2017-09-28 · source not recorded · ¶ 10"
+    assert source == ("    — Iran Joins Russia’s FSB In Fight Against Internet Freedoms · 2017-09-28"
+                      " · source not recorded · ¶ 10")
     assert result.stderr == ""
 
 
@@ -71,7 +83,9 @@ def test_decline_names_what_no_document_mentions(workdir: Path, cli) -> None:  #
     ]
 
 
-@pytest.mark.parametrize(("question", "message"), [("", "empty"), ("   ", "empty"), ("y" * 100_000, "too long")])
+@pytest.mark.parametrize(
+    ("question", "message"), [("", "empty"), ("   ", "empty"), ("y" * 100_000, "too long")]
+)
 def test_bad_question_prints_one_line_and_fails(workdir: Path, cli, question: str, message: str) -> None:  # noqa: ANN001
     result = cli(workdir, "ask", question)
     assert result.returncode == 1
@@ -82,7 +96,9 @@ def test_bad_question_prints_one_line_and_fails(workdir: Path, cli, question: st
 def test_missing_corpus_prints_one_line(tmp_path: Path, cli) -> None:  # noqa: ANN001
     result = cli(tmp_path, "ask", QUESTION)
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [f"error: The corpus folder {tmp_path / 'corpus'} does not exist (set CORPUS_DIR or create it)."]
+    assert result.stderr.strip().splitlines() == [
+        f"error: The corpus folder {tmp_path / 'corpus'} does not exist (set CORPUS_DIR or create it)."
+    ]
 
 
 def test_corrupt_index_prints_one_line_with_the_rebuild_command(workdir: Path, tmp_path: Path, cli) -> None:  # noqa: ANN001
@@ -113,8 +129,17 @@ def test_index_status_and_build_report(workdir: Path, cli, fast_embedder) -> Non
 def test_eval_prints_the_metrics_table(workdir: Path, tmp_path: Path, cli) -> None:  # noqa: ANN001
     questions = tmp_path / "q.jsonl"
     questions.write_text(
-        json.dumps({"q": "How many people in Iran use Telegram?", "gold": ["Around 40 million people in Iran use Telegram"]}) + "\n"
-        + json.dumps({"q": "How do I bake bread?"}) + "\n", encoding="utf-8")
+        json.dumps(
+            {
+                "q": "How many people in Iran use Telegram?",
+                "gold": ["Around 40 million people in Iran use Telegram"],
+            }
+        )
+        + "\n"
+        + json.dumps({"q": "How do I bake bread?"})
+        + "\n",
+        encoding="utf-8",
+    )
     result = cli(workdir, "eval", str(questions), "--json")
     assert result.returncode == 0, result.stderr
     metrics = json.loads(result.stdout)

@@ -22,7 +22,9 @@ def test_evaluation_set_has_verbatim_gold_and_enough_hard_questions() -> None:
     text = ARTICLE.read_text(encoding="utf-8")
     lines = [json.loads(line) for line in EVAL_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
     on_topic = [line for line in lines if line.get("gold")]
-    off_topic = [line for line in lines if not line.get("gold") and line.get("kind", "off_topic") == "off_topic"]
+    off_topic = [
+        line for line in lines if not line.get("gold") and line.get("kind", "off_topic") == "off_topic"
+    ]
     assert len(on_topic) >= 40 and len(off_topic) >= 10
     assert sum(bool(line.get("paraphrase")) for line in on_topic) * 2 >= len(on_topic)
     for line in on_topic:
@@ -67,7 +69,8 @@ def test_case_evaluation_set_has_gold_documents_and_enough_hard_questions() -> N
 
 
 def _script(text: str) -> str:
-    """The language a document's letters are mostly written in: "ru" (Cyrillic), "fa" (Arabic script) or "en"."""
+    """The language a document's letters are mostly written in: "ru" (Cyrillic), "fa" (Arabic script)
+    or "en"."""
     cyrillic = sum("\u0400" <= ch <= "\u04ff" for ch in text)
     arabic = sum("\u0600" <= ch <= "\u06ff" for ch in text)
     latin = sum(ch.isascii() and ch.isalpha() for ch in text)

@@ -109,8 +109,9 @@ def test_a_question_in_a_language_casebot_does_not_read_gets_a_sentence(bot: Cas
     assert f"looks like {language}" in discord_render.render_answer(answer)[0].content
 
 
-def test_the_command_line_answers_in_russian_with_the_language_in_json(bot: CaseBot, root: Path,
-                                                                      cli_process: Callable[..., Any]) -> None:
+def test_the_command_line_answers_in_russian_with_the_language_in_json(
+    bot: CaseBot, root: Path, cli_process: Callable[..., Any]
+) -> None:
     result = cli_process(root, "ask", "--json", ASKED_IN_RUSSIAN)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)

@@ -13,7 +13,10 @@ from bot.service import CaseBot
 from index.types import Passage
 from tests.support.documents import DOCUMENTS, normalised
 
-SOURCES = {"blocking-april-2018.md": "blocking-april-2018.chromium.pdf", "iran-ban-2018.md": "iran-ban-2018.libreoffice.pdf"}
+SOURCES = {
+    "blocking-april-2018.md": "blocking-april-2018.chromium.pdf",
+    "iran-ban-2018.md": "iran-ban-2018.libreoffice.pdf",
+}
 QUESTIONS = [
     "Why did Roskomnadzor ask the court to block Telegram?",
     "What happened to websites that had nothing to do with Telegram?",
@@ -29,7 +32,9 @@ QUESTIONS = [
 def test_markdown_and_pdf_corpora_give_the_same_top_passage(make_casebot: Callable[..., CaseBot]) -> None:
     from_markdown = make_casebot({name: (DOCUMENTS / name).read_text(encoding="utf-8") for name in SOURCES},
                                  with_article=False)
-    from_pdf = make_casebot({pdf: (DOCUMENTS / pdf).read_bytes() for pdf in SOURCES.values()}, with_article=False)
+    from_pdf = make_casebot(
+        {pdf: (DOCUMENTS / pdf).read_bytes() for pdf in SOURCES.values()}, with_article=False
+    )
     for question in QUESTIONS:
         md_top = from_markdown.ask(question, top_k=1).passages[0]
         pdf_top = from_pdf.ask(question, top_k=1).passages[0]
@@ -39,7 +44,9 @@ def test_markdown_and_pdf_corpora_give_the_same_top_passage(make_casebot: Callab
 
 def test_ocr_is_named_in_every_renderers_attribution() -> None:
     text = "Roskomnadzor said today that it was lifting its demand."
-    passage = Passage("scan.pdf", "Scan", "2020-06-18", None, None, 2, 1, text, 0, len(text), 0, len(text), 0.9, ocr=True)
+    passage = Passage(
+        "scan.pdf", "Scan", "2020-06-18", None, None, 2, 1, text, 0, len(text), 0, len(text), 0.9, ocr=True
+    )
     assert "(OCR)" in terminal.attribution(passage)
     assert "(OCR)" in matrix.attribution(passage)
     assert "(OCR)" in discord.render_passage(passage, 1).title
@@ -47,7 +54,9 @@ def test_ocr_is_named_in_every_renderers_attribution() -> None:
     assert "OCR" not in terminal.attribution(plain) + matrix.attribution(plain)
 
 
-@pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is not installed (apt-get install tesseract-ocr)")
+@pytest.mark.skipif(
+    shutil.which("tesseract") is None, reason="tesseract is not installed (apt-get install tesseract-ocr)"
+)
 def test_answer_from_a_scanned_page_says_it_came_from_ocr(make_casebot: Callable[..., CaseBot]) -> None:
     bot = make_casebot({"scan.pdf": (DOCUMENTS / "scan.pdf").read_bytes()})
     answer = bot.ask("When did Roskomnadzor lift its demand to restrict Telegram?", top_k=1)
@@ -56,7 +65,9 @@ def test_answer_from_a_scanned_page_says_it_came_from_ocr(make_casebot: Callable
     assert answer.to_json()["passages"][0]["ocr"] is True
 
 
-def test_a_rebuild_does_not_read_an_unchanged_pdf_again(tmp_path, fast_embedder, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_rebuild_does_not_read_an_unchanged_pdf_again(
+    tmp_path, fast_embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from index import build
     from index.readers import pdf
     from index.store import IndexStore
@@ -76,4 +87,6 @@ def test_a_rebuild_does_not_read_an_unchanged_pdf_again(tmp_path, fast_embedder,
     changed = build.build_index(corpus, store, fast_embedder)
     assert changed.changed == ("iran.pdf",) and len(calls) == 2
     (document,) = store.load(fast_embedder).documents
-    assert document.source == "Example Courts" and document.page_at(document.text.index("Some officials")) == 2
+    assert (
+        document.source == "Example Courts" and document.page_at(document.text.index("Some officials")) == 2
+    )

@@ -11,7 +11,9 @@ from bot.settings import Settings, SettingsError
 
 def test_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
-    env_file.write_text("CORPUS_DIR=docs\nTOP_K=5\nDISCORD_THREAD_MODE=yes\nMATRIX_ADMINS=@a:x, @b:x\n", encoding="utf-8")
+    env_file.write_text(
+        "CORPUS_DIR=docs\nTOP_K=5\nDISCORD_THREAD_MODE=yes\nMATRIX_ADMINS=@a:x, @b:x\n", encoding="utf-8"
+    )
     settings = Settings.load(env_file, environ={"TOP_K": "7"})
     assert settings.corpus_dir == Path("docs")
     assert settings.top_k == 7
@@ -38,9 +40,14 @@ def test_bad_value_is_one_clear_error(key: str, value: str, message: str) -> Non
 
 
 def test_secrets_never_appear_in_the_settings_repr() -> None:
-    settings = Settings.load(None, environ={
-        "DISCORD_TOKEN": "discord-secret-123", "MATRIX_PASSWORD": "matrix-pw-456", "MATRIX_ACCESS_TOKEN": "syt_789",
-    })
+    settings = Settings.load(
+        None,
+        environ={
+            "DISCORD_TOKEN": "discord-secret-123",
+            "MATRIX_PASSWORD": "matrix-pw-456",
+            "MATRIX_ACCESS_TOKEN": "syt_789",
+        },
+    )
     text = repr(settings) + str(settings)
     for secret in ("discord-secret-123", "matrix-pw-456", "syt_789"):
         assert secret not in text

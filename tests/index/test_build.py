@@ -53,12 +53,15 @@ def test_rebuild_skips_unchanged_documents(corpus: Path, store: IndexStore, fast
 
 
 def test_rebuild_tokenizes_only_new_chunks_and_scores_words_like_a_full_build(
-        corpus: Path, store: IndexStore, fast_embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus: Path, store: IndexStore, fast_embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     build_index(corpus, store, fast_embedder)
     (corpus / "fine.md").write_text(EXTRA, encoding="utf-8")
     tokenized: list[str] = []
-    real_tokenize = lexical.tokenize
-    monkeypatch.setattr(lexical, "tokenize", lambda text, *words: tokenized.append(text) or real_tokenize(text, *words))
+    real_terms_of = lexical.terms_of
+    monkeypatch.setattr(
+        lexical, "terms_of", lambda text, *words: tokenized.append(text) or real_terms_of(text, *words)
+    )
     build_index(corpus, store, fast_embedder)
     monkeypatch.undo()
     assert tokenized and all("Moscow court" in t or "appeal" in t for t in tokenized), "only the new chunks"
@@ -94,7 +97,9 @@ def test_damaged_terms_file_makes_the_next_build_tokenize_again(
     assert scores.max() > 0 and "Moscow court" in after.chunks[int(scores.argmax())].text
 
 
-def test_changed_document_is_replaced_and_deleted_one_disappears(corpus: Path, store: IndexStore, fast_embedder: Embedder) -> None:
+def test_changed_document_is_replaced_and_deleted_one_disappears(
+    corpus: Path, store: IndexStore, fast_embedder: Embedder
+) -> None:
     (corpus / "fine.md").write_text(EXTRA, encoding="utf-8")
     build_index(corpus, store, fast_embedder)
     counting = CountingEmbedder(fast_embedder)
@@ -119,7 +124,9 @@ def test_full_rebuild_re_embeds_everything(corpus: Path, store: IndexStore, fast
     assert report.embedded == report.chunks == len(counting.embedded)
 
 
-def test_index_records_its_model_and_a_mismatch_is_explained(corpus: Path, store: IndexStore, fast_embedder: Embedder) -> None:
+def test_index_records_its_model_and_a_mismatch_is_explained(
+    corpus: Path, store: IndexStore, fast_embedder: Embedder
+) -> None:
     build_index(corpus, store, fast_embedder)
     manifest = store.read_manifest()
     assert manifest.model == fast_embedder.name and manifest.dimension == fast_embedder.dimension
@@ -141,8 +148,12 @@ def test_missing_index_and_empty_corpus_are_clear_errors(tmp_path: Path, fast_em
         build_index(tmp_path / "empty", store, fast_embedder)
 
 
-@pytest.mark.parametrize("damage", ["truncate-vectors", "garbage-faiss", "garbage-chunks", "delete-manifest", "bad-manifest"])
-def test_damaged_index_is_detected_with_a_rebuild_hint(corpus: Path, store: IndexStore, fast_embedder: Embedder, damage: str) -> None:
+@pytest.mark.parametrize(
+    "damage", ["truncate-vectors", "garbage-faiss", "garbage-chunks", "delete-manifest", "bad-manifest"]
+)
+def test_damaged_index_is_detected_with_a_rebuild_hint(
+    corpus: Path, store: IndexStore, fast_embedder: Embedder, damage: str
+) -> None:
     build_index(corpus, store, fast_embedder)
     build = store.current_build()
     assert build is not None
@@ -189,7 +200,9 @@ KILLER = textwrap.dedent(
 
 
 @pytest.mark.parametrize("point", ["embedding", "before-swap"])
-def test_build_killed_halfway_leaves_the_old_index_answering(tmp_path: Path, fast_embedder: Embedder, fast_reranker, point: str) -> None:  # noqa: ANN001
+def test_build_killed_halfway_leaves_the_old_index_answering(
+    tmp_path: Path, fast_embedder: Embedder, fast_reranker, point: str
+) -> None:  # noqa: ANN001
     settings = settings_for(tmp_path)
     make_corpus(settings.corpus_dir)
     bot = CaseBot(settings, embedder=fast_embedder, reranker=fast_reranker)
@@ -224,7 +237,9 @@ def test_build_killed_halfway_leaves_the_old_index_answering(tmp_path: Path, fas
     assert all(is_intact(reopened.store, build) for build in builds)
 
 
-def test_status_reports_documents_chunks_model_and_size(corpus: Path, store: IndexStore, fast_embedder: Embedder) -> None:
+def test_status_reports_documents_chunks_model_and_size(
+    corpus: Path, store: IndexStore, fast_embedder: Embedder
+) -> None:
     build_index(corpus, store, fast_embedder)
     status = store.status()
     assert status.manifest.documents == 1 and status.manifest.chunks == 16
@@ -233,7 +248,9 @@ def test_status_reports_documents_chunks_model_and_size(corpus: Path, store: Ind
     assert manifest["model"] == fast_embedder.name
 
 
-def test_an_up_to_date_build_cleans_up_what_a_killed_build_left(corpus: Path, fast_embedder: Embedder, tmp_path: Path) -> None:
+def test_an_up_to_date_build_cleans_up_what_a_killed_build_left(
+    corpus: Path, fast_embedder: Embedder, tmp_path: Path
+) -> None:
     """A build killed after its swap and before its clean-up leaves one build too many (and maybe an
     unfinished folder): the next build, even with nothing to do, removes them."""
     store = IndexStore(tmp_path / "index", keep=2)

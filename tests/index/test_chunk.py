@@ -65,6 +65,10 @@ def test_text_without_punctuation_is_cut_at_spaces() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("ab .!?\n\n\t“”’\u200b\u0301\u05d0Z1")) | st.characters(), max_size=3000))
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("ab .!?\n\n\t“”’\u200b\u0301\u05d0Z1")) | st.characters(), max_size=3000
+    )
+)
 def test_any_text_chunks_into_exact_non_overlapping_slices(text: str) -> None:
     assert_chunks_are_exact(doc(text), max_chars=600)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from index.ingest import read_documents, scan_corpus
-from tests.support.documents import DOCUMENTS, assert_chunks_are_exact_slices, paragraphs, share_found, source_paragraphs
+from tests.support.documents import (DOCUMENTS, assert_chunks_are_exact_slices, paragraphs, share_found,
+                                     source_paragraphs)
 
 NAME = "fsb-keys-2017.pandoc.docx"
 
@@ -19,7 +20,8 @@ def test_word_file_has_the_sources_paragraphs_and_headings() -> None:
     document = read()
     found = paragraphs(document)
     assert share_found(source_paragraphs("fsb-keys-2017.md"), found) == 1.0
-    assert "What the law requires" in found and "The dispute so far" in found  # headings, each its own paragraph
+    # headings, each its own paragraph
+    assert "What the law requires" in found and "The dispute so far" in found
     assert (document.title, document.date) == ("The FSB asks Telegram for its keys", "2017-10-16")
     assert_chunks_are_exact_slices(document, one_line=False)
 

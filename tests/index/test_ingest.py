@@ -34,7 +34,12 @@ def test_article_front_matter_becomes_metadata_and_body_keeps_text(tmp_path: Pat
 
 
 def test_markdown_and_text_files_with_and_without_front_matter(tmp_path: Path) -> None:
-    write(tmp_path, "a.md", "---\ntitle: Alpha\ndate: 2020-01-02\nsource: Example News\nauthor: Ann\nurl: https://example.org/a\n---\nBody of alpha.\n")
+    write(
+        tmp_path,
+        "a.md",
+        "---\ntitle: Alpha\ndate: 2020-01-02\nsource: Example News\nauthor: Ann\n"
+        "url: https://example.org/a\n---\nBody of alpha.\n",
+    )
     write(tmp_path, "notes/b.txt", "# Heading of beta\n\nBody of beta.\n")
     write(tmp_path, "c.txt", "Plain text, no title.\n")
     docs = {d.doc_id: d for d in scan_corpus(tmp_path).documents}
@@ -54,7 +59,7 @@ def test_html_keeps_main_text_and_page_title(tmp_path: Path) -> None:
     <script>var tracking = 1;</script><style>p {color: red}</style></head>
     <body><nav>Home | About</nav><header>Site header</header>
     <article><h1>Filing</h1><p>The court fined Telegram <b>800,000 rubles</b>.</p><p>Second paragraph.</p></article>
-    <footer>Copyright footer</footer></body></html>"""
+    <footer>Copyright footer</footer></body></html>"""  # noqa: E501
     write(tmp_path, "f.html", html)
     (doc,) = scan_corpus(tmp_path).documents
     assert doc.title == "Court filing"
@@ -68,7 +73,9 @@ def test_html_keeps_main_text_and_page_title(tmp_path: Path) -> None:
 
 
 def test_pdf_text_is_read_per_page_with_page_numbers(tmp_path: Path) -> None:
-    pdf = make_pdf([["First page says Durov left Russia."], ["Second page names Roskomnadzor."]], title="A filing")
+    pdf = make_pdf(
+        [["First page says Durov left Russia."], ["Second page names Roskomnadzor."]], title="A filing"
+    )
     write(tmp_path, "filing.pdf", pdf)
     (doc,) = scan_corpus(tmp_path).documents
     assert doc.title == "A filing"
@@ -89,7 +96,9 @@ def test_pdf_text_is_read_per_page_with_page_numbers(tmp_path: Path) -> None:
         ("image.png", b"\x89PNG\r\n", "unsupported"),
     ],
 )
-def test_broken_file_is_named_in_a_warning_and_the_rest_is_indexed(tmp_path: Path, name: str, content: bytes | str, reason: str) -> None:
+def test_broken_file_is_named_in_a_warning_and_the_rest_is_indexed(
+    tmp_path: Path, name: str, content: bytes | str, reason: str
+) -> None:
     write(tmp_path, "good.md", "A good document about Telegram.\n")
     write(tmp_path, name, content)
     scan = scan_corpus(tmp_path)
@@ -137,7 +146,10 @@ def test_build_summary_counts_skipped_files_apart_from_files_indexed_with_a_warn
     from index.build import BuildReport
     from index.ingest import IngestWarning
 
-    warnings = (IngestWarning("a.png", "unsupported file type"), IngestWarning("b.pdf", "page(s) 2 …", skipped=False))
+    warnings = (
+        IngestWarning("a.png", "unsupported file type"),
+        IngestWarning("b.pdf", "page(s) 2 …", skipped=False),
+    )
     summary = BuildReport(1, 3, 3, 0, warnings=warnings).summary()
     assert "1 skipped" in summary and "1 indexed with a warning" in summary
 
@@ -154,11 +166,20 @@ def test_sidecar_linked_from_outside_the_corpus_is_not_read(tmp_path: Path) -> N
     assert warning.path == "a.md.yml" and "outside the corpus" in warning.reason
 
 
-@pytest.mark.parametrize(("first_paragraph", "date"), [
-    ("Moscow, 13 April 2018", "2018-04-13"), ("TEHRAN, April 30, 2018", "2018-04-30"),
-    ("Москва, 16 апреля 2018 года", "2018-04-16"), ("Updated 2020-06-18", "2020-06-18"),
-    ("On 16 April 2018 Roskomnadzor began to block the service, and millions of addresses went with it.", None),
-])
+@pytest.mark.parametrize(
+    ("first_paragraph", "date"),
+    [
+        ("Moscow, 13 April 2018", "2018-04-13"),
+        ("TEHRAN, April 30, 2018", "2018-04-30"),
+        ("Москва, 16 апреля 2018 года", "2018-04-16"),
+        ("Updated 2020-06-18", "2020-06-18"),
+        (
+            "On 16 April 2018 Roskomnadzor began to block the service, "
+            "and millions of addresses went with it.",
+            None,
+        ),
+    ],
+)
 def test_a_dateline_gives_an_undated_file_its_date_but_a_date_in_a_sentence_does_not(
         tmp_path: Path, first_paragraph: str, date: str | None) -> None:
     write(tmp_path, "a.txt", f"{first_paragraph}\n\nBody text about Telegram.\n")

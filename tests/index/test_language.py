@@ -10,7 +10,7 @@ import pytest
 from index.chunk import chunk_document
 from index.ingest import scan_corpus
 from index.language import detect, question_language
-from index.lexical import tokenize
+from index.lexical import terms_of
 from index.transliteration import Skeletons
 
 CASE = Path(__file__).resolve().parents[1] / "eval" / "case" / "corpus"
@@ -24,9 +24,12 @@ def test_each_document_has_its_language_from_metadata_or_detected(tmp_path: Path
     assert languages[RUSSIAN] == "ru"  # front matter lang: ru
     assert languages[PERSIAN] == "fa"  # no lang: detected from the text
     assert languages["meshchansky-fine-2017.md"] == "en"
-    (tmp_path / "html.html").write_text('<html lang="ru-RU"><body><p>Short text, in English, mislabelled.</p></body></html>',
-                                        encoding="utf-8")
-    (tmp_path / "side.md").write_text("Текст без метаданных, но на русском языке, как и его имя.\n", encoding="utf-8")
+    (tmp_path / "html.html").write_text(
+        '<html lang="ru-RU"><body><p>Short text, in English, mislabelled.</p></body></html>', encoding="utf-8"
+    )
+    (tmp_path / "side.md").write_text(
+        "Текст без метаданных, но на русском языке, как и его имя.\n", encoding="utf-8"
+    )
     (tmp_path / "side.md.yml").write_text("lang: Persian\n", encoding="utf-8")
     found = {d.doc_id: d.language for d in scan_corpus(tmp_path).documents}
     assert found == {"html.html": "ru", "side.md": "fa"}  # what a document says wins over detection
@@ -77,17 +80,18 @@ def test_russian_abbreviations_and_quotes_do_not_end_sentences() -> None:
 
 
 def test_words_match_across_inflections_of_each_language() -> None:
-    assert tokenize("блокировки Роскомнадзора") == tokenize("блокировку Роскомнадзор")
-    assert tokenize("Telegram’s encryption keys") == tokenize("telegram's encrypted key")[:1] + tokenize("encryption keys")
-    assert tokenize("и в на по что не") == []  # Russian stop words
+    assert terms_of("блокировки Роскомнадзора") == terms_of("блокировку Роскомнадзор")
+    assert (terms_of("Telegram’s encryption keys")
+            == terms_of("telegram's encrypted key")[:1] + terms_of("encryption keys"))
+    assert terms_of("и в на по что не") == []  # Russian stop words
     # Persian: with or without the zero-width non-joiner, in Persian or Arabic letters, one term
-    assert tokenize("هات‌گرام کاربری") == tokenize("هاتگرام کاربری") == tokenize("هاتگرام كاربري")
+    assert terms_of("هات‌گرام کاربری") == terms_of("هاتگرام کاربری") == terms_of("هاتگرام كاربري")
 
 
 def test_names_are_matched_across_scripts() -> None:
-    corpus = Skeletons(tokenize("Рамиль Ахметгалиев, هات‌گرام و طلاگرام, Edward Snowden"))
+    corpus = Skeletons(terms_of("Рамиль Ахметгалиев, هات‌گرام و طلاگرام, Edward Snowden"))
     assert corpus.knows("Akhmetgaliev") and corpus.knows("Hotgram") and corpus.knows("Talagram")
     assert corpus.knows("Сноуден")  # a Russian question naming a person an English document names
     assert not corpus.knows("China") and not corpus.knows("WhatsApp") and not corpus.knows("Франции")
-    assert not Skeletons(tokenize("примем премию")).knows("Premium")  # three letters say too little
+    assert not Skeletons(terms_of("примем премию")).knows("Premium")  # three letters say too little
     assert not corpus.knows("Snowden")  # Latin against Latin is the plain word lookup's job

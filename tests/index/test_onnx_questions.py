@@ -23,7 +23,9 @@ def _questions(n: int = 12) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def bots(embedder: Embedder, reranker: CrossEncoder, tmp_path_factory: pytest.TempPathFactory) -> tuple[CaseBot, CaseBot]:
+def bots(
+    embedder: Embedder, reranker: CrossEncoder, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[CaseBot, CaseBot]:
     """The same index read once with onnxruntime and once with torch."""
     root = tmp_path_factory.mktemp("onnx")
     make_corpus(root / "corpus")
@@ -45,7 +47,12 @@ def test_question_vectors_and_pieces_match_torch(bots: tuple[CaseBot, CaseBot]) 
         assert np.array_equal(a.spans, b.spans)
         assert np.abs(a.vectors - b.vectors).max() < 1e-4
         assert float(a.pooled @ b.pooled) > 0.99999
-    assert np.abs(onnx.searcher.embedder.encode_queries(questions) - torch.embedder.encode_queries(questions)).max() < 1e-4
+    assert (
+        np.abs(
+            onnx.searcher.embedder.encode_queries(questions) - torch.embedder.encode_queries(questions)
+        ).max()
+        < 1e-4
+    )
 
 
 def test_answers_are_the_same_as_with_torch(bots: tuple[CaseBot, CaseBot]) -> None:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from index.build import build_index
 from index.embed import Embedder
-from index.lexical import bm25_from_terms, bm25_scores, build_bm25, chunk_terms, document_frequency, tokenize
+from index.lexical import bm25_from_terms, bm25_scores, build_bm25, chunk_terms, document_frequency, terms_of
 from index.store import IndexStore
 from index.vectors import build_vector_index, search_vectors
 from tests.support import make_corpus, searcher_for
@@ -21,13 +21,13 @@ WORDS = ["telegram", "durov", "iran", "russia", "fsb", "keys", "court", "encrypt
 
 def reference_bm25(texts: list[str], query: str, k1: float = 1.5, b: float = 0.75) -> list[float]:
     """BM25 (Lucene variant) written out plainly."""
-    docs = [tokenize(t) for t in texts]
+    docs = [terms_of(t) for t in texts]
     n = len(docs)
     average = sum(len(d) for d in docs) / n
     scores = []
     for doc in docs:
         total = 0.0
-        for term in set(tokenize(query)):
+        for term in set(terms_of(query)):
             df = sum(term in d for d in docs)
             if df == 0:
                 continue
@@ -40,7 +40,9 @@ def reference_bm25(texts: list[str], query: str, k1: float = 1.5, b: float = 0.7
 
 @settings(max_examples=100, deadline=None)
 @given(
-    st.lists(st.lists(st.sampled_from(WORDS), min_size=1, max_size=30).map(" ".join), min_size=1, max_size=12),
+    st.lists(
+        st.lists(st.sampled_from(WORDS), min_size=1, max_size=30).map(" ".join), min_size=1, max_size=12
+    ),
     st.lists(st.sampled_from(WORDS), min_size=1, max_size=5, unique=True).map(" ".join),
 )
 def test_bm25_scores_match_a_plain_reference_implementation(texts: list[str], query: str) -> None:
@@ -49,7 +51,9 @@ def test_bm25_scores_match_a_plain_reference_implementation(texts: list[str], qu
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.integers(min_value=1, max_value=300), st.integers(min_value=1, max_value=20), st.integers(0, 2**32 - 1))
+@given(
+    st.integers(min_value=1, max_value=300), st.integers(min_value=1, max_value=20), st.integers(0, 2**32 - 1)
+)
 def test_vector_search_matches_brute_force(n: int, k: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
     vectors = rng.standard_normal((n, 32)).astype(np.float32)
@@ -75,15 +79,21 @@ def test_bm25_from_terms_matches_bm25s_own_indexing(texts: list[str], query: str
     import bm25s
 
     reference = bm25s.BM25()
-    reference.index([tokenize(t) or [""] for t in texts], show_progress=False)
+    reference.index([terms_of(t) or [""] for t in texts], show_progress=False)
     ours = build_bm25(texts)
-    assert np.allclose(bm25_scores(ours, query, len(texts)), bm25_scores(reference, query, len(texts)), atol=1e-5)
-    assert np.array_equal(document_frequency(ours, tokenize(query)), document_frequency(reference, tokenize(query)))
+    assert np.allclose(
+        bm25_scores(ours, query, len(texts)), bm25_scores(reference, query, len(texts)), atol=1e-5
+    )
+    assert np.array_equal(
+        document_frequency(ours, terms_of(query)), document_frequency(reference, terms_of(query))
+    )
 
 
 @settings(max_examples=100, deadline=None)
 @given(TEXTS, TEXTS, st.randoms(use_true_random=False))
-def test_terms_reused_from_a_previous_build_equal_terms_made_from_scratch(old: list[str], new: list[str], rnd) -> None:
+def test_terms_reused_from_a_previous_build_equal_terms_made_from_scratch(
+    old: list[str], new: list[str], rnd
+) -> None:
     """A rebuild copies the terms of texts it has seen and tokenizes the rest; the result (terms per
     chunk, vocabulary without unused terms, BM25 scores) is what a fresh build makes."""
     texts = new + rnd.sample(old, rnd.randint(0, len(old)))  # some texts of the previous build, some new
@@ -94,9 +104,12 @@ def test_terms_reused_from_a_previous_build_equal_terms_made_from_scratch(old: l
 
     def words(terms) -> list[list[str]]:
         names = {i: w for w, i in terms.vocabulary.items()}
-        return [[names[int(i)] for i in terms.ids[terms.indptr[r] : terms.indptr[r + 1]]] for r in range(len(terms))]
+        return [
+            [names[int(i)] for i in terms.ids[terms.indptr[r] : terms.indptr[r + 1]]]
+            for r in range(len(terms))
+        ]
 
-    assert words(incremental) == words(scratch) == [tokenize(t) or [""] for t in texts]
+    assert words(incremental) == words(scratch) == [terms_of(t) or [""] for t in texts]
     assert set(incremental.vocabulary) == set(scratch.vocabulary)
     assert sorted(incremental.vocabulary.values()) == list(range(len(scratch.vocabulary)))
     for query in WORDS:
@@ -116,10 +129,13 @@ def reference_match(question: str, chunk, pieces) -> float:
     return sum(best) / len(best)
 
 
-def test_late_interaction_match_equals_a_plain_reference_implementation(tmp_path: Path, fast_embedder: Embedder) -> None:
+def test_late_interaction_match_equals_a_plain_reference_implementation(
+    tmp_path: Path, fast_embedder: Embedder
+) -> None:
     corpus = make_corpus(tmp_path / "corpus")
     store = IndexStore(tmp_path / "index")
-    build_index(corpus, store, fast_embedder, token_limit=0)  # pieces from the model at question time (float16)
+    # pieces from the model at question time (float16)
+    build_index(corpus, store, fast_embedder, piece_limit=0)
     index = store.load(fast_embedder)
     searcher = searcher_for(index, fast_embedder)
     for question in ("Why are Facebook and Twitter banned in Iran?",

@@ -48,7 +48,9 @@ def test_a_paragraph_that_runs_onto_the_next_page_is_one_paragraph_with_both_pag
     document = read("blocking-april-2018.chromium.pdf")
     sentence = "The court ruled that the block takes effect immediately"
     paragraph = next(p for p in document.text.split("\n\n") if p.startswith(sentence))
-    assert paragraph.endswith("Under Russian procedure the company had one month to appeal, and it said it would.")
+    assert paragraph.endswith(
+        "Under Russian procedure the company had one month to appeal, and it said it would."
+    )
     start = document.text.index(paragraph)
     assert document.page_at(start) == 1
     assert document.page_at(document.text.index("appeal, and it said it would")) == 2
@@ -82,13 +84,17 @@ def test_two_column_court_paper_reads_column_by_column_with_words_rejoined() -> 
     found = paragraphs(document)
     assert share_found(source, found) >= 0.95
     extra = [p for p in found if p not in source]
-    assert extra == ["Iran's judiciary orders Telegram blocked", "1 The figure given by Iranian officials in 2018.",
-                     "2 Soroush was launched in 2017 by the state broadcaster, IRIB."]
+    assert extra == [
+        "Iran's judiciary orders Telegram blocked",
+        "1 The figure given by Iranian officials in 2018.",
+        "2 Soroush was launched in 2017 by the state broadcaster, IRIB.",
+    ]
     assert (document.title, document.date) == ("Iran's judiciary orders Telegram blocked", "2018-04-30")
     text = document.text
     assert "messaging application" in text and "pornography and terrorism" in text  # hyphenated at line ends
     assert not re.search(r"\w- \w", text)
-    assert "Tehran Culture and Media Court" not in text and "Page " not in text  # running header, page numbers
+    # running header, page numbers
+    assert "Tehran Culture and Media Court" not in text and "Page " not in text
     assert "Iran1" not in text and "Soroush2" not in text  # footnote marks
     assert_chunks_are_exact_slices(document)
 
@@ -105,7 +111,9 @@ def test_footnotes_follow_the_paragraph_they_interrupt_and_keep_their_page() -> 
     assert document.page_at(after) == 2
 
 
-def test_scanned_page_without_tesseract_is_named_and_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_scanned_page_without_tesseract_is_named_and_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(ocr, "available", lambda: False)
     shutil.copy(DOCUMENTS / "scan.pdf", tmp_path / "scan.pdf")
     (tmp_path / "good.md").write_text("A good document about Telegram.\n", encoding="utf-8")
@@ -115,7 +123,9 @@ def test_scanned_page_without_tesseract_is_named_and_skipped(tmp_path: Path, mon
     assert warning.path == "scan.pdf" and "no text layer" in warning.reason and "tesseract" in warning.reason
 
 
-def test_a_pdf_with_one_scanned_page_is_indexed_and_the_page_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_pdf_with_one_scanned_page_is_indexed_and_the_page_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from pypdf import PdfWriter
 
     monkeypatch.setattr(ocr, "available", lambda: False)
@@ -138,10 +148,15 @@ def _tesseract_reads(language: str) -> bool:
     return language in pytesseract.get_languages(config="")
 
 
-@pytest.mark.parametrize(("name", "date", "language"), [("scan", "2020-06-18", "eng"), ("scan-ru", "2018-04-16", "rus")])
+@pytest.mark.parametrize(
+    ("name", "date", "language"), [("scan", "2020-06-18", "eng"), ("scan-ru", "2018-04-16", "rus")]
+)
 def test_scanned_page_is_read_by_ocr_and_says_so(name: str, date: str, language: str) -> None:
     if not _tesseract_reads(language):
-        pytest.skip(f"tesseract with {language} is not installed (apt-get install tesseract-ocr tesseract-ocr-{language})")
+        pytest.skip(
+            f"tesseract with {language} is not installed "
+            f"(apt-get install tesseract-ocr tesseract-ocr-{language})"
+        )
     document = read(f"{name}.pdf")
     assert document.ocr
     source = (DOCUMENTS / f"{name}.txt").read_text(encoding="utf-8").split("\n\n")
@@ -173,7 +188,9 @@ def test_sidecar_overrides_what_the_pdf_says_and_is_not_a_document(tmp_path: Pat
     assert changed.title == "Another title" and changed.date is None
 
 
-def test_a_page_ocr_cannot_read_is_named_and_the_rest_indexed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_page_ocr_cannot_read_is_named_and_the_rest_indexed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import pytesseract
 
     def fail(*args: object, **kwargs: object) -> str:

@@ -82,7 +82,10 @@ def test_ivf_index_survives_the_store_round_trip_memory_mapped(tmp_path: Path) -
 def test_chunk_table_gives_back_every_chunk_exactly(tmp_path: Path) -> None:
     text_a = "First sentence. Second one!\n\nA lone paragraph with \udc80 a surrogate"
     text_b = "Page one text.\n\nPage two text."
-    docs = [Document("a.md", "A", text_a, "h1"), Document("b.pdf", "B", text_b, "h2", page_starts=((0, 1), (16, 2)))]
+    docs = [
+        Document("a.md", "A", text_a, "h1"),
+        Document("b.pdf", "B", text_b, "h2", page_starts=((0, 1), (16, 2))),
+    ]
     chunks = [
         Chunk("a.md", 0, 27, 1, text_a[0:27], ((0, 15), (16, 27))),
         Chunk("a.md", 29, len(text_a), 2, text_a[29:], ()),
@@ -114,7 +117,9 @@ class SlowFakeEmbedder:
     def encode_passages(self, texts, progress=None):
         self.calls.append(len(texts))
         time.sleep(0.05)
-        rows = [np.frombuffer(t.encode().ljust(8, b"_")[:8], dtype=np.uint8).astype(np.float32) + 1 for t in texts]
+        rows = [
+            np.frombuffer(t.encode().ljust(8, b"_")[:8], dtype=np.uint8).astype(np.float32) + 1 for t in texts
+        ]
         out = np.array(rows, dtype=np.float32).reshape(len(texts), 8)
         return out / np.linalg.norm(out, axis=1, keepdims=True)
 
@@ -176,7 +181,9 @@ def test_a_failing_model_call_reaches_every_waiting_caller_and_the_thread_lives_
     assert batching.encode_queries(["fine"]).shape == (1, 8)
 
 
-async def test_concurrent_async_questions_get_the_same_answers_as_sequential_ones(fast_casebot: CaseBot) -> None:
+async def test_concurrent_async_questions_get_the_same_answers_as_sequential_ones(
+    fast_casebot: CaseBot,
+) -> None:
     casebot = fast_casebot
     questions = [
         "Why did Iran open a criminal case against Pavel Durov?",
@@ -199,8 +206,12 @@ async def test_concurrent_async_questions_get_the_same_answers_as_sequential_one
     assert casebot._batching.batches - before <= 2 * len(questions)  # never more model calls than alone
 
 
-def test_an_index_over_the_limit_is_built_approximate_and_answers(tmp_path: Path, fast_embedder: Embedder, fast_reranker,  # noqa: ANN001
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_index_over_the_limit_is_built_approximate_and_answers(
+    tmp_path: Path,
+    fast_embedder: Embedder,
+    fast_reranker,  # noqa: ANN001
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import index.vectors as vectors
 
     monkeypatch.setattr(vectors, "EXACT_LIMIT", 10)  # the article has 16 chunks
@@ -216,7 +227,9 @@ def test_an_index_over_the_limit_is_built_approximate_and_answers(tmp_path: Path
 
 
 @pytest.mark.parametrize("damage", ["truncate-texts", "garbage-chunk-columns"])
-def test_damaged_columnar_files_are_detected_with_a_rebuild_hint(tmp_path: Path, fast_embedder: Embedder, damage: str) -> None:
+def test_damaged_columnar_files_are_detected_with_a_rebuild_hint(
+    tmp_path: Path, fast_embedder: Embedder, damage: str
+) -> None:
     from index.errors import IndexCorrupt
 
     settings = settings_for(tmp_path)
@@ -255,7 +268,10 @@ def test_an_index_of_an_older_format_is_explained_in_one_line_and_rebuilt(
     message = str(raised.value)
     assert f"has format {old_format}" in message and "index build --full" in message and "\n" not in message
     report = build_index(settings.corpus_dir, store, fast_embedder)
-    assert report.embedded == report.chunks > 0 and store.load(fast_embedder).manifest.format == manifest["format"]
+    assert (
+        report.embedded == report.chunks > 0
+        and store.load(fast_embedder).manifest.format == manifest["format"]
+    )
 
 
 def test_chunk_hashes_ending_in_zero_bytes_come_back_whole(tmp_path: Path) -> None:
@@ -263,7 +279,8 @@ def test_chunk_hashes_ending_in_zero_bytes_come_back_whole(tmp_path: Path) -> No
 
     hashes = [b"\x07" * 15 + b"\x00", b"\x01" + b"\x00" * 15, bytes(range(1, 17))]
     write_hashes(tmp_path / "hashes.npy", hashes)
-    assert [bytes(h) for h in load_hashes(tmp_path / "hashes.npy").tolist()] == hashes  # an incremental build finds every one
+    # an incremental build finds every one
+    assert [bytes(h) for h in load_hashes(tmp_path / "hashes.npy").tolist()] == hashes
 
 
 def test_read_rows_of_a_mapped_array_equal_its_slice(tmp_path: Path) -> None:
@@ -283,7 +300,7 @@ def test_read_rows_of_a_mapped_array_equal_its_slice(tmp_path: Path) -> None:
 def test_read_ranges_of_mapped_records_equal_their_slices(tmp_path: Path) -> None:
     """Word-piece records (a structured dtype) of a question's candidates, read with pread."""
     from index.tables import read_ranges
-    from index.tokens import record_dtype
+    from index.pieces import record_dtype
 
     records = np.zeros(30, dtype=record_dtype(5))
     records["code"] = np.arange(150).reshape(30, 5) % 120

@@ -56,7 +56,8 @@ BUILD_SERVER = textwrap.dedent(
 )
 
 def document(n: int) -> str:
-    return f"---\ntitle: Ledger {n}\n---\nThe keeper of ledger number {n} recorded that the pigeon loft {n} sent {n * 7} sealed letters.\n"
+    return (f"---\ntitle: Ledger {n}\n---\nThe keeper of ledger number {n} recorded that the pigeon loft {n} "
+            f"sent {n * 7} sealed letters.\n")
 
 
 def test_two_builds_started_together_with_random_sigkills_leave_a_complete_unlocked_index(
@@ -96,16 +97,21 @@ def test_two_builds_started_together_with_random_sigkills_leave_a_complete_unloc
 
     report = build_index(corpus, store, embedder, wait=False)  # no lock left behind
     index = store.load(embedder)
-    assert {d.doc_id for d in index.documents} == {"iran-fsb-telegram-2017.md"} | {f"ledger-{n}.md" for n in range(20)}
+    assert {d.doc_id for d in index.documents} == {"iran-fsb-telegram-2017.md"} | {
+        f"ledger-{n}.md" for n in range(20)
+    }
     assert report.documents == 21
     answer = searcher_for(index, embedder).search("How many sealed letters did pigeon loft 17 send?", 3)
     assert answer.answered and answer.passages[0].doc_id == "ledger-17.md"
     assert len([p for p in (index_dir / "builds").iterdir()]) <= store.keep
 
 
-def test_a_second_build_waits_naming_the_holder_and_no_wait_exits_with_one_line(tmp_path: Path, cli_process) -> None:  # noqa: ANN001
+def test_a_second_build_waits_naming_the_holder_and_no_wait_exits_with_one_line(
+    tmp_path: Path, cli_process
+) -> None:  # noqa: ANN001
     make_corpus(tmp_path / "corpus")
-    with build_lock_held_elsewhere(tmp_path / "index") as holder:  # killed at the end: the kernel frees the lock
+    # killed at the end: the kernel frees the lock
+    with build_lock_held_elsewhere(tmp_path / "index") as holder:
         refused = cli_process(tmp_path, "index", "build", "--no-wait")
         assert refused.returncode == 1
         assert refused.stderr.strip().splitlines() == [
@@ -114,10 +120,15 @@ def test_a_second_build_waits_naming_the_holder_and_no_wait_exits_with_one_line(
             f"try again when it has finished."]
         assert not (tmp_path / "index" / "current").exists()
 
-        command, env = cli_command(tmp_path, "index", "build", env={"MODEL_CACHE_DIR": str(REPO / "var" / "models")})
-        waiting = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        command, env = cli_command(
+            tmp_path, "index", "build", env={"MODEL_CACHE_DIR": str(REPO / "var" / "models")}
+        )
+        waiting = subprocess.Popen(
+            command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         assert waiting.stderr is not None
-        line = next(text for text in iter(waiting.stderr.readline, "") if " INFO " not in text)  # past log lines
+        # past log lines
+        line = next(text for text in iter(waiting.stderr.readline, "") if " INFO " not in text)
         assert line.startswith(f"waiting for the build by process {holder.pid} (python -c)"), line
         assert waiting.poll() is None
     out, err = waiting.communicate(timeout=300)

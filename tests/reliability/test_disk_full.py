@@ -13,15 +13,17 @@ import pytest
 
 from bot.service import CaseBot
 from index.embed import Embedder
-from index.tokens import TOKENS_FILE
+from index.pieces import PIECES_FILE
 from tests.support import make_corpus, run_cli, settings_for
 
 pytestmark = pytest.mark.slow
 
 QUESTION = "Why did Iran open a criminal case against Pavel Durov?"
 LONG_DOCUMENT = "---\ntitle: Hearing transcript\n---\n" + "\n\n".join(
-    f"Session {n}: " + " ".join(f"the court heard witness {n}-{w} on encryption keys and message delivery." for w in range(12))
-    for n in range(30))
+    f"Session {n}: "
+    + " ".join(f"the court heard witness {n}-{w} on encryption keys and message delivery." for w in range(12))
+    for n in range(30)
+)
 
 
 @pytest.fixture
@@ -30,7 +32,9 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     mount.mkdir()
     if os.geteuid() != 0 or shutil.which("mount") is None:
         pytest.skip("mounting a tmpfs needs root")
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True).returncode:
+    if subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True
+    ).returncode:
         pytest.skip("cannot mount a tmpfs here")
     try:
         yield mount
@@ -46,17 +50,19 @@ def test_a_build_that_fills_the_disk_leaves_the_previous_index_answering(
     bot.open()
     before = bot.ask(QUESTION).to_json()
     [build] = list(bot.store.builds.iterdir())
-    tokens_size = (build / TOKENS_FILE).stat().st_size
+    tokens_size = (build / PIECES_FILE).stat().st_size
 
     (settings.corpus_dir / "transcript.md").write_text(LONG_DOCUMENT, encoding="utf-8")
     result = run_cli(tmp_path, "index", "build", env={"INDEX_DIR": str(settings.index_dir),
                                                       "MODEL_CACHE_DIR": str(settings.model_cache_dir)})
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if " INFO " not in line]
-    assert errors == [f"error: No space left on the disk of {settings.index_dir}: the unfinished build was removed "
-                      f"and the previous index keeps answering; free some space and run: python -m bot index build"]
+    assert errors == [
+        f"error: No space left on the disk of {settings.index_dir}: the unfinished build was removed "
+        f"and the previous index keeps answering; free some space and run: python -m bot index build"
+    ]
     assert list(bot.store.builds.iterdir()) == [build]  # no partial folder
-    assert (build / TOKENS_FILE).stat().st_size == tokens_size  # what the failed build appended is given back
+    assert (build / PIECES_FILE).stat().st_size == tokens_size  # what the failed build appended is given back
     survivor = CaseBot(settings, embedder=embedder)
     survivor.open(build_if_missing=False)
     assert survivor.ask(QUESTION).to_json() == before

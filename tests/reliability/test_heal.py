@@ -1,7 +1,7 @@
 """A damaged current build while a bot is serving: answers go on from the previous build, one warning
 is logged and shown by `index status`, and the next build repairs the index.
 
-Every damage of the damage tests (tests/index/test_build.py, test_tokens.py, tests/perf/test_scale_paths.py)
+Every damage of the damage tests (tests/index/test_build.py, test_pieces.py, tests/perf/test_scale_paths.py)
 is applied to the current build of a running CaseBot. A damaged file is written beside the original and
 renamed over it (or deleted): the serving process still maps the old file, as it would after a bad
 sector elsewhere, and must notice by itself. (A file truncated in place under a live memory map is a
@@ -29,7 +29,7 @@ from index.build import build_index
 from index.builds import serving_status
 from index.embed import Embedder
 from index.store import IndexStore
-from index.tokens import TOKENS_FILE
+from index.pieces import PIECES_FILE
 from bot.answer import Answer
 from tests.support import make_corpus, searcher_for, settings_for, wait_until
 from tests.support.models import WordOverlap
@@ -37,7 +37,8 @@ from tests.support.models import WordOverlap
 POLL = 0.1  # the follower's poll (a second in production), shortened here
 ARTICLE_QUESTION = "Why did Iran open a criminal case against Pavel Durov?"
 NEW_QUESTION = "How much was Telegram fined by the Moscow court?"
-NEW_DOCUMENT = "---\ntitle: Court fine\n---\nA Moscow court fined Telegram 800,000 rubles for refusing to hand over keys.\n"
+NEW_DOCUMENT = ("---\ntitle: Court fine\n---\n"
+                "A Moscow court fined Telegram 800,000 rubles for refusing to hand over keys.\n")
 
 DAMAGES: dict[str, tuple[str, Callable[[bytes], bytes | None]]] = {
     "truncate-vectors": ("vectors.npy", lambda data: data[: len(data) // 2]),
@@ -47,9 +48,9 @@ DAMAGES: dict[str, tuple[str, Callable[[bytes], bytes | None]]] = {
     "bad-manifest": ("manifest.json", lambda data: b"\x00garbage{"),
     "truncate-texts": ("texts.bin", lambda data: data[:-10]),
     "garbage-chunk-columns": ("chunks.npy", lambda data: b"\x00garbage{"),
-    "truncate-tokens": (TOKENS_FILE, lambda data: data[: len(data) // 2]),
+    "truncate-tokens": (PIECES_FILE, lambda data: data[: len(data) // 2]),
     "delete-table": ("token_chunks.npy", lambda data: None),
-    "delete-tokens": (TOKENS_FILE, lambda data: None),
+    "delete-tokens": (PIECES_FILE, lambda data: None),
 }
 
 
@@ -66,14 +67,18 @@ def damage(build: Path, kind: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def two_builds(tmp_path_factory: pytest.TempPathFactory, fast_embedder: Embedder, fast_reranker: WordOverlap) -> tuple[Path, dict]:
+def two_builds(
+    tmp_path_factory: pytest.TempPathFactory, fast_embedder: Embedder, fast_reranker: WordOverlap
+) -> tuple[Path, dict]:
     """An index folder with the article's build and, current, one with a court fine added."""
     root = tmp_path_factory.mktemp("heal")
     settings = settings_for(root)
     make_corpus(settings.corpus_dir)
     store = IndexStore(settings.index_dir)
     build_index(settings.corpus_dir, store, fast_embedder)
-    expected = Answer.from_retrieval(searcher_for(store.load(fast_embedder), fast_embedder, fast_reranker).search(ARTICLE_QUESTION, 3)).to_json()
+    expected = Answer.from_retrieval(
+        searcher_for(store.load(fast_embedder), fast_embedder, fast_reranker).search(ARTICLE_QUESTION, 3)
+    ).to_json()
     (settings.corpus_dir / "fine.md").write_text(NEW_DOCUMENT, encoding="utf-8")
     build_index(settings.corpus_dir, store, fast_embedder, full=True)
     return root, expected
@@ -86,10 +91,14 @@ def assert_same_answer(ours: dict, expected: dict) -> None:
         return [(p["doc_id"], p["start"], p["end"], p["highlight"]) for p in answer["passages"]]
 
     assert ours["answered"] == expected["answered"] and key(ours) == key(expected)
-    assert [p["score"] for p in ours["passages"]] == pytest.approx([p["score"] for p in expected["passages"]], abs=1e-3)
+    assert [p["score"] for p in ours["passages"]] == pytest.approx(
+        [p["score"] for p in expected["passages"]], abs=1e-3
+    )
 
 
-def serving(root: Path, fast_embedder: Embedder, fast_reranker: WordOverlap, two_builds: tuple[Path, dict]) -> CaseBot:
+def serving(
+    root: Path, fast_embedder: Embedder, fast_reranker: WordOverlap, two_builds: tuple[Path, dict]
+) -> CaseBot:
     shutil.copytree(two_builds[0], root, symlinks=True)
     bot = CaseBot(settings_for(root), embedder=fast_embedder, reranker=fast_reranker)
     bot.open(build_if_missing=False)
@@ -99,8 +108,14 @@ def serving(root: Path, fast_embedder: Embedder, fast_reranker: WordOverlap, two
 
 @pytest.mark.parametrize("kind", list(DAMAGES))
 def test_damage_to_the_current_build_while_serving_falls_back_then_a_build_repairs(
-        tmp_path: Path, fast_embedder: Embedder, fast_reranker: WordOverlap, two_builds: tuple[Path, dict], kind: str,
-        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path,
+    fast_embedder: Embedder,
+    fast_reranker: WordOverlap,
+    two_builds: tuple[Path, dict],
+    kind: str,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(bot_service, "Poller", functools.partial(Poller, interval=POLL))
     bot = serving(tmp_path / "root", fast_embedder, fast_reranker, two_builds)
     store = bot.store
@@ -128,7 +143,9 @@ def test_damage_to_the_current_build_while_serving_falls_back_then_a_build_repai
         bot.close()
 
 
-def test_index_status_warns_about_a_damaged_current_build(tmp_path: Path, two_builds: tuple[Path, dict], cli) -> None:  # noqa: ANN001
+def test_index_status_warns_about_a_damaged_current_build(
+    tmp_path: Path, two_builds: tuple[Path, dict], cli
+) -> None:  # noqa: ANN001
     root = tmp_path / "root"
     shutil.copytree(two_builds[0], root, symlinks=True)
     store = IndexStore(root / "index")
@@ -147,7 +164,12 @@ def test_index_status_warns_about_a_damaged_current_build(tmp_path: Path, two_bu
 
 @pytest.mark.parametrize("kind", ["truncate-tokens", "delete-tokens"])  # what every question reads from disk
 def test_a_read_error_while_answering_falls_back_without_a_crash_or_a_hang(
-        tmp_path: Path, fast_embedder: Embedder, fast_reranker: WordOverlap, two_builds: tuple[Path, dict], kind: str) -> None:
+    tmp_path: Path,
+    fast_embedder: Embedder,
+    fast_reranker: WordOverlap,
+    two_builds: tuple[Path, dict],
+    kind: str,
+) -> None:
     """No follower here: the question itself meets the damage (a short read, a missing file)."""
     bot = serving(tmp_path / "root", fast_embedder, fast_reranker, two_builds)
     damage(bot.store.current_build(), kind)
@@ -159,7 +181,9 @@ def test_a_read_error_while_answering_falls_back_without_a_crash_or_a_hang(
     assert {s.doc_id for s in bot.sources()} == {"iran-fsb-telegram-2017.md"}
 
 
-def test_removing_an_old_build_never_frees_what_a_kept_build_shares(tmp_path: Path, fast_embedder: Embedder) -> None:
+def test_removing_an_old_build_never_frees_what_a_kept_build_shares(
+    tmp_path: Path, fast_embedder: Embedder
+) -> None:
     settings = settings_for(tmp_path)
     make_corpus(settings.corpus_dir)
     store = IndexStore(settings.index_dir, keep=2)
@@ -168,11 +192,12 @@ def test_removing_an_old_build_never_frees_what_a_kept_build_shares(tmp_path: Pa
     (settings.corpus_dir / "fine.md").write_text(NEW_DOCUMENT, encoding="utf-8")
     build_index(settings.corpus_dir, store, fast_embedder)  # links the first build's word pieces, appends
     middle = store.current_build()
-    (settings.corpus_dir / "more.md").write_text("---\ntitle: More\n---\nRoskomnadzor threatened to block Telegram.\n",
-                                                 encoding="utf-8")
+    (settings.corpus_dir / "more.md").write_text(
+        "---\ntitle: More\n---\nRoskomnadzor threatened to block Telegram.\n", encoding="utf-8"
+    )
     build_index(settings.corpus_dir, store, fast_embedder)
     assert first is not None and middle is not None and not first.exists()  # beyond KEEP_BUILDS=2
-    assert (middle / TOKENS_FILE).stat().st_ino == (store.current_build() / TOKENS_FILE).stat().st_ino
+    assert (middle / PIECES_FILE).stat().st_ino == (store.current_build() / PIECES_FILE).stat().st_ino
     kept = store.load(fast_embedder, middle)  # the kept build still reads every piece it had
     answer = searcher_for(kept, fast_embedder).search(NEW_QUESTION, 3)
     assert answer.passages[0].doc_id == "fine.md"

@@ -22,7 +22,9 @@ NAME_CHARS = string.ascii_letters + string.digits + " -_.,'()[]{}!@#$%^&+=~`;é�
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     files=st.dictionaries(
-        st.text(alphabet=NAME_CHARS, min_size=1, max_size=30).filter(lambda n: n.strip(". ") == n and "/" not in n),
+        st.text(alphabet=NAME_CHARS, min_size=1, max_size=30).filter(
+            lambda n: n.strip(". ") == n and "/" not in n
+        ),
         st.tuples(st.sampled_from([".md", ".txt", ".html", ".pdf", ".bin"]), st.binary(max_size=2000)),
         max_size=6,
     )
@@ -81,10 +83,17 @@ def test_any_question_is_answered_verbatim_or_rejected(fast_casebot: CaseBot, qu
 
 def test_terminal_output_cannot_be_rewritten_by_escape_sequences_in_the_corpus() -> None:
     hostile = "Evil \x1b[2J\x1b]0;pwned\x07 text \x9b31m here."
-    passage = Passage("d.md", "T\x1b[31m", None, None, None, 1, None, hostile, 0, len(hostile), 0, len(hostile), 1.0)
+    passage = Passage(
+        "d.md", "T\x1b[31m", None, None, None, 1, None, hostile, 0, len(hostile), 0, len(hostile), 1.0
+    )
     for color in (False, True):
         output = render_answer(Answer("q", True, (passage,)), color=color)
-        assert "\x1b[2J" not in output and "\x1b]" not in output and "\x07" not in output and "\x9b" not in output
+        assert (
+            "\x1b[2J" not in output
+            and "\x1b]" not in output
+            and "\x07" not in output
+            and "\x9b" not in output
+        )
         assert "\x1b[31m" not in output
     # A decline shows document titles (suggestions) and names from the question.
     output = render_answer(Answer("q", False, (), ("T\x1b[2J",), unknown_names=("Sig\x1b]0;x\x07",)))
@@ -92,7 +101,8 @@ def test_terminal_output_cannot_be_rewritten_by_escape_sequences_in_the_corpus()
 
 
 def test_documents_with_every_kind_of_unicode_keep_exact_offsets() -> None:
-    text = "مرحبا بالعالم. Zero\u200bwidth and e\u0301 combining.\n\n\u202eRTL override. NUL-free 🙂 emoji! 日本語の文。\n"
+    text = ("مرحبا بالعالم. Zero\u200bwidth and e\u0301 combining.\n\n"
+            "\u202eRTL override. NUL-free 🙂 emoji! 日本語の文。\n")
     document = Document("u.md", "u", text, "h")
     for chunk in chunk_document(document):
         assert text[chunk.start : chunk.end] == chunk.text

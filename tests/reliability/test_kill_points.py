@@ -53,7 +53,8 @@ HANGING_BUILD = textwrap.dedent(
                 Path(marker).write_text(str(path))
                 time.sleep(600)
 
-        real_open, real_replace, real_rename, real_symlink, real_link = builtins.open, os.replace, os.rename, os.symlink, os.link
+        real_open, real_replace, real_rename = builtins.open, os.replace, os.rename
+        real_symlink, real_link = os.symlink, os.link
         def open_(file, mode="r", *args, **kwargs):
             if isinstance(file, (str, bytes, os.PathLike)) and any(c in mode for c in "wax+"):
                 checkpoint(file)
@@ -69,7 +70,8 @@ HANGING_BUILD = textwrap.dedent(
         builtins.open, os.replace, os.rename, os.symlink, os.link = open_, replace_, rename_, symlink_, link_
 
         build_index(Path(corpus), IndexStore(Path(index_dir)), embedder, full=full)
-        builtins.open, os.replace, os.rename, os.symlink, os.link = real_open, real_replace, real_rename, real_symlink, real_link
+        builtins.open, os.replace, os.rename = real_open, real_replace, real_rename
+        os.symlink, os.link = real_symlink, real_link
         Path(marker + ".done").write_text(f"completed {count}")
 
     for line in sys.stdin:
@@ -87,11 +89,15 @@ HANGING_BUILD = textwrap.dedent(
     """
 )
 
-EXTRA = "---\ntitle: Court fine\n---\nA Moscow court fined Telegram 800,000 rubles for refusing to hand over keys.\n"
+EXTRA = ("---\ntitle: Court fine\n---\n"
+         "A Moscow court fined Telegram 800,000 rubles for refusing to hand over keys.\n")
 
 
-@pytest.mark.parametrize("kind", ["full", "incremental"])  # incremental: links and appends to the shared tokens.bin
-def test_build_killed_at_every_write_point_leaves_the_old_index_answering(tmp_path: Path, fast_embedder: Embedder, fast_reranker, kind: str) -> None:  # noqa: ANN001
+# incremental: links and appends to the shared tokens.bin
+@pytest.mark.parametrize("kind", ["full", "incremental"])
+def test_build_killed_at_every_write_point_leaves_the_old_index_answering(
+    tmp_path: Path, fast_embedder: Embedder, fast_reranker, kind: str
+) -> None:  # noqa: ANN001
     settings = settings_for(tmp_path)
     make_corpus(settings.corpus_dir)
     bot = CaseBot(settings, embedder=fast_embedder, reranker=fast_reranker)
@@ -101,9 +107,14 @@ def test_build_killed_at_every_write_point_leaves_the_old_index_answering(tmp_pa
     (settings.corpus_dir / "fine.md").write_text(EXTRA, encoding="utf-8")
 
     killed_at: list[str] = []
-    server = subprocess.Popen([sys.executable, "-c", HANGING_BUILD, str(settings.corpus_dir), str(settings.index_dir), kind],
-                              cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-c", HANGING_BUILD, str(settings.corpus_dir), str(settings.index_dir), kind],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert server.stdin is not None and server.stdout is not None
     try:
         assert server.stdout.readline().strip() == "ready"
@@ -126,7 +137,9 @@ def test_build_killed_at_every_write_point_leaves_the_old_index_answering(tmp_pa
 
             survivor = CaseBot(settings, embedder=fast_embedder, reranker=fast_reranker)
             survivor.open(build_if_missing=False)
-            assert survivor.ask(question).to_json() == expected, f"answer changed after a kill at {killed_at[-1]}"
+            assert survivor.ask(question).to_json() == expected, (
+                f"answer changed after a kill at {killed_at[-1]}"
+            )
             assert {s.doc_id for s in survivor.sources()} == {"iran-fsb-telegram-2017.md"}
         else:
             raise AssertionError("the build never completed")

@@ -27,7 +27,9 @@ def test_a_file_copied_in_slowly_is_indexed_exactly_once_and_complete(
     try:
         with caplog.at_level(logging.INFO):
             time.sleep(0.5)  # the watcher is listening
-            (corpus / ".notes.md").write_text("---\ntitle: Hidden\n---\nNot for the index.\n", encoding="utf-8")
+            (corpus / ".notes.md").write_text(
+                "---\ntitle: Hidden\n---\nNot for the index.\n", encoding="utf-8"
+            )
             (corpus / ".pigeons.md.swp").write_bytes(b"\x00vim swap")
             (corpus / "pigeons.md~").write_text("an editor's backup", encoding="utf-8")
             target = corpus / "pigeons.md"

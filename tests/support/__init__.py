@@ -33,9 +33,14 @@ EXTRA = ("---\ntitle: Court fine\ndate: 2017-10-16\n---\nA Moscow court fined Te
 
 def searcher_for(index: LoadedIndex, embedder: Embedder, reranker=None, **params: object) -> Searcher:  # noqa: ANN001
     """A Searcher over ``index`` with the embedder's ColBERT pieces (and ``reranker`` when given)."""
-    return Searcher(index, embedder, getattr(embedder, "pieces", None), reranker,
-                    SearchParams(**params) if reranker is not None else SearchParams(rerank_depth=0, **params),
-                    getattr(embedder, "multilingual", None))
+    return Searcher(
+        index,
+        embedder,
+        getattr(embedder, "pieces", None),
+        reranker,
+        SearchParams(**params) if reranker is not None else SearchParams(rerank_depth=0, **params),
+        getattr(embedder, "multilingual", None),
+    )
 
 
 def assert_floors(report: EvalReport, recall_at_1: float, recall_at_3: float, highlight: float,
@@ -47,11 +52,15 @@ def assert_floors(report: EvalReport, recall_at_1: float, recall_at_3: float, hi
     assert report.highlight_accuracy >= highlight, summary
     for field, floor in more.items():
         assert getattr(report, field) >= floor, (field, summary)
-    assert round(report.off_topic_declined * report.off_topic) >= off_topic_declined, report.answered_off_topic
+    assert round(report.off_topic_declined * report.off_topic) >= off_topic_declined, (
+        report.answered_off_topic
+    )
     assert report.on_topic_declined <= on_topic_declined_at_most, summary
 
 
-def make_corpus(folder: Path, extra_docs: dict[str, str | bytes] | None = None, with_article: bool = True) -> Path:
+def make_corpus(
+    folder: Path, extra_docs: dict[str, str | bytes] | None = None, with_article: bool = True
+) -> Path:
     """A corpus folder holding the article (optional) and ``extra_docs`` (name -> text or bytes)."""
     folder.mkdir(parents=True, exist_ok=True)
     if with_article:
@@ -116,19 +125,28 @@ class RenamedEmbedder(CountingEmbedder):
 
 # -- the command line in another process (real models: tests calling these are marked slow) --------
 
-def cli_command(root: Path, *args: str, env: dict[str, str] | None = None) -> tuple[list[str], dict[str, str]]:
+def cli_command(
+    root: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[list[str], dict[str, str]]:
     """``python -m bot ARGS`` and its environment, over ``root``/corpus and ``root``/index."""
     environment = {
-        **os.environ, "PYTHONPATH": str(REPO), "CORPUS_DIR": str(root / "corpus"), "INDEX_DIR": str(root / "index"),
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "CORPUS_DIR": str(root / "corpus"),
+        "INDEX_DIR": str(root / "index"),
         **(env or {}),
     }
     return [sys.executable, "-m", "bot", *args], environment
 
 
-def run_cli(root: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    root: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the command line as a user does, in ``root`` (see ``cli_command``)."""
     command, environment = cli_command(root, *args, env=env)
-    return subprocess.run(command, cwd=root, env=environment, input=stdin, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        command, cwd=root, env=environment, input=stdin, capture_output=True, text=True, timeout=300
+    )
 
 
 def build_in_another_process(root: Path) -> str:
@@ -138,7 +156,8 @@ def build_in_another_process(root: Path) -> str:
     return result.stdout
 
 
-HOLD_LOCK = "import sys, time; from index.lock import BuildLock\nwith BuildLock(sys.argv[1]).hold():\n    print('held', flush=True); time.sleep(600)"
+HOLD_LOCK = ("import sys, time; from index.lock import BuildLock\n"
+             "with BuildLock(sys.argv[1]).hold():\n    print('held', flush=True); time.sleep(600)")
 
 
 @contextlib.contextmanager

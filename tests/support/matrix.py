@@ -14,14 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nio import (
-    AsyncClient,
-    AsyncClientConfig,
-    JoinResponse,
-    LoginResponse,
-    RoomCreateResponse,
-    RoomSendResponse,
-)
+from nio import (AsyncClient, AsyncClientConfig, JoinResponse, LoginResponse, RoomCreateResponse,
+                 RoomSendResponse)
 
 from bot.adapters.matrix import MatrixBot
 from bot.service import CaseBot
@@ -130,7 +124,9 @@ class Person:
         return response.event_id
 
     # -- waiting ---------------------------------------------------------------------------
-    async def wait_for(self, predicate: Callable[[str, dict[str, Any]], bool], timeout: float = 60.0) -> dict[str, Any]:
+    async def wait_for(
+        self, predicate: Callable[[str, dict[str, Any]], bool], timeout: float = 60.0
+    ) -> dict[str, Any]:
         """The first recorded event (room_id, source) matching ``predicate``."""
         async def find() -> dict[str, Any]:
             async with self._changed:
@@ -152,7 +148,9 @@ class Person:
         return [e for r, e in self.events
                 if r == room_id and e.get("sender") == sender and e.get("type") == "m.room.message"]
 
-    async def membership(self, room_id: str, user_id: str, membership: str, timeout: float = 60.0) -> dict[str, Any]:
+    async def membership(
+        self, room_id: str, user_id: str, membership: str, timeout: float = 60.0
+    ) -> dict[str, Any]:
         return await self.wait_for(
             lambda r, e: r == room_id and e.get("type") == "m.room.member" and e.get("state_key") == user_id
             and e.get("content", {}).get("membership") == membership, timeout)
@@ -191,7 +189,9 @@ class RunningBot:
 
     async def ready(self, timeout: float = 60.0) -> RunningBot:
         waiter = asyncio.create_task(self.bot.ready.wait())
-        done, _ = await asyncio.wait({waiter, self.task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            {waiter, self.task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
         if self.task in done:
             waiter.cancel()
             raise AssertionError(f"the bot stopped before it was ready (exit code {self.task.result()})")

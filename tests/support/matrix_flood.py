@@ -92,7 +92,9 @@ async def wait_until_accounted(observer: Person, questions: dict[str, str], bot_
     False on timeout: the history check then says what is missing."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        handled = {in_reply_to(e) or reacted_to(e) for _, e in observer.events if e.get("sender") == bot_user_id}
+        handled = {
+            in_reply_to(e) or reacted_to(e) for _, e in observer.events if e.get("sender") == bot_user_id
+        }
         if handled >= questions.keys():
             return True
         await asyncio.sleep(0.2)
@@ -131,7 +133,10 @@ class Outcome:
                  and str((e.get("content") or {}).get("body", "")).startswith("!ask ")}  # any flood's
         stray = []
         for event in history:
-            if event.get("sender") != bot_user_id or event.get("type") not in {"m.room.message", "m.reaction"}:
+            if event.get("sender") != bot_user_id or event.get("type") not in {
+                "m.room.message",
+                "m.reaction",
+            }:
                 continue
             target = in_reply_to(event) or reacted_to(event)
             if target in replies:
@@ -141,7 +146,8 @@ class Outcome:
         return cls({q: sent[q] for q in order}, replies, stray)
 
     def kind(self, question_id: str, limit: int) -> str:
-        """``answer``, ``notice``, ``reaction``, or ``none`` / ``twice`` / ``other`` for what must never happen."""
+        """``answer``, ``notice``, ``reaction``, or ``none`` / ``twice`` / ``other`` for what must never
+        happen."""
         replies = self.replies[question_id]
         if not replies:
             return "none"

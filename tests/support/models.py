@@ -25,8 +25,11 @@ from index.embed import ProgressCallback, TokenVectors, VectorsWithPieces
 
 DIMENSION = 64
 WORD = re.compile(r"\w+")
-STOPWORDS = frozenset("a an and are as at be by did do does for from has have how in is it its of on or "
-                      "that the this to was were what when where which who why will with i you we he she they my your much many".split())
+STOPWORDS = frozenset(
+    "a an and are as at be by did do does for from has have how in is it its of on or "
+    "that the this to was were what when where which who why will with i you we he she they my your "
+    "much many".split()
+)
 
 
 @lru_cache(maxsize=100_000)
@@ -68,11 +71,15 @@ class HashedPieces:
     name = f"hashed-pieces-{DIMENSION} (tests/support/models.py)"
     dimension = DIMENSION
 
-    def encode_tokens(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> list[TokenVectors]:
+    def encode_tokens(
+        self, texts: Sequence[str], progress: ProgressCallback | None = None
+    ) -> list[TokenVectors]:
         result = []
         for text in texts:
             words = list(WORD.finditer(str(text)))
-            vectors = np.array([word_vector(m.group()) for m in words], dtype=np.float32).reshape(-1, DIMENSION)
+            vectors = np.array([word_vector(m.group()) for m in words], dtype=np.float32).reshape(
+                -1, DIMENSION
+            )
             spans = np.array([m.span() for m in words], dtype=np.int64).reshape(-1, 2)
             result.append(TokenVectors(vectors, spans))
         if progress is not None and len(texts):

@@ -110,13 +110,17 @@ class ShardedDiscordCaseBot(CaseBotMixin, commands.AutoShardedBot):
     """casebot over several gateway connections (shards), managed by discord.py."""
 
 
-def create_bot(casebot: CaseBot, settings: Settings, **options: Any) -> DiscordCaseBot | ShardedDiscordCaseBot:
+def create_bot(
+    casebot: CaseBot, settings: Settings, **options: Any
+) -> DiscordCaseBot | ShardedDiscordCaseBot:
     """The bot for ``settings``: sharded when DISCORD_SHARD_COUNT is not 0."""
     quiet_voice_warnings()
     shards = settings.discord_shard_count
     if shards == 0:
         return DiscordCaseBot(casebot, settings, **options)
     if shards < -1:
-        raise SettingsError("DISCORD_SHARD_COUNT must be 0 (no sharding), -1 (automatic) or a positive number.")
+        raise SettingsError(
+            "DISCORD_SHARD_COUNT must be 0 (no sharding), -1 (automatic) or a positive number."
+        )
     options.setdefault("shard_count", None if shards == -1 else shards)
     return ShardedDiscordCaseBot(casebot, settings, **options)

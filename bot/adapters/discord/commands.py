@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ADMIN_ONLY = wording.admins_only("you need the Manage Server permission, or your user id in DISCORD_ADMIN_IDS")
+ADMIN_ONLY = wording.admins_only(
+    "you need the Manage Server permission, or your user id in DISCORD_ADMIN_IDS"
+)
 
 
 def is_admin(interaction: discord.Interaction[Any], admin_ids: tuple[str, ...]) -> bool:

@@ -86,14 +86,20 @@ def sync_commands(settings: Settings, guild_id: int | None = None) -> int:
     async def run() -> int:
         # Only the command definitions are needed: no model, no index, no gateway connection.
         quiet_voice_warnings()
-        bot = commands.Bot(command_prefix=commands.when_mentioned, intents=default_intents(), help_command=None)
+        bot = commands.Bot(
+            command_prefix=commands.when_mentioned, intents=default_intents(), help_command=None
+        )
         async with bot:
             failed = await _login(bot, token)
             if failed is not None:
                 return failed
             await bot.add_cog(CaseCommands(bot))  # type: ignore[arg-type]
             synced = await sync_tree(bot, guild_id)
-        where = f"in guild {guild_id} (available now)" if guild_id else "globally (may take up to an hour to appear)"
+        where = (
+            f"in guild {guild_id} (available now)"
+            if guild_id
+            else "globally (may take up to an hour to appear)"
+        )
         print(f"Synced {len(synced)} commands {where}: " + ", ".join(f"/{c.name}" for c in synced))
         return 0
 

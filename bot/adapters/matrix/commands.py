@@ -41,8 +41,16 @@ ADMINS = "your user id must be in MATRIX_ADMINS"
 class Commands:
     """Turns the events of the sync loop into replies; ``spawn`` runs each request as its own task."""
 
-    def __init__(self, client: AsyncClient, casebot: CaseBot, settings: Settings, delivery: Delivery,
-                 limiter: RateLimiter, spawn: Callable[[Awaitable[Any]], None], display_name: str | None) -> None:
+    def __init__(
+        self,
+        client: AsyncClient,
+        casebot: CaseBot,
+        settings: Settings,
+        delivery: Delivery,
+        limiter: RateLimiter,
+        spawn: Callable[[Awaitable[Any]], None],
+        display_name: str | None,
+    ) -> None:
         self.client = client
         self.casebot = casebot
         self.settings = settings

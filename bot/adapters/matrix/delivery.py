@@ -35,11 +35,17 @@ class Delivery:
         return await self.send(room_id, content)
 
     async def react(self, room_id: str, event: Mapping[str, Any], key: str) -> str | None:
-        return await self.send(room_id, {"m.relates_to": {"rel_type": "m.annotation", "event_id": event["event_id"],
-                                                          "key": key}}, event_type="m.reaction")
+        return await self.send(
+            room_id,
+            {"m.relates_to": {"rel_type": "m.annotation", "event_id": event["event_id"], "key": key}},
+            event_type="m.reaction",
+        )
 
-    async def send(self, room_id: str, content: dict[str, Any], event_type: str = "m.room.message") -> str | None:
-        """Send one notice (pinging nobody) or reaction, retrying briefly on network errors with a stable txn id."""
+    async def send(
+        self, room_id: str, content: dict[str, Any], event_type: str = "m.room.message"
+    ) -> str | None:
+        """Send one notice (pinging nobody) or reaction; network errors are retried briefly with a stable
+        transaction id."""
         if event_type == "m.room.message":
             content.setdefault("m.mentions", {})
         transaction = uuid.uuid4().hex

@@ -64,7 +64,9 @@ class Login:
             raise LoginFailed(f"MATRIX_HOMESERVER must be a URL such as https://matrix.example.org, "
                               f"not {settings.matrix_homeserver!r}.")
         if not settings.matrix_access_token and not (settings.matrix_user_id and settings.matrix_password):
-            raise LoginFailed("Set MATRIX_USER_ID and MATRIX_PASSWORD (or MATRIX_ACCESS_TOKEN) to run the Matrix bot.")
+            raise LoginFailed(
+                "Set MATRIX_USER_ID and MATRIX_PASSWORD (or MATRIX_ACCESS_TOKEN) to run the Matrix bot."
+            )
         encryption = settings.matrix_encryption and ENCRYPTION_ENABLED
         if settings.matrix_encryption and not ENCRYPTION_ENABLED:
             log.warning("matrix-nio's encryption support is not installed: encrypted rooms will get a notice")
@@ -109,8 +111,10 @@ class Login:
         response = await client.login(settings.matrix_password, device_name="casebot")
         if isinstance(response, LoginError):
             raise_if_transient(response)
-            raise LoginFailed(f"Matrix login for {self.user_id} on {self.homeserver} failed: {response.message} "
-                              f"({response.status_code}). Check MATRIX_USER_ID and MATRIX_PASSWORD.")
+            raise LoginFailed(
+                f"Matrix login for {self.user_id} on {self.homeserver} failed: {response.message} "
+                f"({response.status_code}). Check MATRIX_USER_ID and MATRIX_PASSWORD."
+            )
         log.info("logged in to %s as %s, device %s", self.homeserver, response.user_id, response.device_id)
         self._remember_login(response.access_token)
 
@@ -129,7 +133,9 @@ class Login:
                 return False
             raise LoginFailed(f"The homeserver {self.homeserver} did not accept the bot's token: {response}.")
         if self.user_id and response.user_id != self.user_id:
-            raise LoginFailed(f"The access token belongs to {response.user_id}, not MATRIX_USER_ID={self.user_id}.")
+            raise LoginFailed(
+                f"The access token belongs to {response.user_id}, not MATRIX_USER_ID={self.user_id}."
+            )
         client.user_id = self.user_id = response.user_id
         client.device_id = response.device_id or device_id
         if client.config.encryption_enabled:

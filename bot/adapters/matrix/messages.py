@@ -69,7 +69,8 @@ def _pill_targets(formatted_body: str) -> set[str]:
     targets = set()
     for href in re.findall(r"""href\s*=\s*["']([^"']+)["']""", formatted_body, flags=re.IGNORECASE):
         href = unquote(href)
-        match = re.match(r"https://matrix\.to/#/(@[^/?#\s]+)", href) or re.match(r"matrix:u/([^/?#\s]+)", href)
+        match = (re.match(r"https://matrix\.to/#/(@[^/?#\s]+)", href)
+                 or re.match(r"matrix:u/([^/?#\s]+)", href))
         if match:
             target = match.group(1)
             targets.add(target if target.startswith("@") else "@" + target)
@@ -133,7 +134,9 @@ def parse_request(content: Mapping[str, Any], bot_user_id: str, display_names: t
     """
     body = str(content.get("body", ""))
     addressed = direct or mentions_bot(content, bot_user_id, display_names)
-    text = question_text(body, bot_user_id, display_names) if addressed else strip_reply_fallback(body).strip()
+    text = (
+        question_text(body, bot_user_id, display_names) if addressed else strip_reply_fallback(body).strip()
+    )
     if text.startswith("!") and len(text) > 1 and not text[1].isspace():
         name, _, argument = text[1:].partition(" ")
         name, _, more = name.partition("\n")

@@ -49,7 +49,9 @@ class Rooms:
             inviter = next((e.sender for e in info.invite_state if isinstance(e, InviteMemberEvent)
                             and e.state_key == user_id and e.membership == "invite"), "")
             if not may_invite(inviter, user_id, self.allowed_inviters):
-                log.info("declining the invite to %s from %s (not an allowed inviter)", room_id, inviter or "?")
+                log.info(
+                    "declining the invite to %s from %s (not an allowed inviter)", room_id, inviter or "?"
+                )
                 await self.delivery.call(self.client.room_leave(room_id))
                 continue
             response = await self.delivery.call(self.client.join(room_id))

@@ -16,7 +16,9 @@ log = logging.getLogger("bot.matrix")
 def main(settings: Settings) -> int:
     """Run the Matrix bot; returns the process exit code (2: bad credentials or configuration)."""
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         logging.getLogger("nio").setLevel(logging.ERROR)  # its schema warnings would blur our one-line errors
     from bot.service import CaseBot  # imported here: loading the core pulls in the model libraries

@@ -50,7 +50,9 @@ class SessionStore:
         except FileNotFoundError:
             self.session = Session()
         except (OSError, ValueError, TypeError) as error:
-            log.warning("ignoring unreadable Matrix session file %s (%s); logging in afresh", self.path, error)
+            log.warning(
+                "ignoring unreadable Matrix session file %s (%s); logging in afresh", self.path, error
+            )
             self.session = Session()
         return self.session
 

@@ -173,8 +173,13 @@ class Sync:
         token = start
         for _ in range(GAP_MAX_PAGES):
             try:
-                response = await self.client.room_messages(room_id, start=token, end=until or None,
-                                                           direction=MessageDirection.back, limit=GAP_PAGE_SIZE)
+                response = await self.client.room_messages(
+                    room_id,
+                    start=token,
+                    end=until or None,
+                    direction=MessageDirection.back,
+                    limit=GAP_PAGE_SIZE,
+                )
             except TRANSIENT as error:
                 log.warning("Could not fetch missed messages in %s (%s).", room_id, describe(error))
                 break

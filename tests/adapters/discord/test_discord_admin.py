@@ -35,7 +35,9 @@ def long_document() -> str:
     sentence = ("The court file says Telegram was told to hand the FSB the encryption keys that decrypt "
                 "the messages of its users, and Telegram refused to hand over the keys. ")
     paragraphs = [f"Part {n}. " + sentence * 8 for n in range(14)]
-    return '---\ntitle: "The encryption keys file"\ndate: 2018-04-13\n---\n\n' + "\n\n".join(paragraphs) + "\n"
+    return (
+        '---\ntitle: "The encryption keys file"\ndate: 2018-04-13\n---\n\n' + "\n\n".join(paragraphs) + "\n"
+    )
 
 
 async def test_reindex_is_for_administrators_only(
@@ -47,7 +49,9 @@ async def test_reindex_is_for_administrators_only(
         with caplog.at_level(logging.WARNING, logger="bot.adapters.discord.commands"):
             refused = await world.alice.slash(world.channel, "reindex")
         assert refused.ephemeral and refused.response.content == ADMIN_ONLY
-        assert any("refused /reindex" in r.message and str(world.alice.id) in r.message for r in caplog.records)
+        assert any(
+            "refused /reindex" in r.message and str(world.alice.id) in r.message for r in caplog.records
+        )
 
         # An administrator adds a document and rebuilds; the new document is then answered from.
         (service.settings.corpus_dir / "durov.md").write_text(NEW_DOC, encoding="utf-8")
@@ -55,7 +59,9 @@ async def test_reindex_is_for_administrators_only(
         assert accepted.ephemeral and "Rebuilding the index in the background" in accepted.response.content
         [report] = accepted.followups
         assert report.ephemeral and report.content.startswith("Index rebuilt:")
-        result = await world.bob.slash(world.channel, "ask", question="What about the platypus sanctuary in Perth?")
+        result = await world.bob.slash(
+            world.channel, "ask", question="What about the platypus sanctuary in Perth?"
+        )
         assert "Durov on the key demand" in result.response.embeds[0].title
         assert result.response.embeds[0].url == "https://example.org/durov"
 
@@ -91,7 +97,8 @@ async def test_cooldown_answers_politely_and_only_for_that_user(
 
 
 async def test_an_error_inside_a_command_is_an_apology_and_a_log_line(
-        world: World, casebot: CaseBot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    world: World, casebot: CaseBot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk on fire")
 
@@ -127,7 +134,9 @@ async def test_commands_are_not_synced_on_start(simcord_env: simcord.Env) -> Non
     assert (await world.alice.slash(world.channel, "ask", question=QUESTION)).response.embeds
 
 
-async def test_sharded_bot_answers_on_every_shard(casebot: CaseBot, make_bot: Callable[..., discord.Client]) -> None:
+async def test_sharded_bot_answers_on_every_shard(
+    casebot: CaseBot, make_bot: Callable[..., discord.Client]
+) -> None:
     bot = make_bot(casebot, discord_shard_count=2)
     assert isinstance(bot, discord.AutoShardedClient) and bot.shard_count == 2
     async with run(bot) as env:
@@ -143,7 +152,8 @@ async def test_sharded_bot_answers_on_every_shard(casebot: CaseBot, make_bot: Ca
 
 
 async def test_a_long_answer_is_split_into_followups_within_every_limit(
-        make_casebot: Callable[..., CaseBot], make_bot: Callable[..., discord.Client], tmp_path: Path) -> None:
+    make_casebot: Callable[..., CaseBot], make_bot: Callable[..., discord.Client], tmp_path: Path
+) -> None:
     service = make_casebot({"keys-file.md": long_document()}, top_k=10)
     async with run(make_bot(service)) as env:
         world = await make_world(env)

@@ -31,7 +31,9 @@ async def test_ask_defers_at_once_then_answers_with_one_embed_per_passage(world:
     for message in messages:
         assert_within_discord_limits(message.content, message.embeds)
     ids = custom_ids(messages[-1].components)
-    assert len(ids) == 2 and all(re.fullmatch(r"casebot:feedback:(helpful|not_helpful):[0-9a-f]{12}", i) for i in ids)
+    assert len(ids) == 2 and all(
+        re.fullmatch(r"casebot:feedback:(helpful|not_helpful):[0-9a-f]{12}", i) for i in ids
+    )
 
 
 async def test_quotes_are_verbatim_passages_of_the_corpus(world: World, article_text: str) -> None:
@@ -57,8 +59,13 @@ async def test_a_question_in_russian_gets_verbatim_quotes_of_the_english_article
 
 
 async def test_a_question_in_german_is_told_which_languages_are_read(world: World) -> None:
-    result = await world.alice.slash(world.channel, "ask", question="Wann wurde Telegram in Russland gesperrt?")
-    assert "I read questions in English, Russian and Persian; this one looks like German." in result.response.content
+    result = await world.alice.slash(
+        world.channel, "ask", question="Wann wurde Telegram in Russland gesperrt?"
+    )
+    assert (
+        "I read questions in English, Russian and Persian; this one looks like German."
+        in result.response.content
+    )
     assert not result.response.embeds
 
 
@@ -71,7 +78,9 @@ async def test_off_topic_question_is_declined_plainly(world: World) -> None:
 
 
 async def test_a_question_about_something_no_document_mentions_is_declined_naming_it(world: World) -> None:
-    result = await world.alice.slash(world.channel, "ask", question="What encryption protocol does Signal use?")
+    result = await world.alice.slash(
+        world.channel, "ask", question="What encryption protocol does Signal use?"
+    )
     message = result.response
     assert "do not mention “Signal”, so I will not guess." in message.content
     assert not message.embeds

@@ -77,7 +77,9 @@ async def test_thread_mode_answers_in_a_thread_named_after_the_question(
 
         # Without the permission to open threads, the answer comes in the channel instead.
         closed = world.guild.create_text_channel(
-            "no-threads", overwrites={world.guild.me: discord.PermissionOverwrite(create_public_threads=False)})
+            "no-threads",
+            overwrites={world.guild.me: discord.PermissionOverwrite(create_public_threads=False)},
+        )
         result = await world.alice.slash(closed, "ask", question=QUESTION)
         assert not closed.threads
         assert result.response.content.startswith(f"**Question:** {QUESTION}") and result.response.embeds

@@ -32,7 +32,9 @@ def test_wrong_token_is_one_line_and_exit_1(
     assert capsys.readouterr().err == (BAD_TOKEN + "\n") * 2
 
 
-def test_unreachable_discord_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unreachable_discord_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     async def offline(self: discord.Client, token: str) -> None:
         raise OSError("Network is unreachable")
 

@@ -15,7 +15,8 @@ from tests.support.discord import make_world, run
 
 pytestmark = pytest.mark.slow
 
-FINE = "---\ntitle: Court fine\n---\nA Moscow court fined Telegram 800,000 rubles for refusing to hand over keys.\n"
+FINE = ("---\ntitle: Court fine\n---\n"
+        "A Moscow court fined Telegram 800,000 rubles for refusing to hand over keys.\n")
 
 
 async def test_a_build_by_another_process_is_answered_from_without_a_restart(
@@ -26,8 +27,12 @@ async def test_a_build_by_another_process_is_answered_from_without_a_restart(
         (service.settings.corpus_dir / "fine.md").write_text(FINE, encoding="utf-8")
         # Real time, in threads: simcord's clock is virtual, the build and the follower are not.
         await asyncio.to_thread(build_in_another_process, service.settings.corpus_dir.parent)
-        await asyncio.to_thread(wait_until, lambda: service.searcher.index.path == service.store.current_build(), 5.0)
-        result = await world.alice.slash(world.channel, "ask", question="How much was Telegram fined by the Moscow court?")
+        await asyncio.to_thread(
+            wait_until, lambda: service.searcher.index.path == service.store.current_build(), 5.0
+        )
+        result = await world.alice.slash(
+            world.channel, "ask", question="How much was Telegram fined by the Moscow court?"
+        )
         first = result.response.embeds[0]
         assert "800,000 rubles" in first.description and first.title.startswith("[1] Court fine")
 

@@ -9,35 +9,35 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.answer import Answer
-from bot.render.discord import (
-    CONTENT_LIMIT,
-    DESCRIPTION_LIMIT,
-    ELLIPSIS,
-    EMBED_TOTAL_LIMIT,
-    EMBEDS_PER_MESSAGE,
-    FOOTER_LIMIT,
-    TITLE_LIMIT,
-    TRIM_NOTE,
-    MessagePayload,
-    discord_len,
-    escape_markdown,
-    render_answer,
-    render_quote,
-    render_sources,
-    unescape_markdown,
-)
+from bot.render.discord import (CONTENT_LIMIT, DESCRIPTION_LIMIT, ELLIPSIS, EMBED_TOTAL_LIMIT,
+                                EMBEDS_PER_MESSAGE, FOOTER_LIMIT, TITLE_LIMIT, TRIM_NOTE, MessagePayload,
+                                discord_len, escape_markdown, render_answer, render_quote, render_sources,
+                                unescape_markdown)
 from index.types import Passage
 from tests.support.discord_helpers import parse_description
 
-HOSTILE = "@everyone <@123456789012345678> <@&42> <#7> **bold** __u__ ~~s~~ `c` ||spoiler|| [x](https://e.vil) \\"
-ALPHABET = string.ascii_letters + string.digits + " \n\t.,;:!?'\"()[]{}<>@#*_~`|\\-+=/&%$^" + "éß€…—¶😀𝔘\u200b"
+HOSTILE = (
+    "@everyone <@123456789012345678> <@&42> <#7> **bold** __u__ ~~s~~ `c` ||spoiler|| [x](https://e.vil) \\"
+)
+ALPHABET = (
+    string.ascii_letters + string.digits + " \n\t.,;:!?'\"()[]{}<>@#*_~`|\\-+=/&%$^" + "éß€…—¶😀𝔘\u200b"
+)
 
 
 def passage(text: str, hs: int = 0, he: int | None = None, **kw: object) -> Passage:
     he = len(text) if he is None else he
-    fields: dict[str, object] = dict(doc_id="doc.md", title="A document", date="2017-09-28", source="Reuters",
-                                     url="https://example.org/a", paragraph=3, page=None, start=0, end=len(text),
-                                     score=1.0)
+    fields: dict[str, object] = dict(
+        doc_id="doc.md",
+        title="A document",
+        date="2017-09-28",
+        source="Reuters",
+        url="https://example.org/a",
+        paragraph=3,
+        page=None,
+        start=0,
+        end=len(text),
+        score=1.0,
+    )
     fields.update(kw)
     return Passage(text=text, highlight_start=hs, highlight_end=he, **fields)  # type: ignore[arg-type]
 
@@ -78,7 +78,9 @@ def answers(draw: st.DrawFn) -> Answer:
     question = draw(st.text(alphabet=ALPHABET, min_size=1, max_size=2500))
     if answered:
         return Answer(question, True, tuple(draw(st.lists(passages(), min_size=1, max_size=25))))
-    return Answer(question, False, (), tuple(draw(st.lists(st.text(alphabet=ALPHABET, max_size=300), max_size=60))))
+    return Answer(
+        question, False, (), tuple(draw(st.lists(st.text(alphabet=ALPHABET, max_size=300), max_size=60)))
+    )
 
 
 # -- escaping --------------------------------------------------------------------------------------
@@ -104,7 +106,9 @@ def test_mentions_in_corpus_text_are_escaped() -> None:
 
 # -- one passage -----------------------------------------------------------------------------------
 def test_embed_title_names_document_and_paragraph_or_page() -> None:
-    [message] = render_answer(Answer("q?", True, (passage("Text."), passage("Other.", page=4, title="Filing"))))
+    [message] = render_answer(
+        Answer("q?", True, (passage("Text."), passage("Other.", page=4, title="Filing")))
+    )
     first, second = message.embeds
     assert first.title == "[1] A document — ¶ 3"
     assert second.title == "[2] Filing — p. 4"
@@ -118,7 +122,11 @@ def test_highlight_is_bold_and_quote_is_verbatim() -> None:
     he = text.index(" After")
     description, quote = render_quote(passage(text, hs, he))
     assert description == "Before it. **The FSB demanded the keys.** After it."
-    assert (quote.before, quote.highlight, quote.after) == ("Before it. ", "The FSB demanded the keys.", " After it.")
+    assert (quote.before, quote.highlight, quote.after) == (
+        "Before it. ",
+        "The FSB demanded the keys.",
+        " After it.",
+    )
     assert not quote.trimmed
 
 
@@ -177,7 +185,9 @@ def test_every_quote_stays_verbatim(p: Passage) -> None:
 
 
 # -- whole answers ---------------------------------------------------------------------------------
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(answers())
 def test_every_message_fits_every_limit(answer: Answer) -> None:
     messages = render_answer(answer)
@@ -185,7 +195,9 @@ def test_every_message_fits_every_limit(answer: Answer) -> None:
     embeds = [e for m in messages for e in m.embeds]
     if answer.answered:
         # One embed per passage, in order: splits fall between passages, never inside one.
-        assert [e.title.split("]")[0] for e in embeds] == [f"[{n}" for n in range(1, len(answer.passages) + 1)]
+        assert [e.title.split("]")[0] for e in embeds] == [
+            f"[{n}" for n in range(1, len(answer.passages) + 1)
+        ]
         for embed, p in zip(embeds, answer.passages):
             visible = parse_description(embed.description)[0]
             assert visible.removeprefix(ELLIPSIS).removesuffix(ELLIPSIS) in p.text  # "…" marks a cut
@@ -205,14 +217,18 @@ def test_many_long_passages_are_split_across_messages_at_passage_boundaries() ->
 
 
 def test_decline_says_so_plainly_and_lists_what_the_corpus_covers() -> None:
-    [message] = render_answer(Answer("Who won the 1998 World Cup?", False, (), ("Telegram vs FSB", "Another *doc*")))
+    [message] = render_answer(
+        Answer("Who won the 1998 World Cup?", False, (), ("Telegram vs FSB", "Another *doc*"))
+    )
     assert "do not answer this question" in message.content
     assert "- Telegram vs FSB" in message.content and "- Another \\*doc\\*" in message.content
     assert not message.embeds
 
 
 def test_decline_for_an_unknown_name_says_which_escaped() -> None:
-    [message] = render_answer(Answer("Who is *Sig*nal?", False, (), ("Doc",), unknown_names=("*Sig*nal", "@everyone")))
+    [message] = render_answer(
+        Answer("Who is *Sig*nal?", False, (), ("Doc",), unknown_names=("*Sig*nal", "@everyone"))
+    )
     assert "do not mention “\\*Sig\\*nal” and “\\@everyone”, so I will not guess." in message.content
     assert "- Doc" in message.content and discord_len(message.content) <= CONTENT_LIMIT
 

@@ -113,9 +113,13 @@ async def test_answers_when_mentioned(people, start_bot, bot_display_name, artic
         question_id = await alice.send(room_id, f"{bot_display_name}: {FSB_QUESTION}")
     else:
         pill = f'<a href="https://matrix.to/#/{bot.user_id}">{bot_display_name}</a>'
-        question_id = await alice.send(room_id, f"{bot_display_name}: {FSB_QUESTION}",
-                                       format="org.matrix.custom.html", formatted_body=f"{pill}: {FSB_QUESTION}",
-                                       **{"m.mentions": {"user_ids": [bot.user_id]}})
+        question_id = await alice.send(
+            room_id,
+            f"{bot_display_name}: {FSB_QUESTION}",
+            format="org.matrix.custom.html",
+            formatted_body=f"{pill}: {FSB_QUESTION}",
+            **{"m.mentions": {"user_ids": [bot.user_id]}},
+        )
     reply = await alice.reply_to(question_id)
     assert_is_answer(reply, article_text)
     assert reply["content"]["m.relates_to"] == {"m.in_reply_to": {"event_id": question_id}}
@@ -191,7 +195,8 @@ async def test_declines_off_topic_questions_and_says_what_it_covers(people, star
     question_id = await alice.send(room_id, f"{OFF_TOPIC} <b>now</b>")
     reply = (await alice.reply_to(question_id))["content"]
     assert reply["msgtype"] == "m.notice"
-    assert "so I will not guess." in reply["body"]  # no answer or no mention of "Naples": a decline either way
+    # no answer or no mention of "Naples": a decline either way
+    assert "so I will not guess." in reply["body"]
     assert "<blockquote" not in reply["formatted_body"]
     assert "Iran Joins Russia’s FSB In Fight Against Internet Freedoms" in reply["body"]
     assert "&lt;b&gt;now&lt;/b&gt;" in reply["formatted_body"]  # the question is escaped
@@ -214,7 +219,7 @@ source: "Evil & Co <img src=x onerror=alert(1)>"
 ---
 
 The courier pigeon protocol <img src=x onerror=alert(1)> was, per the memo, "<b>never</b>" used by the FSB & friends; pigeons carried the decryption keys on 3 October 2017 </blockquote><script>alert(2)</script>.
-"""
+"""  # noqa: E501 (one paragraph: a line break would change the passage)
 
 
 async def test_hostile_corpus_text_is_escaped(people, start_bot, make_casebot):
@@ -222,14 +227,17 @@ async def test_hostile_corpus_text_is_escaped(people, start_bot, make_casebot):
     alice = await people("alice")
     bot = await start_bot(core)
     room_id = await direct_chat(alice, bot)
-    question_id = await alice.send(room_id, "Did pigeons carry the decryption keys for the courier pigeon protocol?")
+    question_id = await alice.send(
+        room_id, "Did pigeons carry the decryption keys for the courier pigeon protocol?"
+    )
     content = (await alice.reply_to(question_id))["content"]
     formatted = content["formatted_body"]
     assert "&lt;script&gt;alert('title')&lt;/script&gt; Leaked memo" in formatted
     assert "<script" not in formatted and "<img" not in formatted and "<b>" not in formatted
     assert formatted.count('<blockquote dir="auto">') == formatted.count("</blockquote>")
     assert "pigeons carried the decryption keys" in text_of(formatted)
-    assert "The courier pigeon protocol <img src=x onerror=alert(1)> was" in content["body"]  # plain stays verbatim
+    # plain stays verbatim
+    assert "The courier pigeon protocol <img src=x onerror=alert(1)> was" in content["body"]
 
 
 async def test_sources_help_and_unknown_commands(people, start_bot):
@@ -240,9 +248,11 @@ async def test_sources_help_and_unknown_commands(people, start_bot):
     help_id = await alice.send(room_id, "!help")
     unknown_id = await alice.send(room_id, "!frobnicate <now>")
     sources = (await alice.reply_to(sources_id))["content"]
-    assert "Iran Joins Russia’s FSB In Fight Against Internet Freedoms (2017-09-28, 16 passages)" in sources["body"] \
-        or re.search(r"Iran Joins Russia’s FSB In Fight Against Internet Freedoms \(2017-09-28, \d+ passages\)",
-                     sources["body"])
+    title = "Iran Joins Russia’s FSB In Fight Against Internet Freedoms"
+    assert f"{title} (2017-09-28, 16 passages)" in sources["body"] or re.search(
+        r"Iran Joins Russia’s FSB In Fight Against Internet Freedoms \(2017-09-28, \d+ passages\)",
+        sources["body"],
+    )
     assert "!ask" in (await alice.reply_to(help_id))["content"]["body"]
     hint = (await alice.reply_to(unknown_id))["content"]
     assert hint["body"].startswith("I don't know !frobnicate.")
@@ -333,10 +343,14 @@ source: Casebot test fixture
 
 """ + "\n\n".join(
     f"Appendix paragraph {n}: the carrier pigeons of the {n}th loft delivered sealed letters about "
-    f"message encryption keys, and the keepers logged every flight in ledger volume {n}." for n in range(1, 241))
+    f"message encryption keys, and the keepers logged every flight in ledger volume {n}."
+    for n in range(1, 241)
+)
 
 
-async def test_reindex_is_admin_only_and_questions_flow_meanwhile(people, start_bot, make_casebot, article_text):
+async def test_reindex_is_admin_only_and_questions_flow_meanwhile(
+    people, start_bot, make_casebot, article_text
+):
     core = make_casebot()
     alice, admin, carol = await people("alice"), await people("admin"), await people("carol")
     bot = await start_bot(core, matrix_admins=(admin.user_id,))
@@ -392,7 +406,8 @@ async def test_undecryptable_messages_in_direct_chats_are_explained(people, star
     garbage = {"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "AwgAEnAc", "device_id": "TESTDEVICE",
                "sender_key": "abc", "session_id": "def"}
     event_id = await alice.send(room_id, "", event_type="m.room.encrypted", **garbage)
-    reply = await alice.reply_to(event_id)  # encrypted for alice's (non-existent) devices; the relation is clear
+    # encrypted for alice's (non-existent) devices; the relation is clear
+    reply = await alice.reply_to(event_id)
     assert reply["type"] == "m.room.encrypted" and reply["sender"] == bot.user_id
 
 
@@ -426,8 +441,13 @@ async def test_largest_answer_fits_the_server_event_limit(people):
     passage = Passage("d.md", "Big", "2017-01-01", "Src", None, 1, None, text, 0, len(text), 10, 5000, 1.0)
     rendered = render_answer(Answer("q", True, (passage, passage)))
     assert CONTENT_BUDGET - 2000 < rendered.size <= CONTENT_BUDGET
-    content = rendered.content() | {"m.mentions": {}, "m.relates_to": {"m.in_reply_to": {"event_id": "$" + "x" * 43}}}
-    await alice.send(room_id, rendered.body, **{k: v for k, v in content.items() if k not in {"body", "msgtype"}})
+    content = rendered.content() | {
+        "m.mentions": {},
+        "m.relates_to": {"m.in_reply_to": {"event_id": "$" + "x" * 43}},
+    }
+    await alice.send(
+        room_id, rendered.body, **{k: v for k, v in content.items() if k not in {"body", "msgtype"}}
+    )
     with pytest.raises(AssertionError):  # and the budget is not needlessly small: 8 KB more is refused
         await alice.send(room_id, rendered.body + "x" * 8_000,
                          **{k: v for k, v in content.items() if k not in {"body", "msgtype"}})
@@ -457,7 +477,9 @@ async def test_unreachable_homeserver_is_retried_with_backoff(start_bot, caplog)
     assert delays == sorted(delays)
 
 
-async def test_access_token_login_uses_the_tokens_device(synapse, people, start_bot, bot_account, article_text):
+async def test_access_token_login_uses_the_tokens_device(
+    synapse, people, start_bot, bot_account, article_text
+):
     from nio import AsyncClient
 
     setup = AsyncClient(synapse.url, bot_account.user_id)

@@ -21,7 +21,8 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from tests.support.matrix import Person, RunningBot
-from tests.support.matrix_flood import check_outcome, eval_questions, flood_room, gap_events, run_flood, settled_rss
+from tests.support.matrix_flood import (check_outcome, eval_questions, flood_room, gap_events, run_flood,
+                                        settled_rss)
 
 pytestmark = pytest.mark.slow
 
@@ -74,11 +75,16 @@ async def test_flood_every_question_answered_refused_or_marked_once_and_memory_s
     fetches, gap_total = gap_events(caplog.records)
     outcome = flood.outcome
     numbers = {
-        "flood_questions": flood.sent, "flood_answers": outcome.count("answer", RATE_LIMIT),
+        "flood_questions": flood.sent,
+        "flood_answers": outcome.count("answer", RATE_LIMIT),
         "flood_rate_limit_notices": outcome.count("notice", RATE_LIMIT),
-        "flood_reactions": outcome.count("reaction", RATE_LIMIT), "flood_send_seconds": round(flood.send_seconds, 2),
-        "flood_seconds": round(flood.total_seconds, 2), "gap_fetches": fetches, "gap_events": gap_total,
-        "rss_start_mb": round(rss_start, 1), "rss_after_warmup_mb": round(rss_warm, 1),
+        "flood_reactions": outcome.count("reaction", RATE_LIMIT),
+        "flood_send_seconds": round(flood.send_seconds, 2),
+        "flood_seconds": round(flood.total_seconds, 2),
+        "gap_fetches": fetches,
+        "gap_events": gap_total,
+        "rss_start_mb": round(rss_start, 1),
+        "rss_after_warmup_mb": round(rss_warm, 1),
         "rss_after_flood_mb": round(rss_after, 1),
     }
     for name, value in numbers.items():

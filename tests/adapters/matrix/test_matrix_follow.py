@@ -14,7 +14,8 @@ from tests.support.matrix import direct_chat
 
 pytestmark = pytest.mark.slow
 
-FINE = "---\ntitle: Court fine\n---\nA Moscow court fined Telegram 800,000 rubles for refusing to hand over keys.\n"
+FINE = ("---\ntitle: Court fine\n---\n"
+        "A Moscow court fined Telegram 800,000 rubles for refusing to hand over keys.\n")
 
 
 async def test_a_build_by_another_process_is_answered_from_without_a_restart(
@@ -29,9 +30,13 @@ async def test_a_build_by_another_process_is_answered_from_without_a_restart(
     with caplog.at_level(logging.INFO):
         summary = await asyncio.to_thread(build_in_another_process, core.settings.corpus_dir.parent)
         assert "added 1" in summary
-        took = await asyncio.to_thread(wait_until, lambda: core.searcher.index.path == core.store.current_build(), 5.0)
+        took = await asyncio.to_thread(
+            wait_until, lambda: core.searcher.index.path == core.store.current_build(), 5.0
+        )
     assert took < 2.5  # polled every second, loaded in a worker thread
-    swaps = [r for r in caplog.records if r.getMessage().startswith("questions are now answered from index build")]
+    swaps = [
+        r for r in caplog.records if r.getMessage().startswith("questions are now answered from index build")
+    ]
     assert len(swaps) == 1
     assert before.index.path != core.searcher.index.path
 
@@ -40,7 +45,9 @@ async def test_a_build_by_another_process_is_answered_from_without_a_restart(
     assert "800,000 rubles" in reply["body"] and "Court fine" in reply["body"]
 
 
-async def test_reindex_says_a_rebuild_is_running_when_another_process_builds(people, start_bot, make_casebot) -> None:
+async def test_reindex_says_a_rebuild_is_running_when_another_process_builds(
+    people, start_bot, make_casebot
+) -> None:
     core = make_casebot()
     alice = await people("alice")
     bot = await start_bot(core, matrix_admins=(alice.user_id,))

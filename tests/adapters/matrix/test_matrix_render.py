@@ -9,16 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.answer import Answer
-from bot.render.matrix import (
-    CONTENT_BUDGET,
-    ELISION,
-    MAX_EVENT_BYTES,
-    render_answer,
-    render_decline,
-    render_help,
-    render_sources,
-    render_text,
-)
+from bot.render.matrix import (CONTENT_BUDGET, ELISION, MAX_EVENT_BYTES, render_answer, render_decline,
+                               render_help, render_sources, render_text)
 from bot.service import SourceInfo
 from index.types import Passage
 
@@ -38,7 +30,9 @@ def visible(formatted: str) -> str:
 
 
 def quotes(formatted: str) -> list[str]:
-    return [visible(q) for q in re.findall(r'<blockquote dir="auto">(.*?)</blockquote>', formatted, flags=re.S)]
+    return [
+        visible(q) for q in re.findall(r'<blockquote dir="auto">(.*?)</blockquote>', formatted, flags=re.S)
+    ]
 
 
 def test_passage_is_quoted_verbatim_with_its_highlight_in_bold():
@@ -48,7 +42,9 @@ def test_passage_is_quoted_verbatim_with_its_highlight_in_bold():
     assert quotes(rendered.html) == [text]
     assert "<strong>The FSB demands the keys.</strong>" in rendered.html
     assert "— Iran Joins Russia’s FSB, 2017-09-28, Example News, ¶ 4" in rendered.body
-    assert "> Telegram’s London office receives frequent letters.\n> The FSB demands the keys." in rendered.body
+    assert (
+        "> Telegram’s London office receives frequent letters.\n> The FSB demands the keys." in rendered.body
+    )
 
 
 def test_a_passage_without_highlight_is_quoted_whole_without_empty_bold():
@@ -80,7 +76,9 @@ def test_corpus_and_question_text_is_escaped():
 
 def test_decline_says_so_and_lists_what_the_corpus_covers():
     rendered = render_answer(Answer("pizza?", False, (), ("Doc one", "Doc two")))
-    assert rendered.body.startswith("Question: pizza?\nThe documents I have do not answer this question, so I will not guess.")
+    assert rendered.body.startswith(
+        "Question: pizza?\nThe documents I have do not answer this question, so I will not guess."
+    )
     assert "• Doc one\n• Doc two" in rendered.body
     assert "<li>Doc one</li><li>Doc two</li>" in rendered.html
     assert "<blockquote" not in rendered.html
@@ -144,7 +142,9 @@ def test_sources_list_titles_dates_and_passage_counts():
 
 
 def test_sources_list_is_trimmed_to_fit():
-    many = [SourceInfo(f"{n}.md", f"Document number {n} " + "x" * 200, None, None, None, 1) for n in range(2000)]
+    many = [
+        SourceInfo(f"{n}.md", f"Document number {n} " + "x" * 200, None, None, None, 1) for n in range(2000)
+    ]
     rendered = render_sources(many)
     assert rendered.size <= CONTENT_BUDGET
     assert re.search(r"…and \d+ more\.$", rendered.body)

@@ -19,7 +19,11 @@ def normalised(text: str) -> str:
 def source_paragraphs(name: str) -> list[str]:
     """The paragraphs of a Markdown source, after its front matter, headings without their marks."""
     body = (DOCUMENTS / name).read_text(encoding="utf-8").split("---\n", 2)[2]
-    return [normalised(re.sub(r"^#+\s*", "", p)) for p in body.split("\n\n") if p.strip() and not p.startswith("|")]
+    return [
+        normalised(re.sub(r"^#+\s*", "", p))
+        for p in body.split("\n\n")
+        if p.strip() and not p.startswith("|")
+    ]
 
 
 def paragraphs(document: Document) -> list[str]:

@@ -56,13 +56,23 @@ aside {{ margin-top: 2em; border-top: 1px solid #888; }}
 <li><a href="https://example.org/fsb-keys">What the FSB asked for</a></li>
 </ul></aside>
 </body></html>
-"""
+"""  # noqa: E501 (the page as a browser would be served it)
     base = ["chromium", "--headless", "--no-sandbox", "--disable-gpu"]
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "blocking-april-2018.html").write_text(page, encoding="utf-8")
-        run(*base, f"--print-to-pdf={HERE / 'blocking-april-2018.chromium.pdf'}", "blocking-april-2018.html", cwd=Path(tmp))
-        run(*base, "--no-pdf-header-footer", f"--print-to-pdf={HERE / 'blocking-april-2018.chromium-plain.pdf'}",
-            "blocking-april-2018.html", cwd=Path(tmp))
+        run(
+            *base,
+            f"--print-to-pdf={HERE / 'blocking-april-2018.chromium.pdf'}",
+            "blocking-april-2018.html",
+            cwd=Path(tmp),
+        )
+        run(
+            *base,
+            "--no-pdf-header-footer",
+            f"--print-to-pdf={HERE / 'blocking-april-2018.chromium-plain.pdf'}",
+            "blocking-april-2018.html",
+            cwd=Path(tmp),
+        )
         # A page that states no date: its PDF's only date is the moment it was printed.
         (Path(tmp) / "undated.html").write_text(
             "<!doctype html><meta charset='utf-8'><title>Proxies keep Telegram reachable</title>"
@@ -83,9 +93,12 @@ def libreoffice_pdf() -> None:
         text = html.escape(paragraph)
         for anchor, note in FOOTNOTES.items():
             if anchor in paragraph:
-                mark = (f'<text:note text:id="n{number}" text:note-class="footnote"><text:note-citation>{number}'
-                        f'</text:note-citation><text:note-body><text:p text:style-name="Footnote">{html.escape(note)}'
-                        "</text:p></text:note-body></text:note>")
+                mark = (
+                    f'<text:note text:id="n{number}" text:note-class="footnote"><text:note-citation>{number}'
+                    "</text:note-citation><text:note-body>"
+                    f'<text:p text:style-name="Footnote">{html.escape(note)}'
+                    "</text:p></text:note-body></text:note>"
+                )
                 text = text.replace(anchor, anchor + mark)
         parts.append(f'<text:p text:style-name="Body">{text}</text:p>')
     fodt = f"""<?xml version="1.0" encoding="UTF-8"?>
@@ -117,7 +130,7 @@ def libreoffice_pdf() -> None:
 <text:p text:style-name="Title">Iran's judiciary orders Telegram blocked</text:p>
 {''.join(parts)}
 </office:text></office:body></office:document>
-"""
+"""  # noqa: E501 (the document as LibreOffice writes it)
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "iran-ban-2018.fodt"
         source.write_text(fodt, encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Stored word-piece vectors (index.tokens): exact enough, incremental, shared safely, checked on load
+"""Stored word-piece vectors (index.pieces): exact enough, incremental, shared safely, checked on load
 (with the stand-in models: storage does not depend on what the model finds)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from index.build import build_index
 from index.embed import Embedder, TokenVectors
 from index.errors import IndexCorrupt
 from index.store import IndexStore
-from index.tokens import TOKEN_CHUNKS_FILE, TOKENS_FILE, record_dtype
+from index.pieces import PIECE_CHUNKS_FILE, PIECES_FILE, record_dtype
 from index.search import SearchParams, Searcher
 from tests.support import make_corpus, searcher_for
 from tests.support import CountingEmbedder
@@ -63,18 +63,20 @@ def counting(fast_embedder: Embedder) -> CountingTokenEmbedder:
     return CountingTokenEmbedder(fast_embedder)
 
 
-def test_stored_pieces_match_the_model_and_the_vectors_match_encode(tmp_path: Path, fast_embedder: Embedder) -> None:
+def test_stored_pieces_match_the_model_and_the_vectors_match_encode(
+    tmp_path: Path, fast_embedder: Embedder
+) -> None:
     corpus = make_corpus(tmp_path / "corpus")
     store = IndexStore(tmp_path / "index")
     build_index(corpus, store, fast_embedder)
     index = store.load(fast_embedder)
-    assert index.tokens is not None and index.manifest.token_pieces == index.tokens.live_records > 0
+    assert index.pieces is not None and index.manifest.token_pieces == index.pieces.live_records > 0
     texts = [chunk.text for chunk in index.chunks]
     # One model pass gave each chunk's vector too: the same as sentence-transformers' encode.
     np.testing.assert_allclose(np.asarray(index.vectors), fast_embedder.encode_passages(texts), atol=1e-5)
     fresh = fast_embedder.encode_tokens(texts)  # type: ignore[attr-defined]
     for chunk, expected in enumerate(fresh):
-        stored = index.tokens.get(chunk)
+        stored = index.pieces.get(chunk)
         np.testing.assert_array_equal(stored.spans, expected.spans)
         assert all(texts[chunk][s:e].strip() for s, e in stored.spans)
         # 8-bit storage: every dot product within 0.01 of the float32 one.
@@ -82,15 +84,19 @@ def test_stored_pieces_match_the_model_and_the_vectors_match_encode(tmp_path: Pa
         assert error < 0.01, (chunk, error)
 
 
-def test_questions_cost_one_model_pass_and_rank_as_with_the_model(tmp_path: Path, fast_embedder: Embedder) -> None:
+def test_questions_cost_one_model_pass_and_rank_as_with_the_model(
+    tmp_path: Path, fast_embedder: Embedder
+) -> None:
     """Oracle: the same index without stored pieces, re-scoring with the model at question time."""
     corpus = make_corpus(tmp_path / "corpus", {"fine.md": EXTRA})
     stored_store, model_store = IndexStore(tmp_path / "stored"), IndexStore(tmp_path / "model")
     build_index(corpus, stored_store, fast_embedder)
-    build_index(corpus, model_store, fast_embedder, token_limit=0)
-    assert model_store.load(fast_embedder).tokens is None
+    build_index(corpus, model_store, fast_embedder, piece_limit=0)
+    assert model_store.load(fast_embedder).pieces is None
     pieces = CountingPieces(fast_embedder.pieces)  # type: ignore[attr-defined]
-    stored = Searcher(stored_store.load(fast_embedder), fast_embedder, pieces, params=SearchParams(rerank_depth=0))
+    stored = Searcher(
+        stored_store.load(fast_embedder), fast_embedder, pieces, params=SearchParams(rerank_depth=0)
+    )
     oracle = searcher_for(model_store.load(fast_embedder), fast_embedder)
     for question in QUESTIONS:
         pieces.read.clear()
@@ -100,7 +106,9 @@ def test_questions_cost_one_model_pass_and_rank_as_with_the_model(tmp_path: Path
         assert max(abs(r.score - by_chunk[r.chunk]) for r in ours) < 0.01
         # The same order, except that two chunks whose scores are within the 8-bit error may swap.
         for ours_r, theirs_r in zip(ours[:3], theirs[:3]):
-            assert ours_r.chunk == theirs_r.chunk or abs(by_chunk[ours_r.chunk] - theirs_r.score) < 2e-3, question
+            assert ours_r.chunk == theirs_r.chunk or abs(by_chunk[ours_r.chunk] - theirs_r.score) < 2e-3, (
+                question
+            )
         expected = {p.text: p.highlight for p in oracle.search(question, 4).passages}
         for passage in stored.search(question, 3).passages:
             assert expected[passage.text] == passage.highlight, question
@@ -112,36 +120,42 @@ def test_incremental_build_reads_only_new_text_and_appends_only_its_pieces(
     store = IndexStore(tmp_path / "index")
     build_index(corpus, store, counting)
     before = store.load(fast_embedder)
-    assert before.tokens is not None
-    old_bytes = (before.path / TOKENS_FILE).read_bytes()
-    old_table = np.array(before.tokens.chunks)
+    assert before.pieces is not None
+    old_bytes = (before.path / PIECES_FILE).read_bytes()
+    old_table = np.array(before.pieces.chunks)
 
     (corpus / "fine.md").write_text(EXTRA, encoding="utf-8")
     counting.embedded.clear()
     report = build_index(corpus, store, counting)
     after = store.load(fast_embedder)
-    assert after.tokens is not None
-    new_texts = [after.chunks[i].text for i in range(len(after.chunks)) if after.chunks[i].doc_id == "fine.md"]
+    assert after.pieces is not None
+    new_texts = [
+        after.chunks[i].text for i in range(len(after.chunks)) if after.chunks[i].doc_id == "fine.md"
+    ]
     # Each new chunk is read twice (its vector, its pieces), and nothing else is.
     assert report.embedded == 2 and sorted(counting.embedded) == sorted(new_texts * 2)
-    new_bytes = (after.path / TOKENS_FILE).read_bytes()
+    new_bytes = (after.path / PIECES_FILE).read_bytes()
     assert new_bytes[: len(old_bytes)] == old_bytes  # appended, not rewritten
     appended = (len(new_bytes) - len(old_bytes)) // record_dtype(fast_embedder.dimension).itemsize
     new_chunks = [c for c in range(len(after.chunks)) if after.chunks[c].doc_id == "fine.md"]
-    assert appended == sum(int(after.tokens.chunks[c, 1]) for c in new_chunks) > 0
+    assert appended == sum(int(after.pieces.chunks[c, 1]) for c in new_chunks) > 0
     # Every unchanged chunk points at its old records.
     old_rows = {tuple(r) for r in old_table.tolist()}
-    assert all(tuple(after.tokens.chunks[c].tolist()) in old_rows
+    assert all(tuple(after.pieces.chunks[c].tolist()) in old_rows
                for c in range(len(after.chunks)) if c not in new_chunks)
     # And the incremental index answers exactly like a full build of the same corpus.
     full = IndexStore(tmp_path / "full")
     build_index(corpus, full, fast_embedder, full=True)
     for question in QUESTIONS:
         ours = Answer.from_retrieval(searcher_for(after, fast_embedder).search(question, 3)).to_json()
-        theirs = Answer.from_retrieval(searcher_for(full.load(fast_embedder), fast_embedder).search(question, 3)).to_json()
+        theirs = Answer.from_retrieval(
+            searcher_for(full.load(fast_embedder), fast_embedder).search(question, 3)
+        ).to_json()
         assert _without_scores(ours) == _without_scores(theirs), question
         # Batches of other lengths pad differently: the same vectors to within float rounding.
-        assert [p["score"] for p in ours["passages"]] == pytest.approx([p["score"] for p in theirs["passages"]], abs=1e-5)
+        assert [p["score"] for p in ours["passages"]] == pytest.approx(
+            [p["score"] for p in theirs["passages"]], abs=1e-5
+        )
 
 
 def _without_scores(answer: dict) -> dict:
@@ -157,12 +171,14 @@ def test_a_file_mostly_of_deleted_pieces_is_compacted(tmp_path: Path, fast_embed
     (corpus / "big.md").unlink()
     build_index(corpus, store, fast_embedder)
     index = store.load(fast_embedder)
-    assert index.tokens is not None
-    assert len(index.tokens.records) == index.tokens.live_records  # no dead records kept
-    assert index.tokens.chunks[:, 0].min() == 0
+    assert index.pieces is not None
+    assert len(index.pieces.records) == index.pieces.live_records  # no dead records kept
+    assert index.pieces.chunks[:, 0].min() == 0
 
 
-def test_a_torn_append_is_never_read_and_the_next_build_recovers(tmp_path: Path, fast_embedder: Embedder) -> None:
+def test_a_torn_append_is_never_read_and_the_next_build_recovers(
+    tmp_path: Path, fast_embedder: Embedder
+) -> None:
     """What a build killed while appending leaves: bytes after the last record the index uses."""
     corpus = make_corpus(tmp_path / "corpus")
     store = IndexStore(tmp_path / "index")
@@ -171,32 +187,39 @@ def test_a_torn_append_is_never_read_and_the_next_build_recovers(tmp_path: Path,
     assert current is not None
     expected = [searcher_for(store.load(fast_embedder), fast_embedder).search(q, 3) for q in QUESTIONS]
     itemsize = record_dtype(fast_embedder.dimension).itemsize
-    with open(current / TOKENS_FILE, "ab") as fh:  # two whole garbage records and half of a third
+    with open(current / PIECES_FILE, "ab") as fh:  # two whole garbage records and half of a third
         fh.write(os.urandom(itemsize * 2 + itemsize // 2))
-    assert [searcher_for(store.load(fast_embedder), fast_embedder).search(q, 3) for q in QUESTIONS] == expected
+    assert [
+        searcher_for(store.load(fast_embedder), fast_embedder).search(q, 3) for q in QUESTIONS
+    ] == expected
 
     (corpus / "fine.md").write_text(EXTRA, encoding="utf-8")
     build_index(corpus, store, fast_embedder)
     index = store.load(fast_embedder)
-    assert index.tokens is not None and len(index.tokens.records) * itemsize == (index.path / TOKENS_FILE).stat().st_size
+    assert (
+        index.pieces is not None
+        and len(index.pieces.records) * itemsize == (index.path / PIECES_FILE).stat().st_size
+    )
     answer = searcher_for(index, fast_embedder).search("How much was Telegram fined by the Moscow court?", 3)
     assert answer.answered and answer.passages[0].doc_id == "fine.md"
 
 
 @pytest.mark.parametrize("damage", ["truncate-tokens", "delete-table", "delete-tokens"])
-def test_damaged_piece_files_are_detected_with_a_rebuild_hint(tmp_path: Path, fast_embedder: Embedder, damage: str) -> None:
+def test_damaged_piece_files_are_detected_with_a_rebuild_hint(
+    tmp_path: Path, fast_embedder: Embedder, damage: str
+) -> None:
     corpus = make_corpus(tmp_path / "corpus")
     store = IndexStore(tmp_path / "index")
     build_index(corpus, store, fast_embedder)
     build = store.current_build()
     assert build is not None
     if damage == "truncate-tokens":
-        os.truncate(build / TOKENS_FILE, (build / TOKENS_FILE).stat().st_size // 2)
+        os.truncate(build / PIECES_FILE, (build / PIECES_FILE).stat().st_size // 2)
     elif damage == "delete-table":
-        (build / TOKEN_CHUNKS_FILE).unlink()
+        (build / PIECE_CHUNKS_FILE).unlink()
     else:
-        (build / TOKENS_FILE).unlink()
+        (build / PIECES_FILE).unlink()
     with pytest.raises(IndexCorrupt, match="index build --full"):
         store.load(fast_embedder)
     build_index(corpus, store, fast_embedder, full=True)
-    assert store.load(fast_embedder).tokens is not None
+    assert store.load(fast_embedder).pieces is not None

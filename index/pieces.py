@@ -35,50 +35,53 @@ from index.embed import TokenVectors
 
 log = logging.getLogger(__name__)
 
-TOKENS_FILE = "tokens.bin"
-TOKEN_CHUNKS_FILE = "token_chunks.npy"
+# The files keep their first names: renaming them would change the index format.
+PIECES_FILE = "tokens.bin"
+PIECE_CHUNKS_FILE = "token_chunks.npy"
 
 
 def record_dtype(dimension: int) -> np.dtype:
-    return np.dtype([("code", np.int8, (dimension,)), ("scale", np.float32), ("start", np.int32), ("end", np.int32)])
+    return np.dtype(
+        [("code", np.int8, (dimension,)), ("scale", np.float32), ("start", np.int32), ("end", np.int32)]
+    )
 
 
-def quantise(tokens: TokenVectors, dimension: int) -> np.ndarray:
+def quantise(pieces: TokenVectors, dimension: int) -> np.ndarray:
     """One text's piece vectors as 8-bit records."""
-    records = np.zeros(len(tokens.spans), dtype=record_dtype(dimension))
+    records = np.zeros(len(pieces.spans), dtype=record_dtype(dimension))
     if len(records):
-        vectors = np.asarray(tokens.vectors, dtype=np.float32)
+        vectors = np.asarray(pieces.vectors, dtype=np.float32)
         scale = np.abs(vectors).max(axis=1) / 127.0
         scale[scale == 0] = 1.0
         records["code"] = np.clip(np.rint(vectors / scale[:, None]), -127, 127).astype(np.int8)
         records["scale"] = scale
-        records["start"] = tokens.spans[:, 0]
-        records["end"] = tokens.spans[:, 1]
+        records["start"] = pieces.spans[:, 0]
+        records["end"] = pieces.spans[:, 1]
     return records
 
 
 @dataclass(frozen=True)
-class TokenTable:
+class PieceTable:
     """The stored piece vectors of one build, memory-mapped."""
 
     records: np.ndarray  # structured, see record_dtype
     chunks: np.ndarray  # (n_chunks, 2) int64: first record, count
 
     @classmethod
-    def load(cls, build: Path, dimension: int, n_chunks: int) -> "TokenTable | None":
+    def load(cls, build: Path, dimension: int, n_chunks: int) -> "PieceTable | None":
         """The build's table, or None when it has none. Raises ValueError when it is damaged."""
-        chunks_path = build / TOKEN_CHUNKS_FILE
+        chunks_path = build / PIECE_CHUNKS_FILE
         if not chunks_path.exists():
             return None
         chunks = np.load(chunks_path, mmap_mode="r")
         dtype = record_dtype(dimension)
-        rows = (build / TOKENS_FILE).stat().st_size // dtype.itemsize
-        records = (np.memmap(build / TOKENS_FILE, dtype=dtype, mode="r", shape=(rows,)) if rows
+        rows = (build / PIECES_FILE).stat().st_size // dtype.itemsize
+        records = (np.memmap(build / PIECES_FILE, dtype=dtype, mode="r", shape=(rows,)) if rows
                    else np.zeros(0, dtype=dtype))
         if chunks.shape != (n_chunks, 2):
-            raise ValueError(f"{TOKEN_CHUNKS_FILE} has shape {chunks.shape}, expected ({n_chunks}, 2)")
+            raise ValueError(f"{PIECE_CHUNKS_FILE} has shape {chunks.shape}, expected ({n_chunks}, 2)")
         if n_chunks and (int((chunks[:, 0] + chunks[:, 1]).max()) > rows or int(chunks.min()) < 0):
-            raise ValueError(f"{TOKENS_FILE} is shorter than its table ({rows} records)")
+            raise ValueError(f"{PIECES_FILE} is shorter than its table ({rows} records)")
         return cls(records, np.asarray(chunks))
 
     def get(self, chunk: int) -> TokenVectors:
@@ -94,28 +97,30 @@ class TokenTable:
         return int(self.chunks[:, 1].sum()) if len(self.chunks) else 0
 
 
-def write_token_table(build: Path, dimension: int, previous: TokenTable | None, previous_build: Path | None,
-                      reused: Sequence[int | None], new_tokens: dict[int, TokenVectors]) -> None:
-    """Write ``build``'s token files.
+def write_piece_table(build: Path, dimension: int, previous: PieceTable | None, previous_build: Path | None,
+                      reused: Sequence[int | None], new_pieces: dict[int, TokenVectors]) -> None:
+    """Write ``build``'s piece files.
 
     ``reused[c]`` is the previous build's chunk whose records chunk ``c`` reuses (None: embedded now,
-    its pieces in ``new_tokens[c]``).
+    its pieces in ``new_pieces[c]``).
     """
     dtype = record_dtype(dimension)
-    path = build / TOKENS_FILE
+    path = build / PIECES_FILE
     table = np.zeros((len(reused), 2), dtype=np.int64)
-    kept = sum(int(previous.chunks[old, 1]) for old in reused if old is not None) if previous is not None else 0
+    kept = (
+        sum(int(previous.chunks[old, 1]) for old in reused if old is not None) if previous is not None else 0
+    )
     share = (previous is not None and previous_build is not None and len(previous.records)
              and kept * 2 >= len(previous.records))
     if share:
         assert previous is not None and previous_build is not None
         try:
-            os.link(previous_build / TOKENS_FILE, path)
+            os.link(previous_build / PIECES_FILE, path)
         except OSError as exc:  # no hard links here: copy the file instead
-            log.info("copying %s (%s)", TOKENS_FILE, exc)
+            log.info("copying %s (%s)", PIECES_FILE, exc)
             import shutil
 
-            shutil.copyfile(previous_build / TOKENS_FILE, path)
+            shutil.copyfile(previous_build / PIECES_FILE, path)
         size = path.stat().st_size
         next_row = size // dtype.itemsize
         if size != next_row * dtype.itemsize:  # the tail of an append that was killed: never read
@@ -125,19 +130,19 @@ def write_token_table(build: Path, dimension: int, previous: TokenTable | None, 
         next_row = 0
         mode = "wb"
     try:
-        _write_records(path, mode, dimension, table, next_row, previous, share, reused, new_tokens)
+        _write_records(path, mode, dimension, table, next_row, previous, share, reused, new_pieces)
     except BaseException:
         if share:  # the file is the previous build's too: take back only what this build appended
             os.truncate(path, next_row * dtype.itemsize)
         raise
-    with open(build / TOKEN_CHUNKS_FILE, "wb") as fh:
+    with open(build / PIECE_CHUNKS_FILE, "wb") as fh:
         np.save(fh, table)
         sync(fh)
 
 
 def _write_records(path: Path, mode: str, dimension: int, table: np.ndarray, next_row: int,
-                   previous: TokenTable | None, share: bool, reused: Sequence[int | None],
-                   new_tokens: dict[int, TokenVectors]) -> None:
+                   previous: PieceTable | None, share: bool, reused: Sequence[int | None],
+                   new_pieces: dict[int, TokenVectors]) -> None:
     with open(path, mode) as fh:
         for c, old in enumerate(reused):
             if old is not None and previous is not None:
@@ -146,7 +151,7 @@ def _write_records(path: Path, mode: str, dimension: int, table: np.ndarray, nex
                     continue
                 records = previous.records[int(previous.chunks[old, 0]) : int(previous.chunks[old].sum())]
             else:
-                records = quantise(new_tokens[c], dimension)
+                records = quantise(new_pieces[c], dimension)
             fh.write(np.ascontiguousarray(records).tobytes())
             table[c] = (next_row, len(records))
             next_row += len(records)
