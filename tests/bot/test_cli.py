@@ -9,14 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import QUESTION, assert_passages_are_document_slices, make_corpus
-
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tmp = tmp_path_factory.mktemp("cli")
-    make_corpus(tmp / "corpus")
-    return tmp
+from tests.support import QUESTION, assert_passages_are_document_slices
 
 
 

@@ -6,16 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 
-from tests.support import QUESTION, assert_passages_are_document_slices, make_corpus
-
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tmp = tmp_path_factory.mktemp("cli")
-    make_corpus(tmp / "corpus")
-    return tmp
+from tests.support import QUESTION, assert_passages_are_document_slices
 
 
 def test_first_ask_builds_the_index_and_answers_with_the_real_models(workdir: Path, cli_process) -> None:  # noqa: ANN001

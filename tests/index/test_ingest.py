@@ -10,17 +10,8 @@ import pytest
 from index.errors import CorpusError
 from index.ingest import scan_corpus
 from tests.support import ARTICLE
+from tests.support import write_file as write
 from tests.support.pdf_maker import make_pdf
-
-
-def write(folder: Path, name: str, content: str | bytes) -> Path:
-    path = folder / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(content, bytes):
-        path.write_bytes(content)
-    else:
-        path.write_text(content, encoding="utf-8")
-    return path
 
 
 def test_article_front_matter_becomes_metadata_and_body_keeps_text(tmp_path: Path) -> None:

@@ -66,13 +66,19 @@ def make_corpus(
     if with_article:
         shutil.copy(ARTICLE, folder / ARTICLE.name)
     for name, content in (extra_docs or {}).items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
+        write_file(folder, name, content)
     return folder
+
+
+def write_file(folder: Path, name: str, content: str | bytes) -> Path:
+    """``folder / name`` holding ``content`` (text as UTF-8), its folders made."""
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
 
 
 def settings_for(root: Path, **overrides: object) -> Settings:
