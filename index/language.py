@@ -30,6 +30,9 @@ _RTL = {"fa", "ar", "he", "ur", "ps", "yi"}
 # A Latin-script question is English unless the model is this sure of another language: one of 347
 # English evaluation questions was guessed Malay at 0.86 (bench/languages.py).
 _OTHER_LATIN_CONFIDENCE = 0.99
+# Below this many letters, a text in Latin script is taken as English: the model reads one post's
+# "Roskomnadzor" as Polish and "Telegram Messenger LLP" as Danish (tests/index/test_language.py).
+SHORT_LETTERS = 200
 _ENGLISH_FUNCTION_WORDS = frozenset(
     "the a an of in on to did does do was were is are who what when why how which".split()
 )
@@ -79,8 +82,11 @@ def detect(text: str) -> str:
     sample = unicodedata.normalize("NFC", text[:5000])
     if (by_script := _by_script(sample)) is not None:
         return by_script
-    if not re.search(r"[^\W\d_]", sample):
+    letters = re.findall(r"[^\W\d_]", sample)
+    if not letters:
         return DEFAULT
+    if len(letters) < SHORT_LETTERS and len(_LATIN.findall(sample)) > len(letters) / 2:
+        return DEFAULT  # "Roskomnadzor", "Telegram Messenger LLP": too short to tell from English names
     code, _ = _identifier().classify(sample)
     return str(code)
 

@@ -44,6 +44,11 @@ def test_questions_are_read_in_their_language() -> None:
     assert question_language("Wann wurde Telegram in Russland gesperrt?") == "de"
     assert question_language("متى حظرت إيران تيليجرام؟") == "ar"  # Arabic, not Persian
     assert detect("Суд оштрафовал компанию. " * 20) == "ru"
+    assert detect("Roskomnadzor") == detect("Telegram Messenger LLP") == "en"  # a short post of names
+    assert detect("Суд оштрафовал Telegram.") == "ru" and detect("تلگرام در ایران فیلتر شد") == "fa"
+    german = ("Das Gericht hat die Sperre von Telegram bestätigt, weil der Dienst die Schlüssel nicht "
+              "herausgegeben hat. Die Entscheidung ist rechtskräftig und wird sofort vollzogen. ")
+    assert detect(german * 2) == "de" and detect(german) == "en"  # long enough to tell, or taken as English
 
 
 @pytest.mark.parametrize("name", [RUSSIAN, PERSIAN, "telegram-kassatsiya-2019.md"])
