@@ -143,11 +143,9 @@ class Searcher:
         shown = list(dict.fromkeys(self._document_of(s.chunk).language or "en" for s in chosen))
         taken = {s.chunk for s in chosen}
         by_chunk = {s.chunk: s for s in ranked}
-        chosen += [
-            by_chunk[c]
-            for c in crosslingual.standing_out(found.by_language, shown, threshold, language)
-            if c not in taken and c in by_chunk
-        ]
+        for chunk, ahead in crosslingual.standing_out(found.by_language, shown, threshold, language):
+            if chunk not in taken and chunk in by_chunk:
+                chosen.insert(len(chosen) - 1 if ahead and len(chosen) > 1 else len(chosen), by_chunk[chunk])
         passages = []
         for scored in chosen:
             chunk = chunks[scored.chunk]
