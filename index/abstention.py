@@ -28,9 +28,12 @@ CALENDAR = frozenset("""january february march april may june july august septem
     monday tuesday wednesday thursday friday saturday sunday""".split())
 
 
-def confidence(ranked: Sequence[Scored]) -> float:
-    """What abstention judges: the best cross-encoder logit when it read the candidates, else the
-    best ranking score."""
+def confidence(ranked: Sequence[Scored], read: bool = True) -> float:
+    """What abstention judges: the best logit (the cross-encoder's, or a pair in another language
+    on its scale: index.crosslingual) when the cross-encoder ``read`` the candidates; else the best
+    of those logits (then on the late-interaction scale) and the English pairs' ranking scores."""
+    if not read:
+        return max((r.score if r.logit is None else r.logit for r in ranked), default=float("-inf"))
     judged = [r.logit for r in ranked if r.logit is not None]
     return max(judged) if judged else (ranked[0].score if ranked else float("-inf"))
 

@@ -134,7 +134,7 @@ class Searcher:
         ranked, chunks = found.scored, self.index.chunks
         threshold = self.params.threshold
         unknown = self.unknown_terms(question) if self.params.unknown_terms else ()
-        best = confidence(ranked)
+        best = confidence(ranked, read=bool(self.params.rerank_depth))
         if unknown or best < threshold:
             return Retrieval(
                 question, False, (), nearest_titles(ranked, chunks, self._doc_by_id), unknown, best, language
@@ -189,7 +189,9 @@ class Searcher:
         ids = [c.chunk for c in found]
         cosine = crosslingual.cosines(self.index, ids, vector)
         within = np.array([(self._document_of(c).language or "en") == language for c in ids])
-        logits = crosslingual.as_logit(cosine, THRESHOLD["cross-encoder"], within)
+        # On the scale of what abstention judges: the cross-encoder's logit, or without it the match.
+        base = THRESHOLD["cross-encoder" if self.params.rerank_depth else "late-interaction"]
+        logits = crosslingual.as_logit(cosine, base, within)
         asked = years(question)
         if asked and self.params.year_bonus:
             chunks = [self.index.chunks[c] for c in ids]

@@ -21,6 +21,7 @@ from bot.render.wording import QUESTION_LANGUAGES
 from bot.service import CaseBot
 from index.embed import Embedder
 from index.ingest import scan_corpus
+from index.search import SearchParams, Searcher
 from index.retrieval_models import CrossEncoder
 from tests.support import ARTICLE, settings_for
 
@@ -89,6 +90,17 @@ def test_persian_quotes_are_laid_out_right_to_left_everywhere(bot: CaseBot, root
     assert persian_embed.description.startswith(RLI) and persian_embed.description.endswith(PDI)
     assert "in Persian" in persian_embed.footer
     assert len(persian_embed.description) <= discord_render.DESCRIPTION_LIMIT
+
+
+def test_without_the_cross_encoder_every_language_is_still_answered(bot: CaseBot, embedder: Embedder) -> None:
+    index = bot.searcher.index
+    searcher = Searcher(index, embedder, embedder.pieces, None, SearchParams(rerank_depth=0),  # type: ignore[attr-defined]
+                        embedder.multilingual)  # type: ignore[attr-defined]
+    english = searcher.search("What did Roskomnadzor demand from Durov in May?", 3)
+    assert english.answered and english.passages[0].language == "en"
+    russian = searcher.search(ASKED_IN_RUSSIAN, 3)
+    assert russian.answered and russian.passages[0].doc_id == RUSSIAN
+    assert not searcher.search("What is the best pizza recipe in Naples?", 3).answered
 
 
 def test_english_quotes_carry_no_direction_marks(bot: CaseBot) -> None:
