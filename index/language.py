@@ -1,4 +1,4 @@
-"""Which language a text is in, and what each language needs: a stemmer, stop words, a name.
+"""Which language a text is in, which ones casebot reads, and their names.
 
 Documents say their language in front matter (``lang: ru``) or have it detected from their text;
 questions are detected. py3langid (langid.py's model, shipped in its wheel) guesses among 97
