@@ -43,14 +43,18 @@ def of_the_time(asked: set[str], chunk: Chunk, document: Document) -> bool:
     return bool(asked) and (bool(asked & years(chunk.text)) or (document.date or "")[:4] in asked)
 
 
-def rerank(scorer: PairScorer, question: str, chunks: Sequence[Chunk], documents: Sequence[Document],
-           year_bonus: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per chunk: the cross-encoder's logit (what abstention judges), and that logit plus
-    ``year_bonus`` for a chunk of a year the question names (what ranks)."""
-    logits = scorer.scores(question, [in_context(c, d) for c, d in zip(chunks, documents)])
+def with_year_bonus(logits: np.ndarray, question: str, chunks: Sequence[Chunk], documents: Sequence[Document],
+                    year_bonus: float) -> np.ndarray:
+    """``logits`` plus ``year_bonus`` for each chunk of a year the question names (what ranks)."""
     asked = years(question)
     if not (asked and year_bonus):
-        return logits, logits
-    return logits, logits + year_bonus * np.array(
-        [of_the_time(asked, c, d) for c, d in zip(chunks, documents)]
-    )
+        return logits
+    return logits + year_bonus * np.array([of_the_time(asked, c, d) for c, d in zip(chunks, documents)])
+
+
+def rerank(scorer: PairScorer, question: str, chunks: Sequence[Chunk], documents: Sequence[Document],
+           year_bonus: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per chunk: the cross-encoder's logit (what abstention judges), and that logit with the year
+    bonus (what ranks)."""
+    logits = scorer.scores(question, [in_context(c, d) for c, d in zip(chunks, documents)])
+    return logits, with_year_bonus(logits, question, chunks, documents, year_bonus)

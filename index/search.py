@@ -26,7 +26,7 @@ from index.embed import Embedder
 from index.language import SERVED, question_language
 from index.late_interaction import LateInteraction, Matches, PieceModel
 from index.passages import Scored, highlight, make_passage, select
-from index.rerank import PairScorer, of_the_time, rerank, years
+from index.rerank import PairScorer, rerank, with_year_bonus
 from index.store import LoadedIndex
 from index.transliteration import Skeletons
 from index.types import Document, Retrieval
@@ -109,9 +109,10 @@ class Searcher:
         """Every candidate, scored by each stage, best first."""
         return self._rank(question, question_language(question)).scored
 
-    def unknown_terms(self, question: str) -> tuple[str, ...]:
-        """The names and years of ``question`` that no document contains (index.abstention)."""
-        english = question_language(question) == "en"
+    def unknown_terms(self, question: str, language: str | None = None) -> tuple[str, ...]:
+        """The names and years of ``question`` (in ``language``, detected when not given) that no
+        document contains (index.abstention)."""
+        english = (language or question_language(question)) == "en"
         across = not english or any((d.language or "en") != "en" for d in self.documents)
         return unknown_terms(
             question, self.index.bm25, self._years, self._other_scripts() if across else None, english
@@ -133,7 +134,7 @@ class Searcher:
         found = self._rank(question, language)
         ranked, chunks = found.scored, self.index.chunks
         threshold = self.params.threshold
-        unknown = self.unknown_terms(question) if self.params.unknown_terms else ()
+        unknown = self.unknown_terms(question, language) if self.params.unknown_terms else ()
         best = confidence(ranked, read=bool(self.params.rerank_depth))
         if unknown or best < threshold:
             return Retrieval(
@@ -171,8 +172,11 @@ class Searcher:
                 known.update(matches.chunks.tolist())
         if not found:
             return _Ranked([], None, across, by_language)
-        english = [c for c in found if crosslingual.english_pair(language, self._document_of(c.chunk))]
-        other = [c for c in found if not crosslingual.english_pair(language, self._document_of(c.chunk))]
+        english: list[Candidate] = []
+        other: list[Candidate] = []
+        for candidate in found:
+            pair_is_english = crosslingual.english_pair(language, self._document_of(candidate.chunk))
+            (english if pair_is_english else other).append(candidate)
         if other and across is None:  # no multilingual vectors: the English-only models read them all
             english, other = found, []
         scored, matches = self._rank_english(question, english) if english else ([], None)
@@ -192,13 +196,9 @@ class Searcher:
         # On the scale of what abstention judges: the cross-encoder's logit, or without it the match.
         base = THRESHOLD["cross-encoder" if self.params.rerank_depth else "late-interaction"]
         logits = crosslingual.as_logit(cosine, base, within)
-        asked = years(question)
-        if asked and self.params.year_bonus:
-            chunks = [self.index.chunks[c] for c in ids]
-            ranks = logits + self.params.year_bonus * np.array(
-                [of_the_time(asked, c, self._doc_by_id[c.doc_id]) for c in chunks])
-        else:
-            ranks = logits
+        chunks = [self.index.chunks[c] for c in ids]
+        ranks = with_year_bonus(logits, question, chunks, [self._doc_by_id[c.doc_id] for c in chunks],
+                                self.params.year_bonus)
         return [Scored(c.chunk, float(r), c.dense, c.words, float(m), float(logit))
                 for c, r, m, logit in zip(found, ranks, cosine, logits)]
 
