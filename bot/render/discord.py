@@ -24,7 +24,6 @@ from typing import Any, Iterable, Protocol, Sequence
 from bot.answer import Answer
 from bot.render import isolated, wording
 from index.language import is_rtl
-from index.language import name as language_name
 from index.types import Passage
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
@@ -262,8 +261,8 @@ def render_passage(passage: Passage, number: int) -> EmbedPayload:
     description, quote = render_quote(passage, DESCRIPTION_LIMIT - 2 * is_rtl(passage.language))
     description = isolated(description, passage.language)  # Discord lays a Persian quote out right to left
     parts = [_one_line(part) for part in (passage.date, passage.source) if part and part.strip()]
-    if passage.language != "en":
-        parts.append(wording.in_language(language_name(passage.language)))
+    if note := wording.in_language(passage.language):
+        parts.append(note)
     if quote.trimmed:
         parts.append(TRIM_NOTE)
     footer = " · ".join(parts)

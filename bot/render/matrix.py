@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 
 from bot.answer import Answer
 from bot.render import isolated, wording
-from index.language import name as language_name
 from index.types import Passage
 
 if TYPE_CHECKING:
@@ -75,8 +74,8 @@ def attribution(passage: Passage) -> str:
     if passage.page is not None:
         parts.append(f"p. {passage.page}")
     parts.append(f"¶ {passage.paragraph} (OCR)" if passage.ocr else f"¶ {passage.paragraph}")
-    if passage.language != "en":
-        parts.append(wording.in_language(language_name(passage.language)))
+    if note := wording.in_language(passage.language):
+        parts.append(note)
     return ", ".join(parts)
 
 

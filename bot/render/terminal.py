@@ -5,7 +5,6 @@ from __future__ import annotations
 from bot.answer import Answer
 from bot.render import isolated, wording
 from index.language import is_rtl
-from index.language import name as language_name
 from index.types import Passage
 
 BOLD, RESET, DIM = "\x1b[1m", "\x1b[0m", "\x1b[2m"
@@ -16,8 +15,8 @@ def attribution(passage: Passage) -> str:
     where = f"page {passage.page}, ¶ {passage.paragraph}" if passage.page else f"¶ {passage.paragraph}"
     where += " (OCR)" if passage.ocr else ""
     parts = [passage.title, passage.date or "undated", passage.source or "source not recorded", where]
-    if passage.language != "en":
-        parts.append(wording.in_language(language_name(passage.language)))
+    if note := wording.in_language(passage.language):
+        parts.append(note)
     if passage.url:
         parts.append(passage.url)
     return " · ".join(parts)

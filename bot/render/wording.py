@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import math
 
+from index.language import name as language_name
+
 CASE = "the Telegram case (Iran and Russia's FSB, 2017)"
 QUESTION_LANGUAGES = "English, Russian and Persian"
 
 
-def in_language(name: str) -> str:
-    """Attribution of a passage in another language than English: quotes are never translated."""
-    return f"in {name}"
+def in_language(code: str) -> str | None:
+    """Attribution of a passage in another language than English ("in Russian"), None for English:
+    quotes are never translated, so the reader is told."""
+    return None if code == "en" else f"in {language_name(code)}"
+
 
 # -- answers -------------------------------------------------------------------------------------
 QUESTION_LABEL = "Question:"
