@@ -1,6 +1,7 @@
 """Build the index from the corpus, incrementally.
 
-Every chunk is keyed by a hash of the embedder's name and its exact text: a rebuild reuses the
+Every chunk is keyed by a hash of the embedder's name, its exact text and the context the piece model
+reads in front of it (its document's title, index.late_interaction): a rebuild reuses the
 vectors (and word pieces, and terms) of every chunk whose hash is already in the current index and
 embeds only the rest. Unchanged documents therefore cost no model time, changed
 ones are replaced and deleted ones disappear. The new index is written beside the old one and
@@ -27,6 +28,7 @@ from index.embed import Embedder, TokenEmbedder, TokenVectors
 from index.builds import load_serving, prune_builds
 from index.errors import CorpusError, DiskFull, IndexCorrupt, IndexMissing, ModelMismatch
 from index.ingest import IngestWarning, scan_corpus
+from index.late_interaction import context_of, read_in_context
 from index.lock import BuildLock
 from index.lexical import bm25_from_terms, chunk_terms
 from index.store import FORMAT_VERSION, IndexStore, LoadedIndex, Manifest, stored_terms
@@ -80,9 +82,9 @@ class BuildReport:
         return sum(w.skipped for w in self.warnings)
 
 
-def chunk_hash(model_name: str, text: str) -> bytes:
+def chunk_hash(model_name: str, text: str, context: str = "") -> bytes:
     return hashlib.blake2b(
-        f"{model_name}\x00{text}".encode("utf-8", "surrogatepass"), digest_size=16
+        f"{model_name}\x00{context}\x00{text}".encode("utf-8", "surrogatepass"), digest_size=16
     ).digest()
 
 
@@ -157,7 +159,9 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
     for document in documents:
         chunks.extend(chunk_document(document))
     texts = [c.text for c in chunks]
-    hashes_of_chunks = [chunk_hash(embedder.name, text) for text in texts]
+    by_id = documents_by_id(documents)
+    contexts = [context_of(by_id[c.doc_id]) for c in chunks]
+    hashes_of_chunks = [chunk_hash(embedder.name, t, c) for t, c in zip(texts, contexts)]
     timings["chunk"] = time.perf_counter() - t
 
     store_pieces = isinstance(embedder, TokenEmbedder) and 0 < len(chunks) <= piece_limit
@@ -179,7 +183,8 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
     t = time.perf_counter()
     new_pieces: dict[int, TokenVectors] = {}
     if missing:
-        embedded = _embed([texts[i] for i in missing], embedder, store_pieces, progress, on_embedded)
+        embedded = _embed([texts[i] for i in missing], [contexts[i] for i in missing], embedder,
+                          store_pieces, progress, on_embedded)
         if isinstance(embedded, np.ndarray):
             vectors[missing] = embedded
         else:
@@ -278,12 +283,17 @@ def _disk_full(exc: BaseException) -> bool:
     )
 
 
-def _embed(texts: list[str], embedder: Embedder, with_pieces: bool, progress: bool,
+def _embed(texts: list[str], contexts: list[str], embedder: Embedder, with_pieces: bool, progress: bool,
            on_embedded: Callable[[int], None] | None) -> np.ndarray | list[TokenVectors]:
-    """The texts' vectors, or (``with_pieces``) their piece vectors with the vector in ``pooled``."""
+    """The texts' vectors, or (``with_pieces``) their piece vectors, read after ``contexts``, with the
+    vector in ``pooled``."""
     if not with_pieces:
         return _model_pass(embedder.encode_passages, texts, "embedding", progress, on_embedded)
-    pieces = _model_pass(embedder.encode_tokens, texts, "embedding", progress, on_embedded)  # type: ignore[attr-defined]
+
+    def read(all_texts: list[str], progress: Callable[[int], None]) -> list[TokenVectors]:
+        return read_in_context(embedder, all_texts, contexts, progress)  # type: ignore[arg-type]
+
+    pieces = _model_pass(read, texts, "embedding", progress, on_embedded)
     if all(p.pooled is not None for p in pieces):
         return pieces
     # The vectors come from another model than the pieces (index.embed.VectorsWithPieces).

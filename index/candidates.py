@@ -36,12 +36,17 @@ def largest(values: np.ndarray, k: int) -> np.ndarray:
 
 
 def find_candidates(index: LoadedIndex, question: str, vector: np.ndarray, dense_depth: int,
-                    lexical_depth: int) -> list[Candidate]:
+                    lexical_depth: int, every: bool = False) -> list[Candidate]:
     """The ``dense_depth`` nearest chunks, then up to ``lexical_depth`` best BM25 chunks not yet in,
-    each with both scores."""
+    each with both scores; or (``every``) every chunk, nearest first."""
     n_chunks = len(index.chunks)
     if n_chunks == 0:
         return []
+    if every:
+        cosines = read_rows(index.vectors, 0, n_chunks).astype(np.float32, copy=False) @ vector
+        words = bm25_scores(index.bm25, question, n_chunks)
+        order = np.lexsort((np.arange(n_chunks), -cosines))
+        return [Candidate(int(c), float(cosines[c]), float(words[c])) for c in order]
     scores, rows = search_vectors(index.vector_index, vector, dense_depth)
     dense: dict[int, float] = {}
     for score, row in zip(scores.tolist(), rows.tolist()):

@@ -47,6 +47,9 @@ class SearchParams:
     """Retrieval knobs; the defaults are what the evaluation chose (docs/evaluation.md)."""
 
     dense_depth: int = 40  # nearest vectors fetched from FAISS
+    # Up to this many stored pieces, late interaction scores every chunk, not only the candidates of
+    # stage 1 (whose pools missed the answer for 1 question in 10; bench/ablation.py times it).
+    every_chunk_pieces: int = 100_000
     lexical_depth: int = 10  # best BM25 chunks added to them
     per_language: int = crosslingual.PER_LANGUAGE  # nearest multilingual vectors of each language added
     dense_weight: float = 0.0  # share of the dense cosine beside the late-interaction match (stage 2)
@@ -64,6 +67,8 @@ class SearchParams:
     def __post_init__(self) -> None:
         if self.dense_depth < 1:
             raise ValueError("dense_depth must be > 0")
+        if self.every_chunk_pieces < 0:
+            raise ValueError("every_chunk_pieces must be >= 0")
         if self.lexical_depth < 0 or self.rerank_depth < 0:
             raise ValueError("lexical_depth and rerank_depth must be >= 0")
         if not 0.0 <= self.dense_weight <= 1.0:
@@ -101,6 +106,8 @@ class Searcher:
             self.languages = crosslingual.ChunkLanguages(index, self._doc_by_id)
         self._years = {d.date[:4] for d in index.documents if d.date}
         self._chunk_count: dict[str, int] = index.chunks.counts_by_document()
+        self.every_chunk = (self.late is not None and index.pieces is not None
+                            and index.pieces.live_records <= self.params.every_chunk_pieces)
 
     def chunk_count(self, doc_id: str) -> int:
         return self._chunk_count.get(doc_id, 0)
@@ -161,7 +168,8 @@ class Searcher:
     def _rank(self, question: str, language: str = "en") -> "_Ranked":
         p = self.params
         vector = self.embedder.encode_queries([question])[0]
-        found = find_candidates(self.index, question, vector, p.dense_depth, p.lexical_depth)
+        found = find_candidates(self.index, question, vector, p.dense_depth, p.lexical_depth,
+                                self.every_chunk)
         across, by_language = None, {}
         if self.multilingual is not None and self.languages is not None:
             across = self.multilingual.encode_queries([question])[0]

@@ -52,9 +52,9 @@ from index.types import Chunk, Document
 
 log = logging.getLogger(__name__)
 
-# 3: one row per chunk in every per-chunk file (hashes.npy, token_chunks.npy) instead of a table of
-# embedding units; 2 and older are rebuilt.
-FORMAT_VERSION = 3
+# 4: a chunk's stored pieces include its context's (the title, span -1: index.late_interaction);
+# 3 and older are rebuilt.
+FORMAT_VERSION = 4
 REBUILD_HINT = "run: python -m bot index build --full"
 TERMS_FILE = "terms.npz"
 HASHES_FILE = "hashes.npy"

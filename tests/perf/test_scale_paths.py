@@ -247,10 +247,10 @@ def test_damaged_columnar_files_are_detected_with_a_rebuild_hint(
         store.load(fast_embedder)
 
 
-@pytest.mark.parametrize("old_format", [1, 2])
+@pytest.mark.parametrize("old_format", [1, 2, 3])
 def test_an_index_of_an_older_format_is_explained_in_one_line_and_rebuilt(
         tmp_path: Path, fast_embedder: Embedder, old_format: int) -> None:
-    """What casebot wrote before format 3 (embedding units beside the chunks) is not read: the
+    """What casebot wrote before format 4 (pieces without their title, embedding units) is not read: the
     format mismatch tells how to rebuild, and a build does so."""
     from index.errors import IndexCorrupt
 
