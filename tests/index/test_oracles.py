@@ -117,15 +117,13 @@ def test_terms_reused_from_a_previous_build_equal_terms_made_from_scratch(
                            bm25_scores(bm25_from_terms(scratch), query, len(texts)), atol=1e-6)
 
 
-def reference_match(question: str, chunk, pieces) -> float:
-    """The late-interaction match of index/late_interaction.py's docstring, written out plainly: every
-    question token takes its most similar piece of the chunk (inside a sentence), and the chunk's
-    match is the mean of those best cosines."""
+def reference_match(question: str, chunk, title: str, pieces) -> float:
+    """The late-interaction match of index/late_interaction.py's docstring, written out plainly: the
+    model reads "title. text", every question token takes its most similar piece of that (the
+    title's pieces too), and the chunk's match is the mean of those best cosines."""
     question_vectors = pieces.encode_question(question)
-    chunk_pieces = pieces.encode_tokens([chunk.text])[0]
-    inside = [k for k, (s, e) in enumerate(chunk_pieces.spans)
-              if any(s + chunk.start >= a and e + chunk.start <= b for a, b in chunk.sentences)]
-    best = [max(float(q @ chunk_pieces.vectors[k]) for k in inside) for q in question_vectors]
+    read = pieces.encode_tokens([f"{title}. {chunk.text}"])[0]
+    best = [max(float(q @ vector) for vector in read.vectors) for q in question_vectors]
     return sum(best) / len(best)
 
 
@@ -142,7 +140,9 @@ def test_late_interaction_match_equals_a_plain_reference_implementation(
                      "How did the Telegram founder respond online to Tehran's accusations?"):
         ranked = searcher.rank(question)
         assert len(ranked) >= 10
+        titles = {d.doc_id: d.title for d in index.documents}
         for r in ranked:
-            expected = reference_match(question, index.chunks[r.chunk], fast_embedder.pieces)  # type: ignore[attr-defined]
+            chunk = index.chunks[r.chunk]
+            expected = reference_match(question, chunk, titles[chunk.doc_id], fast_embedder.pieces)  # type: ignore[attr-defined]
             # The INT8 model scales activations per batch: a chunk read in another batch moves by ~3e-3.
             assert abs(r.match - expected) < 6e-3, (question, r.chunk, r.match, expected)

@@ -74,11 +74,17 @@ def test_stored_pieces_match_the_model_and_the_vectors_match_encode(
     texts = [chunk.text for chunk in index.chunks]
     # One model pass gave each chunk's vector too: the same as sentence-transformers' encode.
     np.testing.assert_allclose(np.asarray(index.vectors), fast_embedder.encode_passages(texts), atol=1e-5)
-    fresh = fast_embedder.encode_tokens(texts)  # type: ignore[attr-defined]
+    titles = {d.doc_id: d.title for d in index.documents}
+    contexts = [f"{titles[chunk.doc_id]}. " for chunk in index.chunks]
+    # The model reads each chunk after its title; the title's pieces are stored with the span -1.
+    fresh = fast_embedder.encode_tokens([c + t for c, t in zip(contexts, texts)])  # type: ignore[attr-defined]
     for chunk, expected in enumerate(fresh):
         stored = index.pieces.get(chunk)
-        np.testing.assert_array_equal(stored.spans, expected.spans)
-        assert all(texts[chunk][s:e].strip() for s, e in stored.spans)
+        in_title = expected.spans[:, 0] < len(contexts[chunk])
+        shifted = expected.spans[~in_title] - len(contexts[chunk])
+        np.testing.assert_array_equal(stored.spans[~in_title], shifted)
+        assert (stored.spans[in_title] == -1).all() and in_title.any()
+        assert all(texts[chunk][s:e].strip() for s, e in stored.spans[~in_title])
         # 8-bit storage: every dot product within 0.01 of the float32 one.
         error = np.abs(stored.vectors @ expected.vectors.T - expected.vectors @ expected.vectors.T).max()
         assert error < 0.01, (chunk, error)
@@ -132,8 +138,9 @@ def test_incremental_build_reads_only_new_text_and_appends_only_its_pieces(
     new_texts = [
         after.chunks[i].text for i in range(len(after.chunks)) if after.chunks[i].doc_id == "fine.md"
     ]
-    # Each new chunk is read twice (its vector, its pieces), and nothing else is.
-    assert report.embedded == 2 and sorted(counting.embedded) == sorted(new_texts * 2)
+    # Each new chunk is read twice (its vector; its pieces, after its document's title), and nothing else is.
+    read_for_pieces = [f"Court fine. {text}" for text in new_texts]
+    assert report.embedded == 2 and sorted(counting.embedded) == sorted(new_texts + read_for_pieces)
     new_bytes = (after.path / PIECES_FILE).read_bytes()
     assert new_bytes[: len(old_bytes)] == old_bytes  # appended, not rewritten
     appended = (len(new_bytes) - len(old_bytes)) // record_dtype(fast_embedder.dimension).itemsize
