@@ -59,8 +59,8 @@ BONDS_TITLE = "Telegram raises more than $1 billion in bonds as it prepares to e
 BONDS = [
     "Dubai, March 24, 2021",
     "Telegram has raised more than one billion dollars by selling bonds to investors around the world, "
-    "Pavel Durov confirmed on March 23, 2021. The messenger placed five-year convertible bonds, with the first coupon "
-    "payments due in September 2021.",
+    "Pavel Durov confirmed on March 23, 2021. The messenger placed five-year convertible bonds, with "
+    "the first coupon payments due in September 2021.",
     "According to RBC, each bond cost $1,000 and the smallest lot an investor could buy was $500,000. "
     "A source in the financial market told Sputnik that the bonds pay 7 percent a year. If Telegram "
     "goes public before they mature, holders can convert them into shares at a 10 percent discount to "
