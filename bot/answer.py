@@ -23,11 +23,25 @@ class Answer:
     language: str = "en"  # the question's language (index.language)
     # When declined because casebot does not read the question's language: that language's name.
     unserved_language: str = ""
+    # When declined because no passage holds the kind of answer asked: "date", "amount" or "name".
+    missing: str = ""
 
     @classmethod
     def from_retrieval(cls, found: Retrieval) -> "Answer":
         return cls(found.question, found.answered, found.passages, found.nearest, found.unknown,
-                   found.language, language_name(found.language) if found.unserved else "")
+                   found.language, language_name(found.language) if found.unserved else "", found.missing)
+
+    @property
+    def reason(self) -> str | None:
+        """Why the question was declined, as a word for programs (None when answered): ``language``,
+        ``unknown_names``, ``no_date`` / ``no_amount`` / ``no_name``, or ``no_passage`` (none answers)."""
+        if self.answered:
+            return None
+        if self.unserved_language:
+            return "language"
+        if self.unknown_names:
+            return "unknown_names"
+        return f"no_{self.missing}" if self.missing else "no_passage"
 
     def unknown_names_phrase(self, limit: int = 3, max_chars: int = 60) -> str:
         """The unknown names as plain text for a sentence: “Signal”, or “Signal” and “Mark Zuckerberg”;
@@ -44,6 +58,9 @@ class Answer:
             "question": self.question,
             "answered": self.answered,
             "language": self.language,
+            "reason": self.reason,
+            "unknown_names": list(self.unknown_names),
+            "nearest": list(self.suggestions),
             "passages": [
                 {
                     "doc_id": p.doc_id,

@@ -8,7 +8,8 @@
 4. abstention (index.abstention): decline when the best passage's logit is below the threshold, or
    when the question names something (a name, a year) that no document contains;
 5. passages (index.passages): one per paragraph, no three from one document while another answers,
-   each with the sentence that matches best (late interaction) highlighted.
+   each with the sentence that matches best (late interaction) highlighted, preferring one that
+   holds the kind of answer asked (index.answer_types); declined when no passage holds one.
 
 Every stage can be switched off in ``SearchParams``; docs/evaluation.md has the ablation table.
 """
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index import crosslingual
+from index.answer_types import asked_kind, holds
 from index.abstention import THRESHOLD, confidence, nearest_titles, unknown_terms
 from index.candidates import Candidate, find_candidates
 from index.embed import Embedder
@@ -63,6 +65,8 @@ class SearchParams:
     # Off: the cross-encoder picks the highlighted sentence barely better than ColBERT's MaxSim, for a
     # cross-encoder pass over each shown passage's sentences (docs/evaluation.md).
     highlight_by_pairs: bool = False
+    answer_kinds: bool = True  # decline a "when"/"how much"/"who" question none of whose passages holds one
+    kind_bonus: float = 0.05  # added to the match of a sentence holding the kind asked, for highlights
 
     def __post_init__(self) -> None:
         if self.dense_depth < 1:
@@ -148,6 +152,10 @@ class Searcher:
                 question, False, (), nearest_titles(ranked, chunks, self._doc_by_id), unknown, best, language
             )
         chosen = select(ranked, chunks, top_k, threshold, self.params.per_document)
+        kind = asked_kind(question) if self.params.answer_kinds else None
+        if kind and not any(holds(kind, chunks[s.chunk].text) for s in chosen):
+            nearest = nearest_titles(ranked, chunks, self._doc_by_id)
+            return Retrieval(question, False, (), nearest, (), best, language, missing=kind)
         shown = list(dict.fromkeys(self._document_of(s.chunk).language or "en" for s in chosen))
         taken = {s.chunk for s in chosen}
         by_chunk = {s.chunk: s for s in ranked}
@@ -159,9 +167,9 @@ class Searcher:
             chunk = chunks[scored.chunk]
             document = self._doc_by_id[chunk.doc_id]
             if crosslingual.english_pair(language, document):
-                span = self._highlight(question, scored.chunk, found.matches)
+                span = self._highlight(question, scored.chunk, found.matches, kind)
             else:
-                span = self._highlight_across(scored.chunk, found.vector)
+                span = self._highlight_across(scored.chunk, found.vector, kind)
             passages.append(make_passage(scored, chunk, document, span))
         return Retrieval(question, True, tuple(passages), confidence=best, language=language)
 
@@ -237,28 +245,39 @@ class Searcher:
         floor = read[-1].score - 1.0  # chunks the cross-encoder did not read rank below those it did
         return read + [Scored(s.chunk, floor, s.dense, s.words, s.match) for s in rest], matches
 
-    def _highlight_across(self, chunk_index: int, vector: np.ndarray | None) -> tuple[int, int]:
+    def _with_kind(self, scores: np.ndarray, texts: list[str], kind: str | None,
+                   scale: float = 1.0) -> np.ndarray:
+        """Sentence scores with ``kind_bonus`` (times ``scale``) for each sentence holding the kind asked."""
+        if not kind or not self.params.kind_bonus:
+            return scores
+        bonus = np.array([holds(kind, t) for t in texts], dtype=np.float32) * self.params.kind_bonus * scale
+        return np.asarray(scores, dtype=np.float32) + bonus
+
+    def _highlight_across(self, chunk_index: int, vector: np.ndarray | None,
+                          kind: str | None = None) -> tuple[int, int]:
         chunk = self.index.chunks[chunk_index]
         spans = list(chunk.sentences) or [(chunk.start, chunk.end)]
         sentences = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
         if len(sentences) == 1 or vector is None or self.multilingual is None:
             return int(sentences[0][0]), int(sentences[0][1])
         texts = [chunk.text[s - chunk.start : e - chunk.start] for s, e in sentences]
-        scores = crosslingual.sentence_scores(self.multilingual, vector, texts)
+        scores = self._with_kind(crosslingual.sentence_scores(self.multilingual, vector, texts), texts, kind)
         return highlight(sentences, scores.tolist(), self.params.highlight_join_margin / 20)
 
-    def _highlight(self, question: str, chunk_index: int, matches: Matches | None) -> tuple[int, int]:
+    def _highlight(self, question: str, chunk_index: int, matches: Matches | None,
+                   kind: str | None = None) -> tuple[int, int]:
         chunk = self.index.chunks[chunk_index]
         spans = list(chunk.sentences) or [(chunk.start, chunk.end)]
         sentences = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
         if len(sentences) == 1:
             return int(sentences[0][0]), int(sentences[0][1])
         margin = self.params.highlight_join_margin
+        texts = [chunk.text[s - chunk.start : e - chunk.start] for s, e in sentences]
         if self.params.highlight_by_pairs and self.reranker is not None:
             document = self._doc_by_id[chunk.doc_id]
-            texts = [chunk.text[s - chunk.start : e - chunk.start] for s, e in sentences]
             logits = self.reranker.scores(question, [f"{document.title}. {t}" for t in texts])
-            return highlight(sentences, logits.tolist(), margin)
+            return highlight(sentences, self._with_kind(logits, texts, kind, 20).tolist(), margin)
         if matches is not None and chunk_index in set(matches.chunks.tolist()):
-            return highlight(sentences, matches.of(chunk_index)[1].tolist(), margin / 20)
+            scores = self._with_kind(matches.of(chunk_index)[1], texts, kind)
+            return highlight(sentences, scores.tolist(), margin / 20)
         return int(sentences[0][0]), int(sentences[0][1])

@@ -100,3 +100,6 @@ class Retrieval:
     language: str = "en"  # the question's language (index.language)
     # True when the question's language is one casebot does not read: declined for that alone.
     unserved: bool = False
+    # When declined for it: the kind of answer the question asks (index.answer_types: "date", "amount",
+    # "name") that none of the best passages holds.
+    missing: str = ""

@@ -316,7 +316,7 @@ def render_thread_starter(answer: Answer) -> str:
 def render_decline(answer: Answer) -> str:
     """A plain statement that the corpus does not answer, with what it does cover."""
     names = _fit_escaped(_one_line(answer.unknown_names_phrase()), 300) if answer.unknown_names else ""
-    intro = "\n" + wording.decline(names, answer.unserved_language)
+    intro = "\n" + wording.decline(names, answer.unserved_language, answer.missing)
     lines: list[str] = []
     if answer.suggestions:
         lines.append("\n" + wording.COVERS)

@@ -197,9 +197,8 @@ def render_decline(answer: Answer, budget: int = CONTENT_BUDGET) -> Rendered:
     question = answer.question
     if len(question) > MAX_ECHO_CHARS:
         question = _cut_end(question, MAX_ECHO_CHARS) + " …"
-    lead = wording.decline(
-        answer.unknown_names_phrase() if answer.unknown_names else "", answer.unserved_language
-    )
+    names = answer.unknown_names_phrase() if answer.unknown_names else ""
+    lead = wording.decline(names, answer.unserved_language, answer.missing)
     label = wording.QUESTION_LABEL
     suggestions = list(answer.suggestions[:MAX_SUGGESTIONS])
     while True:

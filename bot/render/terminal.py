@@ -35,7 +35,7 @@ def render_answer(answer: Answer, color: bool = False) -> str:
     lines: list[str] = []
     if not answer.answered:
         names = _sanitize(answer.unknown_names_phrase()) if answer.unknown_names else ""
-        lines.append(wording.decline(names, answer.unserved_language))
+        lines.append(wording.decline(names, answer.unserved_language, answer.missing))
         if answer.suggestions:
             lines.append(f"{wording.COVERS} " + "; ".join(_sanitize(s) for s in answer.suggestions))
         return "\n".join(lines) + "\n"

@@ -27,15 +27,22 @@ DECLINE = "The documents I have do not answer this question, so I will not guess
 COVERS = "They cover:"
 
 
-def decline(unknown_names: str = "", unserved_language: str = "") -> str:
+MISSING = {"date": "a date", "amount": "a figure", "name": "a name"}
+
+
+def decline(unknown_names: str = "", unserved_language: str = "", missing: str = "") -> str:
     """Why there is no answer; ``unknown_names`` (already escaped by the caller) are the names
     the question uses that no document mentions; ``unserved_language`` the name of the language
-    the question is in, when casebot does not read it."""
+    the question is in, when casebot does not read it; ``missing`` the kind of answer asked for
+    ("date", "amount", "name") that none of the nearest passages holds."""
     if unserved_language:
         return (f"I read questions in {QUESTION_LANGUAGES}; this one looks like {unserved_language}. "
                 "Please ask it in one of those.")
     if unknown_names:
         return f"The documents I have do not mention {unknown_names}, so I will not guess."
+    if missing in MISSING:
+        return (f"The question asks for {MISSING[missing]}, and none of the passages nearest it gives one, "
+                "so I will not guess.")
     return DECLINE
 
 

@@ -19,8 +19,8 @@ def test_first_ask_builds_the_index_and_prints_the_json_contract(workdir: Path, 
     lines = result.stdout.splitlines()
     assert len(lines) == 1
     answer = json.loads(lines[0])
-    assert set(answer) == {"question", "answered", "language", "passages"}
-    assert answer["question"] == QUESTION and answer["answered"] is True
+    assert set(answer) == {"question", "answered", "language", "reason", "unknown_names", "nearest", "passages"}
+    assert answer["question"] == QUESTION and answer["answered"] is True and answer["reason"] is None
     assert len(answer["passages"]) == 3
     for p in answer["passages"]:
         assert {
@@ -74,6 +74,10 @@ def test_decline_names_what_no_document_mentions(workdir: Path, cli) -> None:  #
         "The documents I have do not mention “Signal”, so I will not guess.",
         "They cover: Iran Joins Russia’s FSB In Fight Against Internet Freedoms",
     ]
+    declined = json.loads(cli(workdir, "ask", "What encryption protocol does Signal use?", "--json").stdout)
+    assert declined["answered"] is False and declined["passages"] == []
+    assert declined["reason"] == "unknown_names" and declined["unknown_names"] == ["Signal"]
+    assert declined["nearest"] == ["Iran Joins Russia’s FSB In Fight Against Internet Freedoms"]
 
 
 @pytest.mark.parametrize(
