@@ -19,7 +19,8 @@ def test_first_ask_builds_the_index_and_prints_the_json_contract(workdir: Path, 
     lines = result.stdout.splitlines()
     assert len(lines) == 1
     answer = json.loads(lines[0])
-    assert set(answer) == {"question", "answered", "language", "reason", "unknown_names", "nearest", "passages"}
+    keys = {"question", "answered", "language", "reason", "unknown_names", "nearest", "passages"}
+    assert set(answer) == keys
     assert answer["question"] == QUESTION and answer["answered"] is True and answer["reason"] is None
     assert len(answer["passages"]) == 3
     for p in answer["passages"]:
