@@ -49,6 +49,12 @@ VARIANTS: dict[str, dict[str, object]] = {
     "one passage per document while another answers": {"per_document": 1},
     "no limit per document": {"per_document": 3},
     "no decline for unknown names": {"unknown_terms": False},
+    "no answer-kind decline": {"answer_kinds": False},
+    "no answer-kind highlight": {"kind_bonus": 0.0},
+    "aliases at 0.80": {"alias_cosine": 0.80},
+    "aliases at 0.85": {"alias_cosine": 0.85},
+    "'the X' is a description": {"descriptions": True},
+    "aliases at 0.80 and 'the X'": {"alias_cosine": 0.80, "descriptions": True},
 }
 
 

@@ -9,7 +9,7 @@ multi-document evaluation (bench/calibrate.py; docs/evaluation.md).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from index.lexical import STOPWORDS, WORD, document_frequency, terms_of
 from index.passages import Scored
@@ -39,7 +39,8 @@ def confidence(ranked: Sequence[Scored], read: bool = True) -> float:
 
 
 def unknown_terms(question: str, bm25, dates: set[str],  # bm25: bm25s.BM25 | None
-                  other_scripts: Skeletons | None = None, english: bool = True) -> tuple[str, ...]:
+                  other_scripts: Skeletons | None = None, english: bool = True,
+                  known: Callable[[str], bool] | None = None, descriptions: bool = False) -> tuple[str, ...]:
     """The names and years the question asks about that no chunk contains (nor, for a year, any
     document's date): the corpus cannot answer about them, however close its topic. A name is a
     capitalised word that does not open a sentence, shown with the capitalised words around it
@@ -47,7 +48,10 @@ def unknown_terms(question: str, bm25, dates: set[str],  # bm25: bm25s.BM25 | No
     "Western": they describe, and documents say "the US") are left out, and so are names a document
     writes in another script (``other_scripts``: «Ахметгалиев» for "Akhmetgaliev"). In a question in
     another language (not ``english``) only names in Latin letters count ("WhatsApp", "Premium"): its
-    own words name institutions the English documents call otherwise («Госдума», "the State Duma")."""
+    own words name institutions the English documents call otherwise («Госдума», "the State Duma").
+    A name that ``known`` accepts (index.aliases: a name the corpus writes stands near it) is not
+    unknown; with ``descriptions``, neither is one written after "the" ("the Kremlin", "the Islamic
+    Republic": an institution or an epithet, like "American", rather than a name)."""
     if bm25 is None:
         return ()
     asked: list[re.Match[str]] = []
@@ -79,8 +83,12 @@ def unknown_terms(question: str, bm25, dates: set[str],  # bm25: bm25s.BM25 | No
         while (neighbour := _capitalised_after(question, end)) is not None:
             end = neighbour
         name = question[start:end]
+        if descriptions and re.search(r"\b[Tt]he\s+$", question[:start]):
+            continue
         names.append(name[:-2] if name.lower().endswith(("'s", "’s")) else name)
-    return tuple(n for n in dict.fromkeys(names) if not any(n != other and n in other for other in names))
+    names = [n for n in dict.fromkeys(names) if not any(n != other and n in other for other in names)]
+    # A year is unknown whatever names stand near it ("August 2024" is not "August").
+    return tuple(n for n in names if known is None or YEAR.search(n) or not known(n))
 
 
 def _capitalised_before(text: str, start: int) -> int | None:
@@ -89,7 +97,8 @@ def _capitalised_before(text: str, start: int) -> int | None:
 
 
 def _capitalised_after(text: str, end: int) -> int | None:
-    match = re.match(r"[ -]([A-Z][^\W_]*(?:['’]s)?)", text[end:])
+    """The end of the capitalised word after ``end``, over "of" inside a name ("Bureau of Investigation")."""
+    match = re.match(r"(?:[ -]|\s+of\s+(?=[A-Z]))([A-Z][^\W_]*(?:['’]s)?)", text[end:])
     return end + match.end(1) if match else None
 
 

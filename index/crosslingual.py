@@ -98,11 +98,13 @@ def cosines(index: LoadedIndex, chunks: Sequence[int], vector: np.ndarray) -> np
     )
 
 
-def as_logit(cosine: np.ndarray | float, threshold: float, within: np.ndarray | bool = False) -> np.ndarray:
-    """A multilingual cosine on the cross-encoder's logit scale (see the module's docstring);
-    ``within``: the pair is in one language."""
+def as_logit(cosine: np.ndarray | float, threshold: float, within: np.ndarray | bool = False,
+             scale: float = SCALE) -> np.ndarray:
+    """A multilingual cosine on the cross-encoder's logit scale (see the module's docstring), or with
+    ``scale`` 1 on late interaction's, whose matches spread like cosines; ``within``: the pair is in
+    one language."""
     center = np.where(within, CENTER["within"], CENTER["across"])
-    return SCALE * (np.asarray(cosine, dtype=np.float32) - center) + threshold
+    return scale * (np.asarray(cosine, dtype=np.float32) - center) + threshold
 
 
 def standing_out(nearest: dict[str, LanguageMatches], shown: Sequence[str], threshold: float,

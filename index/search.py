@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index import crosslingual
+from index.aliases import Aliases
 from index.answer_types import asked_kind, holds
 from index.abstention import THRESHOLD, confidence, nearest_titles, unknown_terms
 from index.candidates import Candidate, find_candidates
@@ -59,6 +60,10 @@ class SearchParams:
     late_weight: float = 0.5  # weight of the late-interaction match (standardised) beside the logit
     year_bonus: float = 2.0  # added to the logit of a chunk of a year the question names
     unknown_terms: bool = True  # decline a question naming what no document contains
+    # A name no document writes is known when a name the corpus writes is this near (MiniLM cosine,
+    # index.aliases; 0: off), or when written after "the" (``descriptions``): bench/ablation.py.
+    alias_cosine: float = 0.0
+    descriptions: bool = False
     per_document: int = 2  # passages from one document while another document's passage answers
     min_score: float | None = None  # None: the calibrated threshold (index.abstention)
     highlight_join_margin: float = 0.5  # join a neighbour sentence whose logit (or match / 20) is this close
@@ -100,6 +105,8 @@ class Searcher:
         self.languages = None
         self._skeletons: Skeletons | None = None
         self.params = params or SearchParams()
+        self.aliases = (Aliases(index.documents, embedder, self.params.alias_cosine)
+                        if self.params.alias_cosine else None)
         if reranker is None and self.params.rerank_depth:
             self.params = SearchParams(**{**self.params.__dict__, "rerank_depth": 0})
         self.reranker = reranker
@@ -126,7 +133,8 @@ class Searcher:
         english = (language or question_language(question)) == "en"
         across = not english or any((d.language or "en") != "en" for d in self.documents)
         return unknown_terms(
-            question, self.index.bm25, self._years, self._other_scripts() if across else None, english
+            question, self.index.bm25, self._years, self._other_scripts() if across else None, english,
+            self.aliases.known if self.aliases is not None else None, self.params.descriptions,
         )
 
     def _other_scripts(self) -> Skeletons | None:
@@ -209,12 +217,15 @@ class Searcher:
         ids = [c.chunk for c in found]
         cosine = crosslingual.cosines(self.index, ids, vector)
         within = np.array([(self._document_of(c).language or "en") == language for c in ids])
-        # On the scale of what abstention judges: the cross-encoder's logit, or without it the match.
-        base = THRESHOLD["cross-encoder" if self.params.rerank_depth else "late-interaction"]
-        logits = crosslingual.as_logit(cosine, base, within)
+        # On the scale of what abstention judges: the cross-encoder's logit, or without it the match
+        # (whose spread is a cosine's: slope 1, and the year bonus likewise scaled down).
+        read = bool(self.params.rerank_depth)
+        base = THRESHOLD["cross-encoder" if read else "late-interaction"]
+        slope = crosslingual.SCALE if read else 1.0
+        logits = crosslingual.as_logit(cosine, base, within, slope)
         chunks = [self.index.chunks[c] for c in ids]
         ranks = with_year_bonus(logits, question, chunks, [self._doc_by_id[c.doc_id] for c in chunks],
-                                self.params.year_bonus)
+                                self.params.year_bonus * slope / crosslingual.SCALE)
         return [Scored(c.chunk, float(r), c.dense, c.words, float(m), float(logit))
                 for c, r, m, logit in zip(found, ranks, cosine, logits)]
 

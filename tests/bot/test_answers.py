@@ -69,6 +69,36 @@ def test_question_naming_what_no_document_mentions_is_declined_with_the_name(
     assert answer.suggestions
 
 
+@pytest.mark.parametrize("question", [
+    "Why might Iran be siding with Moscow against the messenger?",
+    "What does the Kremlin want from the messenger's founder?",
+    "Is the app still available in the Islamic Republic?",
+    "What happened after the metro attack in St Petersburg?",
+])
+def test_a_name_standing_for_one_the_corpus_writes_is_not_unknown(casebot: CaseBot, question: str) -> None:
+    """The article writes "Russia", "Iran" and "Saint Petersburg", never "Moscow", "the Kremlin", "the
+    Islamic Republic" or "St Petersburg" (index.aliases; "the X" is a description, not a name)."""
+    assert casebot.searcher.unknown_terms(question) == ()
+
+
+@pytest.mark.parametrize(("question", "names"), [
+    ("When did China block the Signal messenger?", ("China",)),
+    ("What encryption protocol does Signal use?", ("Signal",)),
+    ("Why did Kazakhstan restrict the messenger?", ("Kazakhstan",)),
+])
+def test_a_name_nothing_in_the_corpus_stands_for_still_declines(casebot: CaseBot, question: str,
+                                                                names: tuple[str, ...]) -> None:
+    answer = casebot.ask(question)
+    assert not answer.answered and answer.unknown_names == names and answer.reason == "unknown_names"
+
+
+def test_a_question_asking_a_date_no_passage_gives_is_declined_saying_so(casebot: CaseBot) -> None:
+    """The article names Iran's Supreme Council of Cyberspace but gives no date for its founding."""
+    answer = casebot.ask("When was the Iranian body that oversees cyberspace created?")
+    assert not answer.answered and answer.missing == "date" and answer.reason == "no_date"
+    assert answer.suggestions  # the documents nearest it
+
+
 @pytest.mark.parametrize(
     ("question", "message"),
     [("", "empty"), ("   \n\t ", "empty"), ("x" * 100_000, "too long"), ("a\x00b\x00c", "binary"),

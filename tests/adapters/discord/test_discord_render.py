@@ -233,6 +233,12 @@ def test_decline_for_an_unknown_name_says_which_escaped() -> None:
     assert "- Doc" in message.content and discord_len(message.content) <= CONTENT_LIMIT
 
 
+def test_decline_for_a_missing_kind_of_answer_says_which() -> None:
+    [message] = render_answer(Answer("When was it founded?", False, (), ("Doc",), missing="date"))
+    assert "asks for a date, and none of the passages nearest it gives one" in message.content
+    assert "- Doc" in message.content and not message.embeds
+
+
 def test_decline_with_very_many_suggestions_still_fits() -> None:
     [message] = render_answer(Answer("q", False, (), tuple(f"Document {n} " + "x" * 150 for n in range(100))))
     assert discord_len(message.content) <= CONTENT_LIMIT

@@ -90,6 +90,12 @@ def test_decline_for_unknown_names_says_which_escaped():
     assert "&lt;b&gt;Signal&lt;/b&gt;" in rendered.html and "<b>" not in rendered.html
 
 
+def test_decline_for_a_missing_kind_of_answer_says_which():
+    rendered = render_answer(Answer("How much <b>?", False, (), ("Doc",), missing="amount"))
+    assert "The question asks for a figure, and none of the passages nearest it gives one" in rendered.body
+    assert "&lt;b&gt;" in rendered.html and "<li>Doc</li>" in rendered.html
+
+
 def test_too_many_passages_drop_whole_lowest_ranked_passages_with_a_note():
     paragraphs = [passage(f"Passage {n}. " + "word " * 3000, (0, 10), paragraph=n) for n in range(1, 9)]
     rendered = render_answer(Answer("q", True, tuple(paragraphs)))
