@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from index.lexical import terms_of
+
 DATE, AMOUNT, NAME = "date", "amount", "name"
 
 # -- what the question asks ----------------------------------------------------------------------------
@@ -76,21 +78,57 @@ _AMOUNT = re.compile(rf"{_DIGIT}|\b(?:{_NUMBER_WORDS})\b", re.IGNORECASE)
 _LATIN_OR_CYRILLIC_NAME = re.compile(r"(?<![.!?»\"“]\s)(?<!^)(?<=\s)[A-ZА-ЯЁ][\w’'-]+")
 
 
-def _amounts(text: str) -> bool:
-    """A figure that is not only a year or a date's day ("26 September" names a date, not an amount)."""
-    stripped = _DATE.sub(" ", re.sub(rf"(?<!{_DIGIT}){_DIGIT}{{1,2}}(?=\s+(?:{_MONTHS})\b)", " ", text,
-                                     flags=re.IGNORECASE))
-    stripped = re.sub(rf"\b(?:{_MONTHS})\s+{_DIGIT}{{1,2}}\b", " ", stripped, flags=re.IGNORECASE)
-    return bool(_AMOUNT.search(stripped))
+# What is counted or paid: "how many <people>", "сколько <пользователей>"; "how much ... fined / cost".
+_COUNTED = re.compile(r"\bhow many\s+([^\W\d_][\w’'-]*(?:\s+[^\W\d_][\w’'-]*){0,2})"
+                      r"|\bсколько\s+([^\W\d_]+(?:\s+[^\W\d_]+)?)", re.IGNORECASE)
+_MONEY_ASKED = re.compile(
+    r"\bhow much\b.*\b(?:money|fine[sd]?|cost|costs|paid|pay|pays|spend|spent|worth|price|raise[sd]?|earn"
+    r"|earned|invest(?:ed)?|budget|penalty|damages)\b|\bhow expensive\b|\bна какую сумму\b|\bштраф\w*"
+    r"|\bсколько (?:денег|стоил|стоит|заплат)|چقدر (?:پول|هزینه|جریمه)|چه مبلغی",
+    re.IGNORECASE,
+)
+_CURRENCY = re.compile(
+    r"[$€£₽﷼]|\b(?:rubles?|roubles?|dollars?|euros?|pounds?|rials?|tomans?|bitcoins?|USD|EUR|RUB|cents?)\b"
+    r"|\bруб\w*|\bдоллар\w*|\bевро\b|ریال|تومان|دلار|یورو|روبل",
+    re.IGNORECASE,
+)
+_FIGURE_THEN_WORDS = re.compile(rf"{_DIGIT}[\d.,\s\u066B\u066C]*|\b(?:{_NUMBER_WORDS})\b", re.IGNORECASE)
 
 
-def holds(kind: str, text: str) -> bool:
-    """Whether ``text`` holds an answer of ``kind``: a date, an amount or count, or a name (a
-    capitalised word inside a sentence; Persian has no capitals, so a Persian text always may)."""
+def _without_dates(text: str) -> str:
+    """``text`` with its dates blanked out ("26 September" names a date, not an amount)."""
+    text = re.sub(rf"(?<!{_DIGIT}){_DIGIT}{{1,2}}(?=\s+(?:{_MONTHS})\b)", " ", text, flags=re.IGNORECASE)
+    text = re.sub(rf"\b(?:{_MONTHS})\s+{_DIGIT}{{1,2}}\b", " ", text, flags=re.IGNORECASE)
+    return _DATE.sub(" ", text)
+
+
+def _amounts(text: str, question: str) -> bool:
+    """A figure that is not only a date; for a sum of money, one with its currency; for "how many
+    people", a figure with a word of the same stem as "people" within the next four words."""
+    text = _without_dates(text)
+    if _MONEY_ASKED.search(question):
+        return bool(_CURRENCY.search(text)) and bool(_AMOUNT.search(text))
+    counted = _COUNTED.search(question)
+    if counted is None:
+        return bool(_AMOUNT.search(text))
+    wanted = set(terms_of(counted.group(1) or counted.group(2))) - {""}
+    if not wanted:
+        return bool(_AMOUNT.search(text))
+    for figure in _FIGURE_THEN_WORDS.finditer(text):
+        following = text[figure.end() : figure.end() + 60].split()[:4]
+        if wanted & set(terms_of(" ".join(following))):
+            return True
+    return False
+
+
+def holds(kind: str, text: str, question: str = "") -> bool:
+    """Whether ``text`` holds an answer of ``kind`` to ``question``: a date; an amount or count (of what
+    the question counts, in a currency for a sum of money); or a name (a capitalised word inside a
+    sentence; Persian has no capitals, so a Persian text always may)."""
     if kind == DATE:
         return bool(_DATE.search(text))
     if kind == AMOUNT:
-        return _amounts(text)
+        return _amounts(text, question)
     if kind == NAME:
         return bool(_LATIN_OR_CYRILLIC_NAME.search(text)) or bool(re.search(r"[\u0600-\u06FF]", text))
     return True

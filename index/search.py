@@ -61,9 +61,11 @@ class SearchParams:
     year_bonus: float = 2.0  # added to the logit of a chunk of a year the question names
     unknown_terms: bool = True  # decline a question naming what no document contains
     # A name no document writes is known when a name the corpus writes is this near (MiniLM cosine,
-    # index.aliases; 0: off), or when written after "the" (``descriptions``): bench/ablation.py.
-    alias_cosine: float = 0.0
-    descriptions: bool = False
+    # index.aliases; 0: off; the nearest off-topic name on the tuning set is at 0.75), or when written
+    # after "the" (``descriptions``: one more off-topic answer there, "the Kremlin" no longer declined
+    # on the article): bench/ablation.py, docs/evaluation.md.
+    alias_cosine: float = 0.80
+    descriptions: bool = True
     per_document: int = 2  # passages from one document while another document's passage answers
     min_score: float | None = None  # None: the calibrated threshold (index.abstention)
     highlight_join_margin: float = 0.5  # join a neighbour sentence whose logit (or match / 20) is this close
@@ -161,7 +163,7 @@ class Searcher:
             )
         chosen = select(ranked, chunks, top_k, threshold, self.params.per_document)
         kind = asked_kind(question) if self.params.answer_kinds else None
-        if kind and not any(holds(kind, chunks[s.chunk].text) for s in chosen):
+        if kind and not any(holds(kind, chunks[s.chunk].text, question) for s in chosen):
             nearest = nearest_titles(ranked, chunks, self._doc_by_id)
             return Retrieval(question, False, (), nearest, (), best, language, missing=kind)
         shown = list(dict.fromkeys(self._document_of(s.chunk).language or "en" for s in chosen))
@@ -177,7 +179,7 @@ class Searcher:
             if crosslingual.english_pair(language, document):
                 span = self._highlight(question, scored.chunk, found.matches, kind)
             else:
-                span = self._highlight_across(scored.chunk, found.vector, kind)
+                span = self._highlight_across(question, scored.chunk, found.vector, kind)
             passages.append(make_passage(scored, chunk, document, span))
         return Retrieval(question, True, tuple(passages), confidence=best, language=language)
 
@@ -256,15 +258,16 @@ class Searcher:
         floor = read[-1].score - 1.0  # chunks the cross-encoder did not read rank below those it did
         return read + [Scored(s.chunk, floor, s.dense, s.words, s.match) for s in rest], matches
 
-    def _with_kind(self, scores: np.ndarray, texts: list[str], kind: str | None,
+    def _with_kind(self, scores: np.ndarray, texts: list[str], kind: str | None, question: str,
                    scale: float = 1.0) -> np.ndarray:
         """Sentence scores with ``kind_bonus`` (times ``scale``) for each sentence holding the kind asked."""
         if not kind or not self.params.kind_bonus:
             return scores
-        bonus = np.array([holds(kind, t) for t in texts], dtype=np.float32) * self.params.kind_bonus * scale
+        bonus = np.array([holds(kind, t, question) for t in texts], dtype=np.float32)
+        bonus *= self.params.kind_bonus * scale
         return np.asarray(scores, dtype=np.float32) + bonus
 
-    def _highlight_across(self, chunk_index: int, vector: np.ndarray | None,
+    def _highlight_across(self, question: str, chunk_index: int, vector: np.ndarray | None,
                           kind: str | None = None) -> tuple[int, int]:
         chunk = self.index.chunks[chunk_index]
         spans = list(chunk.sentences) or [(chunk.start, chunk.end)]
@@ -272,7 +275,8 @@ class Searcher:
         if len(sentences) == 1 or vector is None or self.multilingual is None:
             return int(sentences[0][0]), int(sentences[0][1])
         texts = [chunk.text[s - chunk.start : e - chunk.start] for s, e in sentences]
-        scores = self._with_kind(crosslingual.sentence_scores(self.multilingual, vector, texts), texts, kind)
+        scores = self._with_kind(crosslingual.sentence_scores(self.multilingual, vector, texts), texts, kind,
+                                 question)
         return highlight(sentences, scores.tolist(), self.params.highlight_join_margin / 20)
 
     def _highlight(self, question: str, chunk_index: int, matches: Matches | None,
@@ -287,8 +291,8 @@ class Searcher:
         if self.params.highlight_by_pairs and self.reranker is not None:
             document = self._doc_by_id[chunk.doc_id]
             logits = self.reranker.scores(question, [f"{document.title}. {t}" for t in texts])
-            return highlight(sentences, self._with_kind(logits, texts, kind, 20).tolist(), margin)
+            return highlight(sentences, self._with_kind(logits, texts, kind, question, 20).tolist(), margin)
         if matches is not None and chunk_index in set(matches.chunks.tolist()):
-            scores = self._with_kind(matches.of(chunk_index)[1], texts, kind)
+            scores = self._with_kind(matches.of(chunk_index)[1], texts, kind, question)
             return highlight(sentences, scores.tolist(), margin / 20)
         return int(sentences[0][0]), int(sentences[0][1])
