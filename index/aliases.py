@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from index.embed import Embedder
+from index.lexical import STOPWORDS
 from index.types import Document
 
 # A run of capitalised words inside a sentence (after a lower-case word or a comma): "Vladimir Putin".
@@ -29,8 +30,8 @@ def corpus_names(documents: Sequence[Document], limit: int = LIMIT) -> list[str]
         for match in NAME_RUN.finditer(document.text):
             run = match.group()
             counts[run] += 1
-            if " " in run:
-                counts.update(run.split())
+            if " " in run:  # and its words ("The Baffler": "Baffler")
+                counts.update(w for w in run.split() if w.lower() not in STOPWORDS)
     return [name for name, _ in counts.most_common(limit)]
 
 
