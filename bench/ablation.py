@@ -45,6 +45,7 @@ VARIANTS: dict[str, dict[str, object]] = {
     "cross-encoder reads 6": {"rerank_depth": 6},
     "no year bonus": {"year_bonus": 0.0},
     "one passage per document while another answers": {"per_document": 1},
+    "no limit per document (diversity rule off)": {"per_document": 3},
 
     "no decline for unknown names": {"unknown_terms": False},
     "no answer-kind decline": {"answer_kinds": False},
