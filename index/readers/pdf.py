@@ -91,12 +91,15 @@ class PdfText:
     heading: str | None = None  # the first page's largest-type paragraph, when it is larger than the body
     pages_without_text: tuple[int, ...] = ()  # scanned pages that could not be read
     ocr_pages: tuple[int, ...] = ()  # scanned pages read by OCR
+    pages_left_out: int = 0  # pages after the first ``max_pages``, not read
 
 
-def read_pdf(raw: bytes) -> PdfText:
-    """The PDF's text as a reader sees it; pages without a text layer are read by OCR when tesseract
-    is installed (``PdfText.ocr_pages``), and named in ``pages_without_text`` when it is not."""
-    pages, info = read_layout(raw)
+def read_pdf(raw: bytes, max_pages: int | None = None) -> PdfText:
+    """The PDF's text as a reader sees it, from its first ``max_pages`` pages; pages without a text
+    layer are read by OCR when tesseract is installed (``PdfText.ocr_pages``), and named in
+    ``pages_without_text`` when it is not."""
+    pages, info = read_layout(raw, max_pages)
+    left_out = int(info.pop(_PAGE_COUNT, "0")) - len(pages)
     drop_furniture(pages)
     paragraphs, heading = paragraphs_from_layout(pages)
     scanned = [page.number for page in pages if page.scanned]
@@ -109,15 +112,20 @@ def read_pdf(raw: bytes) -> PdfText:
     text, page_starts = join_paragraphs(paragraphs)
     unread = tuple(n for n in scanned if not read_by_ocr.get(n))
     return PdfText(
-        text, page_starts, info, heading, unread, tuple(sorted(n for n, p in read_by_ocr.items() if p))
+        text, page_starts, info, heading, unread, tuple(sorted(n for n, p in read_by_ocr.items() if p)),
+        max(0, left_out),
     )
 
 
 # -- reading pages ------------------------------------------------------------------------------
 
 
-def read_layout(raw: bytes) -> tuple[list[Page], dict[str, str]]:
-    """The text boxes of every page, and the document information dictionary."""
+_PAGE_COUNT = "casebot:pages"  # the page count read_layout puts beside the information dictionary
+
+
+def read_layout(raw: bytes, max_pages: int | None = None) -> tuple[list[Page], dict[str, str]]:
+    """The text boxes of every page (of the first ``max_pages``), and the document information
+    dictionary (with the file's page count under ``_PAGE_COUNT`` when ``max_pages`` cut it)."""
     from pdfminer.converter import PDFPageAggregator
     from pdfminer.layout import LAParams, LTFigure, LTImage, LTTextBox
     from pdfminer.pdfdocument import PDFDocument
@@ -132,7 +140,11 @@ def read_layout(raw: bytes) -> tuple[list[Page], dict[str, str]]:
         device = PDFPageAggregator(resources, laparams=LAParams())
         interpreter = PDFPageInterpreter(resources, device)
         pages = []
+        total = 0
         for number, pdf_page in enumerate(PDFPage.create_pages(document), start=1):
+            total = number
+            if max_pages is not None and number > max_pages:
+                continue  # counted, not read: layout analysis is what costs time and memory
             interpreter.process_page(pdf_page)
             layout = device.get_result()
             links = _link_rects(pdf_page)
@@ -140,6 +152,8 @@ def read_layout(raw: bytes) -> tuple[list[Page], dict[str, str]]:
             scanned = not boxes and any(isinstance(el, (LTFigure, LTImage)) for el in layout)
             pages.append(Page(number, layout.height, boxes, scanned))
         info = _info(document)
+        if max_pages is not None and total > max_pages:
+            info[_PAGE_COUNT] = str(total)
     except UnreadableDocument:
         raise
     except Exception as exc:  # noqa: BLE001 - pdfminer raises many kinds of errors on damaged files
