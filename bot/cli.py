@@ -324,7 +324,7 @@ def index_status(obj: Context, as_json: bool) -> None:
         f"pieces     {pieces}\n"
         f"model      {m.model}, {m.dimension} dimensions\n"
         f"built      {m.created} ({_age(status.age_seconds)} ago)\n"
-        f"size       {status.size_bytes / 1e6:.1f} MB"
+        f"size       {status.size_bytes / 2**20:.1f} MiB"
     )
 
 

@@ -37,7 +37,7 @@ MAX_FILE_BYTES = IngestLimits().file_mib * MIB
 PROGRESS_EVERY = 5.0  # seconds between two "reading the corpus" log lines of a long scan
 # Part of a document's content hash, so that a build re-reads files whose reader has changed.
 _READER_VERSIONS = {".pdf": b"pdf-layout-1", ".docx": b"docx-1", ".json": b"telegram-1",
-                    **dict.fromkeys(TEXT_SUFFIXES, b"text-dateline-1")}
+                    **dict.fromkeys(TEXT_SUFFIXES, b"text-dateline-1"), ".txt": b"text-title-1"}
 # A browser stamps a printed page with the time of printing, not the date of the article.
 _BROWSER_PRINT = re.compile(r"mozilla|chrom|skia|firefox|safari|webkit|wkhtmltopdf", re.I)
 
@@ -229,7 +229,8 @@ def _read_text(text: str, doc_id: str, content_hash: str, path: Path) -> Documen
     values = {key: metadata_value(meta.get(key)) for key in METADATA_KEYS}
     return Document(
         doc_id=doc_id,
-        title=values["title"] or _first_heading(text) or _default_title(path),
+        title=(values["title"] or _first_heading(text)
+               or (_title_line(text) if path.suffix.lower() == ".txt" else None) or _default_title(path)),
         text=text,
         content_hash=content_hash,
         date=values["date"] or date_in_text(text[:2000].split("\n\n")),
@@ -238,6 +239,17 @@ def _read_text(text: str, doc_id: str, content_hash: str, path: Path) -> Documen
         url=values["url"],
         language=normalise_code(values["lang"]) if values["lang"] else None,
     )
+
+
+def _title_line(text: str) -> str | None:
+    """A plain text's first line when it reads as a title: a paragraph of its own, short, with letters,
+    not ending as a sentence does ("Moscow court fines Telegram", not "Telegram was fined.")."""
+    first, _, rest = text.lstrip("\n").partition("\n")
+    line = first.strip()
+    if (not rest.startswith("\n") or not 3 <= len(line) <= 150 or line[-1] in ".,;:!?"
+            or sum(ch.isalpha() for ch in line) < 3):
+        return None
+    return line
 
 
 def _first_heading(text: str) -> str | None:
