@@ -122,7 +122,10 @@ class CasebotGroup(click.Group):
 @click.option("--verbose", "-v", is_flag=True, help="Log progress to stderr.")
 @click.pass_context
 def cli(ctx: click.Context, env_file: str, verbose: bool) -> None:
-    """casebot: answers questions about the case with verbatim, attributed quotes."""
+    """casebot: answers questions about the case with verbatim, attributed quotes.
+
+    `./dev COMMAND`, `casebot COMMAND` and `python -m bot COMMAND` are the same program. Settings come
+    from .env and the environment (.env.example lists them)."""
     settings = Settings.load(env_file)
     for line in unknown_keys(env_file):
         click.echo(f"warning: {line}", err=True)
@@ -197,7 +200,10 @@ def ask(obj: Context, question: str, as_json: bool, top_k: int | None) -> None:
 @cli.command()
 @click.pass_obj
 def chat(obj: Context) -> None:
-    """An interactive session: type questions (an empty line asks nothing); Ctrl-D quits."""
+    """Ask questions one after another; Ctrl-D quits.
+
+    Each answer is the best passages, as `ask` prints them; an empty line asks nothing. Questions are
+    answered from every new build of INDEX_DIR, whoever makes it."""
     from bot.render.terminal import render_answer
 
     _serving()
