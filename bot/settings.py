@@ -14,6 +14,8 @@ from index.errors import CasebotError
 from index.readers.limits import IngestLimits
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+NO_DISCORD_TOKEN = ("DISCORD_TOKEN is not set: put the bot's token in .env or the environment "
+                    "(see docs/discord.md).")
 # A key of .env with one of these prefixes, or close to a known key, is meant for casebot.
 _OUR_PREFIXES = ("DISCORD_", "MATRIX_", "MAX_", "CORPUS_", "INDEX_")
 
@@ -159,8 +161,7 @@ class Settings:
         """Raise SettingsError when ``platform``'s own settings cannot work: checked before any model
         loads, so a missing token costs no seconds."""
         if platform == "discord" and not self.discord_token.strip():
-            raise SettingsError("DISCORD_TOKEN is not set: put the bot's token in .env or the environment "
-                                "(see docs/discord.md).")
+            raise SettingsError(NO_DISCORD_TOKEN)
         if platform != "matrix":
             return
         if not self.matrix_homeserver.strip():
