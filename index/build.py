@@ -68,14 +68,13 @@ class BuildReport:
         if self.up_to_date:
             return (f"index is up to date ({self.documents} documents, {self.chunks} chunks; "
                     f"checked in {self.seconds:.1f} s)")
+        partly = len(self.warnings) - self.skipped
         return (
             f"{self.documents} documents, {self.chunks} chunks; embedded {self.embedded} chunks, "
             f"reused {self.reused}; added {len(self.added)}, changed {len(self.changed)}, "
-            f"removed {len(self.removed)} documents; {self.skipped} skipped; built in {self.seconds:.1f} s"
-        ) + (
-            f"; {len(self.warnings) - self.skipped} indexed with a warning"
-            if len(self.warnings) > self.skipped
-            else ""
+            f"removed {len(self.removed)} documents; {self.skipped} skipped"
+            + (f", {partly} indexed with a warning" if partly else "")
+            + f"; built in {self.seconds:.1f} s"
         )
 
     @property
