@@ -21,7 +21,7 @@ class IngestLimits:
     export_messages: int = 20_000  # MAX_EXPORT_MESSAGES: posts read from one Telegram export
     html_line_kib: int = 2048  # MAX_HTML_LINE_KIB: the longest line of an HTML file
     html_depth: int = 256  # MAX_HTML_DEPTH: elements nested in one another
-    pdf_pages: int = 1000  # MAX_PDF_PAGES: pages read from one PDF (the rest are left out)
+    pdf_pages: int = 500  # MAX_PDF_PAGES: pages read from one PDF (the rest are left out)
 
 
 _TAG = re.compile(r"<(/?)([A-Za-z][^\s/>]*)[^>]*?(/?)>")

@@ -24,6 +24,7 @@ import io
 import logging
 import math
 import re
+import time
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -31,6 +32,9 @@ from dataclasses import dataclass, field
 
 from index.errors import UnreadableDocument
 from index.readers import ocr
+
+log = logging.getLogger(__name__)
+PROGRESS_EVERY = 5.0  # seconds between two log lines while one PDF is read
 
 MARGIN_ZONE = 0.12  # share of the page height, top and bottom, where running headers and footers sit
 _TERMINAL = tuple(".!?:;\"”’»)")
@@ -140,11 +144,14 @@ def read_layout(raw: bytes, max_pages: int | None = None) -> tuple[list[Page], d
         device = PDFPageAggregator(resources, laparams=LAParams())
         interpreter = PDFPageInterpreter(resources, device)
         pages = []
-        total = 0
+        total, said = 0, time.monotonic()
         for number, pdf_page in enumerate(PDFPage.create_pages(document), start=1):
             total = number
             if max_pages is not None and number > max_pages:
                 continue  # counted, not read: layout analysis is what costs time and memory
+            if time.monotonic() - said >= PROGRESS_EVERY:  # a long PDF: say the build is alive
+                said = time.monotonic()
+                log.info("reading a PDF: page %d", number)
             interpreter.process_page(pdf_page)
             layout = device.get_result()
             links = _link_rects(pdf_page)
