@@ -265,8 +265,8 @@ def index_build(obj: Context, full: bool, no_wait: bool, watch: bool) -> None:
         BuildLock(obj.settings.index_dir).check_free()
     casebot = obj.casebot(open_index=False)
 
-    def build(full: bool) -> None:
-        nonlocal started
+    def build(full: bool, started: float) -> None:
+        """One build; ``started`` is when the command (the first time) or the rebuild began."""
         # Each warning is already one log line (index.ingest): not printed a second time here.
         report = casebot.rebuild(full=full, progress=sys.stderr.isatty(), wait=not no_wait,
                                  on_wait=lambda line: click.echo(line, err=True))
@@ -274,9 +274,8 @@ def index_build(obj: Context, full: bool, no_wait: bool, watch: bool) -> None:
         rest = whole - report.seconds  # loading the models, or waiting for another build
         loading = f" (loading the models: {rest:.1f} s)" if rest >= 0.5 else ""
         click.echo(f"{report.summary()}; {whole:.1f} s in all{loading}")
-        started = time.perf_counter()
 
-    build(full)
+    build(full, started)
     if not watch:
         return
     import threading
@@ -289,7 +288,7 @@ def index_build(obj: Context, full: bool, no_wait: bool, watch: bool) -> None:
             err=True,
         )
         try:
-            build(False)
+            build(False, time.perf_counter())
         except CasebotError as exc:  # keep watching: the previous index keeps answering
             click.echo(f"error: {exc}", err=True)
 
