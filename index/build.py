@@ -183,8 +183,10 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
     missing = np.flatnonzero(old_rows < 0).tolist()
 
     t = time.perf_counter()
-    # An unnamed file: the system frees it when the build returns, fails or is killed.
-    spill = PieceSpill(store.root, embedder.dimension) if store_pieces and missing else None
+    # Beyond one block the new pieces go to an unnamed file in INDEX_DIR, which the system frees when
+    # the build returns, fails or is killed; a smaller build keeps them in memory, 8-bit.
+    spill = (PieceSpill(store.root, embedder.dimension, on_disk=len(missing) > EMBED_BLOCK)
+             if store_pieces and missing else None)
     if missing:
         try:
             vectors[missing] = _embed([texts[i] for i in missing], missing, embedder, spill, progress,

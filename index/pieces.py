@@ -62,36 +62,37 @@ def quantise(pieces: TokenVectors, dimension: int) -> np.ndarray:
 
 
 class PieceSpill:
-    """The 8-bit records of the chunks a build embeds, written to an unnamed file in ``folder`` as the
-    model reads them, until the build writes its table: held as float32 they would take about 170 kB
-    of memory a chunk (6 GB for a 50,000-post export)."""
+    """The 8-bit records of the chunks a build embeds, quantised as the model reads them, until the
+    build writes its table. Held as float32 they would take about 170 kB of memory a chunk (6 GB for a
+    50,000-post export); ``on_disk``, they go to an unnamed file in ``folder`` (freed when closed or
+    when the process dies), so memory does not grow with them; else they stay in memory, 8-bit (about
+    40 kB a chunk), and the disk holds them once."""
 
-    def __init__(self, folder: Path, dimension: int) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
+    def __init__(self, folder: Path, dimension: int, on_disk: bool) -> None:
         self.dimension = dimension
-        self._file = tempfile.TemporaryFile(dir=folder, prefix=".pieces-")  # gone when closed, or killed
+        self._kept: dict[int, np.ndarray] = {}
+        self._file = tempfile.TemporaryFile(dir=folder, prefix=".pieces-") if on_disk else None
         self._where: dict[int, tuple[int, int]] = {}
         self._rows = 0
-        self._map: np.ndarray | None = None
 
     def add(self, chunk: int, pieces: TokenVectors) -> None:
         records = quantise(pieces, self.dimension)
+        if self._file is None:
+            self._kept[chunk] = records
+            return
         self._file.write(records.tobytes())
         self._where[chunk] = (self._rows, len(records))
         self._rows += len(records)
 
     def records(self) -> Mapping[int, np.ndarray]:
-        """Each added chunk's records, read from the file (memory-mapped)."""
+        """Each added chunk's records (memory-mapped from the file when on disk)."""
+        if self._file is None:
+            return self._kept
         self._file.flush()
         dtype = record_dtype(self.dimension)
-        if self._map is None:
-            self._map = (np.memmap(self._file, dtype=dtype, mode="r", shape=(self._rows,)) if self._rows
-                         else np.zeros(0, dtype=dtype))
-        return {c: self._map[first : first + count] for c, (first, count) in self._where.items()}
-
-    def close(self) -> None:
-        self._map = None
-        self._file.close()
+        stored = (np.memmap(self._file, dtype=dtype, mode="r", shape=(self._rows,)) if self._rows
+                  else np.zeros(0, dtype=dtype))
+        return {c: stored[first : first + count] for c, (first, count) in self._where.items()}
 
 
 @dataclass(frozen=True)
