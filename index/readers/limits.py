@@ -18,7 +18,7 @@ class IngestLimits:
     file_mib: int = 50  # MAX_FILE_MIB: bytes of one file (larger ones are skipped)
     unzipped_mib: int = 100  # MAX_UNZIPPED_MIB: a .docx's members, uncompressed, together
     zip_members: int = 2000  # MAX_ZIP_MEMBERS: members of a .docx
-    export_messages: int = 20_000  # MAX_EXPORT_MESSAGES: posts read from one Telegram export
+    export_messages: int = 10_000  # MAX_EXPORT_MESSAGES: posts read from one Telegram export
     html_line_kib: int = 2048  # MAX_HTML_LINE_KIB: the longest line of an HTML file
     html_depth: int = 256  # MAX_HTML_DEPTH: elements nested in one another
     pdf_pages: int = 500  # MAX_PDF_PAGES: pages read from one PDF (the rest are left out)

@@ -25,7 +25,7 @@ class Posts:
 
 
 def read_telegram_export(
-    raw: bytes, doc_id: str, salt: bytes = b"", channel_url: str | None = None, max_messages: int = 20_000
+    raw: bytes, doc_id: str, salt: bytes = b"", channel_url: str | None = None, max_messages: int = 10_000
 ) -> Posts:
     """The export's posts with text, from its first ``max_messages`` messages."""
     try:

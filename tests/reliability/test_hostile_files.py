@@ -69,8 +69,8 @@ def test_each_hostile_file_gets_one_warning_and_the_rest_answers_in_bounded_memo
     bot.open(build_if_missing=False)
     documents = {s.doc_id for s in bot.sources()}
     assert ARTICLE.name in documents and EVIL_NAME in documents  # nothing indexed before is lost
-    assert "long.pdf" in documents and "export.json#19999" in documents
-    assert "export.json#20000" not in documents
+    assert "long.pdf" in documents and "export.json#9999" in documents
+    assert "export.json#10000" not in documents
     answer = bot.ask("How many people in Iran use Telegram?")
     assert answer.answered and answer.passages[0].doc_id == ARTICLE.name
     evil = bot.ask("When was Telegram blocked in Russia in April 2018?")
