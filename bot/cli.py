@@ -9,20 +9,24 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
-from bot.settings import Settings
+from bot.settings import Settings, unknown_keys
 from index.errors import CasebotError, QuestionRejected
+from index.shown import shown
 
 log = logging.getLogger("bot")
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EVAL_PROGRESS_EVERY = 5.0  # seconds between two progress lines of `eval`
 
 
 class Context:
@@ -33,7 +37,9 @@ class Context:
         self._casebot = None
 
     def casebot(self, open_index: bool = True, progress: bool = False,
-                one_question: bool = False):  # -> CaseBot
+                one_question: bool = False, tell: bool = False):  # -> CaseBot
+        """The CaseBot; with ``tell``, a line on stderr before the seconds of loading the models and
+        before a first build, so a person at a terminal is not left before a blank screen."""
         if self._casebot is None:
             from bot.service import CaseBot
 
@@ -41,10 +47,44 @@ class Context:
             # loading onnxruntime costs more than it saves on one question (docs/performance.md)
             if one_question:
                 settings = dataclasses.replace(settings, question_runtime="torch")
+            if tell:
+                click.echo("loading the models (5-30 s)…", err=True)
             self._casebot = CaseBot(settings)
             if open_index:
+                if tell and self._casebot.store.current_build() is None:
+                    click.echo(f"no index yet: building it from {shown(str(settings.corpus_dir))} "
+                               "(a few minutes the first time)…", err=True)
                 self._casebot.open(build_if_missing=True, progress=progress)
         return self._casebot
+
+
+def _check_folders(settings: Settings, corpus_needed: bool) -> None:
+    """INDEX_DIR must be writable and CORPUS_DIR present: said in one line before any model loads.
+    Without the corpus folder an existing index still answers, with a warning."""
+    index_dir = settings.index_dir
+    existing = next((p for p in (index_dir, *index_dir.absolute().parents) if p.exists()), Path("/"))
+    if not os.access(existing, os.W_OK):
+        raise CasebotError(f"INDEX_DIR {shown(str(index_dir))} cannot be written ({shown(str(existing))} is "
+                           "read-only or not yours): set INDEX_DIR to a folder casebot may write.")
+    if settings.corpus_dir.is_dir():
+        return
+    from index.store import IndexStore
+
+    if corpus_needed or IndexStore(index_dir).current_build() is None:
+        raise CasebotError(f"The corpus folder {shown(str(settings.corpus_dir))} does not exist "
+                           "(set CORPUS_DIR or create it).")
+    click.echo(f"warning: the corpus folder {shown(str(settings.corpus_dir))} does not exist; answering "
+               "from the index built before", err=True)
+
+
+class _ShownNames(logging.Filter):
+    """Every log line is one line whatever a file or document is called (index.shown)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if shown(message) != message:
+            record.msg, record.args = shown(message), None
+        return True
 
 
 def _configure_logging(level: str) -> None:
@@ -54,6 +94,8 @@ def _configure_logging(level: str) -> None:
     )
     for handler in logging.getLogger().handlers:
         handler.setLevel(numeric)  # libraries that set their own logger level still stay quiet
+        if not any(isinstance(f, _ShownNames) for f in handler.filters):
+            handler.addFilter(_ShownNames())
     for noisy in ("sentence_transformers", "transformers", "faiss", "bm25s", "httpx", "nio", "discord",
                   "peewee"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
@@ -80,8 +122,13 @@ class CasebotGroup(click.Group):
 @click.option("--verbose", "-v", is_flag=True, help="Log progress to stderr.")
 @click.pass_context
 def cli(ctx: click.Context, env_file: str, verbose: bool) -> None:
-    """casebot: answers questions about the case with verbatim, attributed quotes."""
+    """casebot: answers questions about the case with verbatim, attributed quotes.
+
+    `./dev COMMAND`, `casebot COMMAND` and `python -m bot COMMAND` are the same program. Settings come
+    from .env and the environment (.env.example lists them)."""
     settings = Settings.load(env_file)
+    for line in unknown_keys(env_file):
+        click.echo(f"warning: {line}", err=True)
     level = "INFO" if verbose else settings.log_level
     command = ctx.invoked_subcommand
     if command in {"ask", "chat", "eval"} and not verbose and settings.log_level.upper() == "INFO":
@@ -119,16 +166,18 @@ def ask(obj: Context, question: str, as_json: bool, top_k: int | None) -> None:
     from bot.render.terminal import render_answer
 
     _serving()
+    _check_folders(obj.settings, corpus_needed=False)
+    tell = sys.stderr.isatty()
     if question != "-":
         clean_question(question, obj.settings.max_question_chars)  # fail fast, before loading the model
-        answer = obj.casebot(one_question=True).ask(question, top_k)
+        answer = obj.casebot(one_question=True, tell=tell).ask(question, top_k)
         if as_json:
             click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
         else:
             click.echo(render_answer(answer, color=sys.stdout.isatty()), nl=False)
         return
     failures = 0
-    casebot = obj.casebot()
+    casebot = obj.casebot(tell=tell)
     for line in _read_questions(sys.stdin):
         try:
             answer = casebot.ask(line, top_k)
@@ -151,10 +200,14 @@ def ask(obj: Context, question: str, as_json: bool, top_k: int | None) -> None:
 @cli.command()
 @click.pass_obj
 def chat(obj: Context) -> None:
-    """An interactive session: type questions, empty line or Ctrl-D to quit."""
+    """Ask questions one after another; Ctrl-D quits.
+
+    Each answer is the best passages, as `ask` prints them; an empty line asks nothing. Questions are
+    answered from every new build of INDEX_DIR, whoever makes it."""
     from bot.render.terminal import render_answer
 
     _serving()
+    _check_folders(obj.settings, corpus_needed=False)
 
     history = obj.settings.index_dir.parent / "chat_history"
     try:
@@ -165,7 +218,7 @@ def chat(obj: Context) -> None:
             readline.read_history_file(history)
     except (ImportError, OSError):
         readline = None  # type: ignore[assignment]
-    casebot = obj.casebot()
+    casebot = obj.casebot(tell=True)
     casebot.start_background()  # answer from every new build of INDEX_DIR, whoever makes it
     click.echo("Ask about the case (Ctrl-D to quit).")
     try:
@@ -204,20 +257,25 @@ def index() -> None:
 @click.pass_obj
 def index_build(obj: Context, full: bool, no_wait: bool, watch: bool) -> None:
     """Bring the index up to date with the corpus (incremental)."""
+    started = time.perf_counter()
+    _check_folders(obj.settings, corpus_needed=True)
     if no_wait:  # say so before spending seconds on loading the model
         from index.lock import BuildLock
 
         BuildLock(obj.settings.index_dir).check_free()
     casebot = obj.casebot(open_index=False)
 
-    def build(full: bool) -> None:
+    def build(full: bool, started: float) -> None:
+        """One build; ``started`` is when the command (the first time) or the rebuild began."""
+        # Each warning is already one log line (index.ingest): not printed a second time here.
         report = casebot.rebuild(full=full, progress=sys.stderr.isatty(), wait=not no_wait,
                                  on_wait=lambda line: click.echo(line, err=True))
-        for warning in report.warnings:
-            click.echo(f"warning: {warning}", err=True)
-        click.echo(report.summary())
+        whole = time.perf_counter() - started
+        rest = whole - report.seconds  # loading the models, or waiting for another build
+        loading = f" (loading the models: {rest:.1f} s)" if rest >= 0.5 else ""
+        click.echo(f"{report.summary()}; {whole:.1f} s in all{loading}")
 
-    build(full)
+    build(full, started)
     if not watch:
         return
     import threading
@@ -230,7 +288,7 @@ def index_build(obj: Context, full: bool, no_wait: bool, watch: bool) -> None:
             err=True,
         )
         try:
-            build(False)
+            build(False, time.perf_counter())
         except CasebotError as exc:  # keep watching: the previous index keeps answering
             click.echo(f"error: {exc}", err=True)
 
@@ -271,7 +329,7 @@ def index_status(obj: Context, as_json: bool) -> None:
         f"pieces     {pieces}\n"
         f"model      {m.model}, {m.dimension} dimensions\n"
         f"built      {m.created} ({_age(status.age_seconds)} ago)\n"
-        f"size       {status.size_bytes / 1e6:.1f} MB"
+        f"size       {status.size_bytes / 2**20:.1f} MiB"
     )
 
 
@@ -314,12 +372,18 @@ def eval_command(
         key = hashlib.sha256(str(folder).encode()).hexdigest()[:8]  # two corpora may share a folder name
         index_dir = Path("var") / "eval" / f"{obj.settings.embedder}-{folder.name}-{key}"
         obj.settings = dataclasses.replace(obj.settings, corpus_dir=corpus, index_dir=index_dir)
-    casebot = obj.casebot()
+    casebot = obj.casebot(tell=True)
     answers: dict[str, Any] = {}
+    total = len({q.question for q in questions})
+    said = time.monotonic()
 
     def ask(question: str) -> Any:  # each question once, whatever groups it is counted in
+        nonlocal said
         if question not in answers:
             answers[question] = casebot.ask(question, max(3, obj.settings.top_k))
+            if time.monotonic() - said >= EVAL_PROGRESS_EVERY or len(answers) == total:
+                said = time.monotonic()
+                click.echo(f"eval: {len(answers)} of {total} questions asked", err=True)
         return answers[question]
 
     report = evaluate(questions, ask)
@@ -358,6 +422,8 @@ def eval_command(
 @click.pass_obj
 def run(obj: Context, platform: str) -> None:
     """Run the bot on PLATFORM until interrupted."""
+    obj.settings.require_platform(platform)  # before the seconds of loading the models
+    _check_folders(obj.settings, corpus_needed=False)
     _serving()
     if platform == "matrix":
         from bot.adapters.matrix.run import main
@@ -382,9 +448,8 @@ def discord_sync(obj: Context, guild: int | None) -> None:
 
 
 def main() -> None:
-    """``casebot`` (the installed command) and ``python -m bot``; click names the program after how it
-    was run."""
-    cli()
+    """``casebot`` (the installed command), ``python -m bot`` and ``./dev``: one program, one name."""
+    cli(prog_name="casebot")
 
 
 if __name__ == "__main__":

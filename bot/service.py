@@ -95,7 +95,7 @@ class CaseBot:
             if not build_if_missing:
                 raise
             log.info("no index in %s yet: building it", self.settings.index_dir)
-            self.rebuild(progress=progress)
+            log.info("%s", self.rebuild(progress=progress).summary())
 
     def refresh(self, force: bool = False, retry_model: bool = False) -> bool:
         """Serve the build INDEX_DIR says to (a new one, or an intact one instead of a damaged one)
@@ -141,7 +141,7 @@ class CaseBot:
     def _corpus_changed(self, paths: set[Any]) -> None:
         log.info("the corpus changed (%d file%s): rebuilding", len(paths), "s" * (len(paths) != 1))
         try:
-            self.rebuild()
+            log.info("%s", self.rebuild().summary())
         except Exception as exc:  # the watcher lives on; the previous index keeps answering
             log.error("the rebuild after a corpus change failed: %s", exc)
 
@@ -163,7 +163,7 @@ class CaseBot:
         with self._rebuild_lock:
             report = build_index(self.settings.corpus_dir, self.store, self.embedder, full=full,
                                  progress=progress, piece_limit=self.settings.token_store_max_chunks,
-                                 wait=wait, on_wait=on_wait)
+                                 wait=wait, on_wait=on_wait, limits=self.settings.ingest_limits())
             # also when up to date: the question model may be retried
             self.refresh(force=True, retry_model=True)
             return report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -10,6 +11,13 @@ from typing import Mapping
 from dotenv import dotenv_values
 
 from index.errors import CasebotError
+from index.readers.limits import IngestLimits
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+NO_DISCORD_TOKEN = ("DISCORD_TOKEN is not set: put the bot's token in .env or the environment "
+                    "(see docs/discord.md).")
+# A key of .env with one of these prefixes, or close to a known key, is meant for casebot.
+_OUR_PREFIXES = ("DISCORD_", "MATRIX_", "MAX_", "CORPUS_", "INDEX_")
 
 
 class SettingsError(CasebotError):
@@ -57,6 +65,14 @@ class Settings:
     corpus_watch: bool = False
     # Per-user limit for chat platforms: at most this many questions per minute.
     rate_limit_per_minute: int = 6
+    # How much of one file a build reads (index.readers.limits; each documented in .env.example).
+    max_file_mib: int = IngestLimits.file_mib
+    max_unzipped_mib: int = IngestLimits.unzipped_mib
+    max_zip_members: int = IngestLimits.zip_members
+    max_export_messages: int = IngestLimits.export_messages
+    max_html_line_kib: int = IngestLimits.html_line_kib
+    max_html_depth: int = IngestLimits.html_depth
+    max_pdf_pages: int = IngestLimits.pdf_pages
 
     discord_token: str = field(default="", repr=False)
     discord_thread_mode: bool = False
@@ -130,3 +146,48 @@ class Settings:
             raise SettingsError("KEEP_BUILDS must be at least 1.")
         if self.rate_limit_per_minute < 1:
             raise SettingsError("RATE_LIMIT_PER_MINUTE must be at least 1.")
+        if self.log_level.upper() not in LOG_LEVELS:
+            raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}.")
+        for f in fields(self):
+            if f.name.startswith("max_") and getattr(self, f.name) < 1:
+                raise SettingsError(f"{f.name.upper()} must be at least 1.")
+
+    def ingest_limits(self) -> IngestLimits:
+        return IngestLimits(self.max_file_mib, self.max_unzipped_mib, self.max_zip_members,
+                            self.max_export_messages, self.max_html_line_kib, self.max_html_depth,
+                            self.max_pdf_pages)
+
+    def require_platform(self, platform: str) -> None:
+        """Raise SettingsError when ``platform``'s own settings cannot work: checked before any model
+        loads, so a missing token costs no seconds."""
+        if platform == "discord" and not self.discord_token.strip():
+            raise SettingsError(NO_DISCORD_TOKEN)
+        if platform != "matrix":
+            return
+        if not self.matrix_homeserver.strip():
+            raise SettingsError("MATRIX_HOMESERVER is not set: put the client-API URL of the bot's "
+                                "homeserver (https://matrix.example.org) in .env (see docs/matrix.md).")
+        if not self.matrix_homeserver.startswith(("https://", "http://")):
+            raise SettingsError(f"MATRIX_HOMESERVER must be a URL such as https://matrix.example.org, "
+                                f"not {self.matrix_homeserver!r}.")
+        if not self.matrix_access_token and not (self.matrix_user_id and self.matrix_password):
+            raise SettingsError(
+                "Set MATRIX_USER_ID and MATRIX_PASSWORD (or MATRIX_ACCESS_TOKEN) to run the Matrix bot."
+            )
+
+
+def unknown_keys(env_file: str | os.PathLike[str] | None) -> list[str]:
+    """One line per key of ``env_file`` that casebot does not know but that looks meant for it (a
+    casebot prefix, or close to a known key), with the nearest known key: a typo is otherwise silent."""
+    if env_file is None or not Path(env_file).is_file():
+        return []
+    known = [f.name.upper() for f in fields(Settings)]
+    lines = []
+    for key in dotenv_values(env_file):
+        if key in known:
+            continue
+        near = difflib.get_close_matches(key.upper(), known, n=1, cutoff=0.75)
+        if near or key.upper().startswith(_OUR_PREFIXES):
+            hint = f"; did you mean {near[0]}?" if near else " (.env.example lists every setting)"
+            lines.append(f"{env_file} sets {key}, which is not a casebot setting{hint}")
+    return lines

@@ -17,22 +17,22 @@ import logging
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from index.chunk import chunk_document
-from index.embed import Embedder, TokenEmbedder, TokenVectors
+from index.embed import Embedder, TokenEmbedder
 from index.builds import load_serving, prune_builds
 from index.errors import CorpusError, DiskFull, IndexCorrupt, IndexMissing, ModelMismatch
-from index.ingest import IngestWarning, scan_corpus
+from index.ingest import PROGRESS_EVERY, IngestLimits, IngestWarning, scan_corpus
 from index.late_interaction import context_of, read_in_context
 from index.lock import BuildLock
 from index.lexical import bm25_from_terms, chunk_terms
 from index.store import FORMAT_VERSION, IndexStore, LoadedIndex, Manifest, stored_terms
-from index.pieces import PieceTable, write_piece_table
+from index.pieces import PieceSpill, PieceTable, write_piece_table
 from index.types import Chunk, Document
 from index.vectors import build_vector_index
 
@@ -47,6 +47,9 @@ log = logging.getLogger(__name__)
 # per question; above it the searcher has the model read its few candidates, much slower
 # (bench/scale.py --pieces, docs/performance.md).
 TOKEN_STORE_MAX_CHUNKS = 2_000_000
+# Texts whose word pieces the model reads before they are written out 8-bit (index.pieces.PieceSpill):
+# about 170 MB of float32 pieces at most.
+EMBED_BLOCK = 1024
 
 
 @dataclass(frozen=True)
@@ -65,15 +68,15 @@ class BuildReport:
 
     def summary(self) -> str:
         if self.up_to_date:
-            return f"index is up to date ({self.documents} documents, {self.chunks} chunks)"
+            return (f"index is up to date ({self.documents} documents, {self.chunks} chunks; "
+                    f"checked in {self.seconds:.1f} s)")
+        partly = len(self.warnings) - self.skipped
         return (
             f"{self.documents} documents, {self.chunks} chunks; embedded {self.embedded} chunks, "
             f"reused {self.reused}; added {len(self.added)}, changed {len(self.changed)}, "
-            f"removed {len(self.removed)} documents; {self.skipped} skipped; {self.seconds:.1f} s"
-        ) + (
-            f"; {len(self.warnings) - self.skipped} indexed with a warning"
-            if len(self.warnings) > self.skipped
-            else ""
+            f"removed {len(self.removed)} documents; {self.skipped} skipped"
+            + (f", {partly} indexed with a warning" if partly else "")
+            + f"; built in {self.seconds:.1f} s"
         )
 
     @property
@@ -107,22 +110,25 @@ def _previous(store: IndexStore, embedder: Embedder, full: bool) -> tuple[Loaded
 def build_index(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool = False,
                 progress: bool = False, on_embedded: Callable[[int], None] | None = None,
                 piece_limit: int = TOKEN_STORE_MAX_CHUNKS, wait: bool = True,
-                on_wait: Callable[[str], None] | None = None) -> BuildReport:
-    """Bring the index in ``store`` up to date with ``corpus_dir``. Returns what was done.
+                on_wait: Callable[[str], None] | None = None,
+                limits: IngestLimits = IngestLimits()) -> BuildReport:
+    """Bring the index in ``store`` up to date with ``corpus_dir``, reading each file within
+    ``limits``. Returns what was done.
 
     One build at a time per index folder, across processes (index.lock): when another one runs,
     wait for it (telling ``on_wait`` who it is) or, unless ``wait``, raise IndexBusy."""
     with BuildLock(store.root).hold(wait=wait, on_wait=on_wait or log.warning):
-        return _build(corpus_dir, store, embedder, full, progress, on_embedded, piece_limit)
+        return _build(corpus_dir, store, embedder, full, progress, on_embedded, piece_limit, limits)
 
 
 def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, progress: bool,
-           on_embedded: Callable[[int], None] | None, piece_limit: int) -> BuildReport:
+           on_embedded: Callable[[int], None] | None, piece_limit: int, limits: IngestLimits) -> BuildReport:
     started = time.perf_counter()
     timings: dict[str, float] = {}
     previous, damaged = _previous(store, embedder, full)
     timings["load previous"] = time.perf_counter() - started
-    scan = scan_corpus(corpus_dir, known={d.doc_id: d for d in previous.documents} if previous else None)
+    scan = scan_corpus(corpus_dir, known={d.doc_id: d for d in previous.documents} if previous else None,
+                       limits=limits)
     if not scan.documents:
         detail = (
             f" ({len(scan.warnings)} files skipped: {'; '.join(map(str, scan.warnings[:3]))})"
@@ -181,15 +187,19 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
     missing = np.flatnonzero(old_rows < 0).tolist()
 
     t = time.perf_counter()
-    new_pieces: dict[int, TokenVectors] = {}
+    # Beyond one block the new pieces go to an unnamed file in INDEX_DIR, which the system frees when
+    # the build returns, fails or is killed; a smaller build keeps them in memory, 8-bit.
+    spill = (PieceSpill(store.root, embedder.dimension, on_disk=len(missing) > EMBED_BLOCK)
+             if store_pieces and missing else None)
     if missing:
-        embedded = _embed([texts[i] for i in missing], [contexts[i] for i in missing], embedder,
-                          store_pieces, progress, on_embedded)
-        if isinstance(embedded, np.ndarray):
-            vectors[missing] = embedded
-        else:
-            new_pieces = dict(zip(missing, embedded))
-            vectors[missing] = np.stack([e.pooled for e in embedded])
+        try:
+            vectors[missing] = _embed([texts[i] for i in missing], [contexts[i] for i in missing], missing,
+                                      embedder, spill, progress, on_embedded)
+        except OSError as exc:  # the spill file filled the disk
+            if _disk_full(exc):
+                raise _no_space(store, "the build stopped") from None
+            raise
+    new_pieces = spill.records() if spill is not None else {}
     multilingual = _multilingual_vectors(embedder, texts, missing, vectors, previous, old_rows, progress)
     timings["embed"] = time.perf_counter() - t
 
@@ -232,17 +242,14 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
         if store.current_build() != build:  # not swapped in: the previous index keeps answering
             shutil.rmtree(build, ignore_errors=True)
         if full_disk:
-            raise DiskFull(f"No space left on the disk of {store.root}: the unfinished build was removed and "
-                           f"the previous index keeps answering; free some space and run: "
-                           f"python -m bot index build") from None
+            raise _no_space(store, "the unfinished build was removed") from None
         raise
     prune_builds(store)
     timings["write"] = time.perf_counter() - t
     report = BuildReport(len(documents), len(chunks), len(missing), len(texts) - len(missing),
                          added if previous else tuple(sorted(hashes)), changed, removed, scan.warnings,
                          seconds=time.perf_counter() - started, timings=timings)
-    log.info("%s", report.summary())
-    return report
+    return report  # the caller says it once (the CLI prints it, the bots log or reply it)
 
 
 def _multilingual_vectors(
@@ -274,6 +281,11 @@ def _multilingual_vectors(
     return result
 
 
+def _no_space(store: IndexStore, what_happened: str) -> DiskFull:
+    return DiskFull(f"No space left on the disk of {store.root}: {what_happened} and the previous index "
+                    f"keeps answering; free some space and run: python -m bot index build")
+
+
 def _disk_full(exc: BaseException) -> bool:
     """ENOSPC, from Python or from FAISS's writer (a RuntimeError quoting strerror)."""
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -283,22 +295,28 @@ def _disk_full(exc: BaseException) -> bool:
     )
 
 
-def _embed(texts: list[str], contexts: list[str], embedder: Embedder, with_pieces: bool, progress: bool,
-           on_embedded: Callable[[int], None] | None) -> np.ndarray | list[TokenVectors]:
-    """The texts' vectors, or (``with_pieces``) their piece vectors, read after ``contexts``, with the
-    vector in ``pooled``."""
-    if not with_pieces:
+def _embed(texts: list[str], contexts: list[str], rows: list[int], embedder: Embedder,
+           spill: PieceSpill | None, progress: bool, on_embedded: Callable[[int], None] | None) -> np.ndarray:
+    """The texts' vectors; with a ``spill``, their piece vectors, read after ``contexts``, go into it (as
+    chunks ``rows``), a block at a time, so that memory holds one block's float32 pieces, whatever the
+    corpus holds."""
+    if spill is None:
         return _model_pass(embedder.encode_passages, texts, "embedding", progress, on_embedded)
+    pooled: list[np.ndarray | None] = []
 
-    def read(all_texts: list[str], progress: Callable[[int], None]) -> list[TokenVectors]:
-        return read_in_context(embedder, all_texts, contexts, progress)  # type: ignore[arg-type]
+    def encode_tokens(texts: list[str], progress: Callable[[int], None]) -> None:
+        for start in range(0, len(texts), EMBED_BLOCK):
+            end = start + EMBED_BLOCK
+            block = read_in_context(embedder, texts[start:end], contexts[start:end], progress)  # type: ignore[arg-type]
+            for row, pieces in zip(rows[start:end], block):
+                spill.add(row, pieces)
+                pooled.append(pieces.pooled)
 
-    pieces = _model_pass(read, texts, "embedding", progress, on_embedded)
-    if all(p.pooled is not None for p in pieces):
-        return pieces
+    _model_pass(encode_tokens, texts, "embedding", progress, on_embedded)
+    if all(p is not None for p in pooled):
+        return np.stack(pooled)  # type: ignore[arg-type]
     # The vectors come from another model than the pieces (index.embed.VectorsWithPieces).
-    vectors = _model_pass(embedder.encode_passages, texts, "embedding (vectors)", progress, None)
-    return [replace(p, pooled=v) for p, v in zip(pieces, vectors)]
+    return _model_pass(embedder.encode_passages, texts, "embedding (vectors)", progress, None)
 
 
 def _model_pass(encode: Callable[..., Any], texts: list[str], label: str, progress: bool,
@@ -310,10 +328,16 @@ def _model_pass(encode: Callable[..., Any], texts: list[str], label: str, progre
         from tqdm import tqdm
 
         bar = tqdm(total=len(texts), unit="text", desc=label, leave=False)
+    done, said = 0, time.monotonic()
 
     def advance(n: int) -> None:
+        nonlocal done, said
+        done += n
         if bar is not None:
             bar.update(n)
+        elif time.monotonic() - said >= PROGRESS_EVERY:  # off a terminal: a log line now and then
+            said = time.monotonic()
+            log.info("%s: %d of %d texts", label, done, len(texts))
         if on_embedded is not None:
             on_embedded(n)
 

@@ -10,16 +10,19 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-import os
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from index.errors import CorpusError, UnreadableDocument
+from index.readers.files import MIB, not_readable, read_regular, walk
+from index.readers.limits import IngestLimits, check_html_shape
 from index.readers.metadata import (METADATA_KEYS, date_in_text, document_of_sidecar, load_yaml_mapping,
                                     metadata_value, pdf_date, read_sidecar, sidecar_of)
 from index.language import detect, normalise_code
+from index.shown import shown
 from index.types import Document
 
 log = logging.getLogger(__name__)
@@ -30,16 +33,18 @@ PDF_SUFFIXES = {".pdf"}
 WORD_SUFFIXES = {".docx"}
 JSON_SUFFIXES = {".json"}  # read when the content is a Telegram Desktop export
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | WORD_SUFFIXES | JSON_SUFFIXES
-MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_FILE_BYTES = IngestLimits().file_mib * MIB
+PROGRESS_EVERY = 5.0  # seconds between two "reading the corpus" log lines of a long scan
 # Part of a document's content hash, so that a build re-reads files whose reader has changed.
 _READER_VERSIONS = {".pdf": b"pdf-layout-1", ".docx": b"docx-1", ".json": b"telegram-1",
-                    **dict.fromkeys(TEXT_SUFFIXES, b"text-dateline-1")}
+                    **dict.fromkeys(TEXT_SUFFIXES, b"text-dateline-1"), ".txt": b"text-title-1"}
 # A browser stamps a printed page with the time of printing, not the date of the article.
 _BROWSER_PRINT = re.compile(r"mozilla|chrom|skia|firefox|safari|webkit|wkhtmltopdf", re.I)
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*(?:\n|\Z)", re.DOTALL)
 
-__all__ = ["CorpusScan", "IngestWarning", "UnreadableDocument", "read_documents", "scan_corpus"]
+__all__ = ["CorpusScan", "IngestLimits", "IngestWarning", "UnreadableDocument", "read_documents",
+           "scan_corpus"]
 
 
 @dataclass(frozen=True)
@@ -48,8 +53,9 @@ class IngestWarning:
     reason: str
     skipped: bool = True  # False: the file is indexed, but not all of it could be read
 
-    def __str__(self) -> str:
-        return f"skipped {self.path}: {self.reason}" if self.skipped else f"{self.path}: {self.reason}"
+    def __str__(self) -> str:  # one line, whatever the file is called (index.shown)
+        line = f"skipped {self.path}: {self.reason}" if self.skipped else f"{self.path}: {self.reason}"
+        return shown(line)
 
 
 @dataclass(frozen=True)
@@ -58,17 +64,25 @@ class CorpusScan:
     warnings: tuple[IngestWarning, ...]
 
 
-def scan_corpus(corpus_dir: Path, known: Mapping[str, Document] | None = None) -> CorpusScan:
+def scan_corpus(corpus_dir: Path, known: Mapping[str, Document] | None = None,
+                limits: IngestLimits = IngestLimits()) -> CorpusScan:
     """Read every supported file under ``corpus_dir`` (recursively, sorted by path). A file whose
     content hash matches its document in ``known`` (the previous build's) is not parsed again: OCR and
-    PDF layout analysis cost seconds a document."""
+    PDF layout analysis cost seconds a document. Each file is read within ``limits``."""
     root = Path(corpus_dir)
     if not root.is_dir():
-        raise CorpusError(f"The corpus folder {root} does not exist (set CORPUS_DIR or create it).")
+        raise CorpusError(
+            f"The corpus folder {shown(str(root))} does not exist (set CORPUS_DIR or create it).")
     real_root = root.resolve()
     documents: list[Document] = []
-    warnings: list[IngestWarning] = []
-    for path in sorted(_walk(root)):
+    paths, unlisted = walk(root)
+    warnings = [IngestWarning(_relative(s.path, root), s.reason) for s in unlisted]
+    paths.sort()
+    said = time.monotonic()
+    for number, path in enumerate(paths, start=1):
+        if time.monotonic() - said >= PROGRESS_EVERY:  # a long PDF or export: say the build is alive
+            said = time.monotonic()
+            log.info("reading the corpus: file %d of %d (%s)", number, len(paths), path.name)
         rel = path.relative_to(root).as_posix()
         if path.name.startswith("."):
             continue  # hidden files (editor swap files, .DS_Store)
@@ -82,12 +96,14 @@ def scan_corpus(corpus_dir: Path, known: Mapping[str, Document] | None = None) -
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             warnings.append(IngestWarning(rel, f"unsupported file type {path.suffix or '(none)'!r}"))
             continue
-        resolved = path.resolve()
-        if not resolved.is_relative_to(real_root):
+        if (reason := not_readable(path)) is not None:
+            warnings.append(IngestWarning(rel, reason))
+            continue
+        if not path.resolve().is_relative_to(real_root):
             warnings.append(IngestWarning(rel, "it is a link to a file outside the corpus folder"))
             continue
         try:
-            scan = read_documents(path, rel, real_root, known)
+            scan = read_documents(path, rel, real_root, known, limits)
         except UnreadableDocument as exc:
             warnings.append(IngestWarning(rel, str(exc)))
             continue
@@ -98,22 +114,17 @@ def scan_corpus(corpus_dir: Path, known: Mapping[str, Document] | None = None) -
     return CorpusScan(tuple(documents), tuple(warnings))
 
 
-def _walk(root: Path) -> list[Path]:
-    """Files under root; symlinked directories are not descended into."""
-    found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        for name in filenames:
-            found.append(Path(dirpath) / name)
-    return found
+def _relative(path: Path, root: Path) -> str:
+    return "." if path == root else path.relative_to(root).as_posix()
 
 
 def read_documents(path: Path, doc_id: str, root: Path | None = None,
-                   known: Mapping[str, Document] | None = None) -> CorpusScan:
+                   known: Mapping[str, Document] | None = None,
+                   limits: IngestLimits = IngestLimits()) -> CorpusScan:
     """Read one file (a Telegram export gives one document per message), applying its sidecar (when
     it is inside ``root``, the resolved corpus folder), or take it from ``known`` when its content hash
     is the same. Raises UnreadableDocument with a reason a user can act on."""
-    raw = _read_bytes(path)
+    raw = read_regular(path, limits.file_mib)
     sidecar = sidecar_of(path)
     overrides: dict[str, str] = {}
     warnings: list[IngestWarning] = []
@@ -123,11 +134,13 @@ def read_documents(path: Path, doc_id: str, root: Path | None = None,
             IngestWarning(where, "it is a link to a file outside the corpus folder; it is ignored")
         )
         sidecar = None
-    extra = _read_bytes(sidecar) if sidecar else b""
+    extra = b""
     if sidecar:
         try:
+            extra = read_regular(sidecar, limits.file_mib)
             overrides = read_sidecar(extra)
         except UnreadableDocument as exc:
+            extra = b""
             where = PurePosixPath(doc_id).with_name(sidecar.name).as_posix()
             warnings.append(
                 IngestWarning(
@@ -135,30 +148,49 @@ def read_documents(path: Path, doc_id: str, root: Path | None = None,
                 )
             )
     suffix = path.suffix.lower()
-    content_hash = hashlib.sha256(raw + extra + _READER_VERSIONS.get(suffix, b"")).hexdigest()
+    content_hash = hashlib.sha256(raw + extra + _READER_VERSIONS.get(suffix, b"")
+                                  + _limits_salt(suffix, limits)).hexdigest()
     previous = (known or {}).get(doc_id)
     if previous is not None and previous.content_hash == content_hash:
         return CorpusScan((_with_language(previous),), tuple(warnings))
     if suffix in PDF_SUFFIXES:
-        document, notes = _read_pdf(raw, doc_id, content_hash, path)
+        document, notes = _read_pdf(raw, doc_id, content_hash, path, limits.pdf_pages)
         documents, warnings = [document], warnings + notes
     elif suffix in WORD_SUFFIXES:
         from index.readers.word import read_docx
 
-        documents = [read_docx(raw, doc_id, content_hash, _default_title(path))]
+        documents = [read_docx(raw, doc_id, content_hash, _default_title(path), limits)]
     elif suffix in JSON_SUFFIXES:
         from index.readers.telegram import read_telegram_export
 
         # For an export the sidecar's url is the channel's address; each post links below it.
-        documents = read_telegram_export(raw, doc_id, salt=extra, channel_url=overrides.pop("url", None))
+        posts = read_telegram_export(raw, doc_id, salt=extra, channel_url=overrides.pop("url", None),
+                                     max_messages=limits.export_messages)
+        documents = list(posts.documents)
+        if posts.left_out:
+            warnings.append(IngestWarning(doc_id, f"only its first {limits.export_messages:,} messages are "
+                                          f"read ({posts.left_out:,} more left out; MAX_EXPORT_MESSAGES)",
+                                          skipped=False))
     else:
         text = _decode(raw)
-        reader = _read_html if suffix in HTML_SUFFIXES else _read_text
-        documents = [reader(text, doc_id, content_hash, path)]
+        if suffix in HTML_SUFFIXES:
+            check_html_shape(text, limits)
+            documents = [_read_html(text, doc_id, content_hash, path)]
+        else:
+            documents = [_read_text(text, doc_id, content_hash, path)]
     if "lang" in overrides:
         overrides["language"] = normalise_code(overrides.pop("lang"))
     documents = [_with_language(dataclasses.replace(d, **overrides)) for d in documents]
     return CorpusScan(tuple(documents), tuple(warnings))
+
+
+def _limits_salt(suffix: str, limits: IngestLimits) -> bytes:
+    """Part of the content hash when a limit that shapes this kind of file is not the default, so that
+    changing it re-reads the files it cut."""
+    default = IngestLimits()
+    names = {".pdf": ("pdf_pages",), ".json": ("export_messages",)}.get(suffix, ())
+    changed = [f"{n}={getattr(limits, n)}" for n in names if getattr(limits, n) != getattr(default, n)]
+    return ";".join(changed).encode()
 
 
 def _with_language(document: Document) -> Document:
@@ -166,18 +198,6 @@ def _with_language(document: Document) -> Document:
     if document.language:
         return document
     return dataclasses.replace(document, language=detect(document.text))
-
-
-def _read_bytes(path: Path) -> bytes:
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise UnreadableDocument(
-                f"it is too large ({size / 1e6:.0f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB)"
-            )
-        return path.read_bytes()
-    except OSError as exc:
-        raise UnreadableDocument(f"it cannot be read ({exc.strerror or exc})") from None
 
 
 def _decode(raw: bytes) -> str:
@@ -209,7 +229,8 @@ def _read_text(text: str, doc_id: str, content_hash: str, path: Path) -> Documen
     values = {key: metadata_value(meta.get(key)) for key in METADATA_KEYS}
     return Document(
         doc_id=doc_id,
-        title=values["title"] or _first_heading(text) or _default_title(path),
+        title=(values["title"] or _first_heading(text)
+               or (_title_line(text) if path.suffix.lower() == ".txt" else None) or _default_title(path)),
         text=text,
         content_hash=content_hash,
         date=values["date"] or date_in_text(text[:2000].split("\n\n")),
@@ -218,6 +239,17 @@ def _read_text(text: str, doc_id: str, content_hash: str, path: Path) -> Documen
         url=values["url"],
         language=normalise_code(values["lang"]) if values["lang"] else None,
     )
+
+
+def _title_line(text: str) -> str | None:
+    """A plain text's first line when it reads as a title: a paragraph of its own, short, with letters,
+    not ending as a sentence does ("Moscow court fines Telegram", not "Telegram was fined.")."""
+    first, _, rest = text.lstrip("\n").partition("\n")
+    line = first.strip()
+    if (not rest.startswith("\n") or not 3 <= len(line) <= 150 or line[-1] in ".,;:!?"
+            or sum(ch.isalpha() for ch in line) < 3):
+        return None
+    return line
 
 
 def _first_heading(text: str) -> str | None:
@@ -283,12 +315,17 @@ def _read_html(html: str, doc_id: str, content_hash: str, path: Path) -> Documen
     )
 
 
-def _read_pdf(raw: bytes, doc_id: str, content_hash: str, path: Path) -> tuple[Document, list[IngestWarning]]:
+def _read_pdf(raw: bytes, doc_id: str, content_hash: str, path: Path,
+              max_pages: int) -> tuple[Document, list[IngestWarning]]:
     from index.readers import ocr
     from index.readers.pdf import read_pdf
 
-    pdf = read_pdf(raw)
+    pdf = read_pdf(raw, max_pages)
     warnings = []
+    if pdf.pages_left_out:
+        left = pdf.pages_left_out
+        reason = f"only its first {max_pages:,} pages are read ({left:,} more left out; MAX_PDF_PAGES)"
+        warnings.append(IngestWarning(doc_id, reason, skipped=False))
     if pdf.pages_without_text:
         pages = ", ".join(map(str, pdf.pages_without_text))
         if not pdf.text.strip():

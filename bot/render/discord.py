@@ -24,6 +24,7 @@ from typing import Any, Iterable, Protocol, Sequence
 from bot.answer import Answer
 from bot.render import isolated, wording
 from index.language import is_rtl
+from index.shown import shown
 from index.types import Passage
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
@@ -256,11 +257,11 @@ def render_passage(passage: Passage, number: int) -> EmbedPayload:
     """The embed for the ``number``-th passage of an answer."""
     prefix = f"[{number}] "
     suffix = f" — {_location(passage)}"
-    title = prefix + _fit_escaped(_one_line(passage.title) or passage.doc_id,
+    title = prefix + _fit_escaped(shown(_one_line(passage.title) or passage.doc_id),
                                   TITLE_LIMIT - discord_len(prefix) - discord_len(suffix)) + suffix
     description, quote = render_quote(passage, DESCRIPTION_LIMIT - 2 * is_rtl(passage.language))
     description = isolated(description, passage.language)  # Discord lays a Persian quote out right to left
-    parts = [_one_line(part) for part in (passage.date, passage.source) if part and part.strip()]
+    parts = [shown(_one_line(part)) for part in (passage.date, passage.source) if part and part.strip()]
     if note := wording.in_language(passage.language):
         parts.append(note)
     if quote.trimmed:
@@ -345,10 +346,10 @@ def render_sources(sources: Sequence[SourceLike]) -> list[MessagePayload]:
         return [MessagePayload(wording.NO_SOURCES)]
     lines = []
     for s in sources:
-        title = _fit_escaped(_one_line(s.title), 300)
+        title = _fit_escaped(shown(_one_line(s.title)), 300)
         url = _valid_url(s.url)
         head = f"[{title}]({url})" if url and ")" not in url else f"**{title}**"
-        meta = [_fit_escaped(_one_line(x), 200) for x in (s.date, s.source) if x and x.strip()]
+        meta = [_fit_escaped(shown(_one_line(x)), 200) for x in (s.date, s.source) if x and x.strip()]
         meta.append(f"{s.chunks} passage{'s' * (s.chunks != 1)}")
         lines.append(f"{head} — {' · '.join(meta)}")
     embeds: list[EmbedPayload] = []

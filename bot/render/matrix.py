@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from bot.answer import Answer
 from bot.render import isolated, wording
+from index.shown import shown
 from index.types import Passage
 
 if TYPE_CHECKING:
@@ -68,9 +69,9 @@ def _link(url: str | None, label: str) -> str:
 
 
 def attribution(passage: Passage) -> str:
-    """``Title, 2017-06-28, Source, p. 3, ¶ 4`` (plain text)."""
-    parts = [passage.title]
-    parts += [value for value in (passage.date, passage.source) if value]
+    """``Title, 2017-06-28, Source, p. 3, ¶ 4`` (plain text; names as data, index.shown)."""
+    parts = [shown(passage.title)]
+    parts += [shown(value) for value in (passage.date, passage.source) if value]
     if passage.page is not None:
         parts.append(f"p. {passage.page}")
     parts.append(f"¶ {passage.paragraph} (OCR)" if passage.ocr else f"¶ {passage.paragraph}")
@@ -80,8 +81,9 @@ def attribution(passage: Passage) -> str:
 
 
 def _attribution_html(passage: Passage) -> str:
-    rest = attribution(passage)[len(passage.title):]
-    return f"— {_link(passage.url, passage.title)}{escape(rest)}"
+    title = shown(passage.title)
+    rest = attribution(passage)[len(title):]
+    return f"— {_link(passage.url, title)}{escape(rest)}"
 
 
 # -- passages ------------------------------------------------------------------------------------
@@ -231,10 +233,10 @@ def render_sources(sources: Sequence[SourceInfo], budget: int = CONTENT_BUDGET) 
         plain = [wording.sources_heading(len(sources))]
         rich_items = []
         for s in items:
-            details = ", ".join(v for v in (s.date, s.source) if v)
+            details = ", ".join(shown(v) for v in (s.date, s.source) if v)
             details = f"{details}, {s.chunks} passages" if details else f"{s.chunks} passages"
-            plain.append(f"• {s.title} ({details})" + (f" {s.url}" if s.url else ""))
-            rich_items.append(f"<li>{_link(s.url, s.title)} ({escape(details)})</li>")
+            plain.append(f"• {shown(s.title)} ({details})" + (f" {shown(s.url)}" if s.url else ""))
+            rich_items.append(f"<li>{_link(s.url, shown(s.title))} ({escape(details)})</li>")
         rich = f"<p>{escape(plain[0])}</p>\n<ul>{''.join(rich_items)}</ul>"
         if left_out:
             note = f"…and {left_out} more."

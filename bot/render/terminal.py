@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.answer import Answer
 from bot.render import isolated, wording
 from index.language import is_rtl
+from index.shown import shown
 from index.types import Passage
 
 BOLD, RESET, DIM = "\x1b[1m", "\x1b[0m", "\x1b[2m"
@@ -14,11 +15,12 @@ def attribution(passage: Passage) -> str:
     """Title, date, source and paragraph (or page) of a passage, on one line."""
     where = f"page {passage.page}, ¶ {passage.paragraph}" if passage.page else f"¶ {passage.paragraph}"
     where += " (OCR)" if passage.ocr else ""
-    parts = [passage.title, passage.date or "undated", passage.source or "source not recorded", where]
+    parts = [shown(passage.title), shown(passage.date or "undated"),
+             shown(passage.source or "source not recorded"), where]
     if note := wording.in_language(passage.language):
         parts.append(note)
     if passage.url:
-        parts.append(passage.url)
+        parts.append(shown(passage.url))
     return " · ".join(parts)
 
 

@@ -24,6 +24,7 @@ import io
 import logging
 import math
 import re
+import time
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -31,6 +32,9 @@ from dataclasses import dataclass, field
 
 from index.errors import UnreadableDocument
 from index.readers import ocr
+
+log = logging.getLogger(__name__)
+PROGRESS_EVERY = 5.0  # seconds between two log lines while one PDF is read
 
 MARGIN_ZONE = 0.12  # share of the page height, top and bottom, where running headers and footers sit
 _TERMINAL = tuple(".!?:;\"”’»)")
@@ -91,12 +95,15 @@ class PdfText:
     heading: str | None = None  # the first page's largest-type paragraph, when it is larger than the body
     pages_without_text: tuple[int, ...] = ()  # scanned pages that could not be read
     ocr_pages: tuple[int, ...] = ()  # scanned pages read by OCR
+    pages_left_out: int = 0  # pages after the first ``max_pages``, not read
 
 
-def read_pdf(raw: bytes) -> PdfText:
-    """The PDF's text as a reader sees it; pages without a text layer are read by OCR when tesseract
-    is installed (``PdfText.ocr_pages``), and named in ``pages_without_text`` when it is not."""
-    pages, info = read_layout(raw)
+def read_pdf(raw: bytes, max_pages: int | None = None) -> PdfText:
+    """The PDF's text as a reader sees it, from its first ``max_pages`` pages; pages without a text
+    layer are read by OCR when tesseract is installed (``PdfText.ocr_pages``), and named in
+    ``pages_without_text`` when it is not."""
+    pages, info = read_layout(raw, max_pages)
+    left_out = int(info.pop(_PAGE_COUNT, "0")) - len(pages)
     drop_furniture(pages)
     paragraphs, heading = paragraphs_from_layout(pages)
     scanned = [page.number for page in pages if page.scanned]
@@ -109,15 +116,20 @@ def read_pdf(raw: bytes) -> PdfText:
     text, page_starts = join_paragraphs(paragraphs)
     unread = tuple(n for n in scanned if not read_by_ocr.get(n))
     return PdfText(
-        text, page_starts, info, heading, unread, tuple(sorted(n for n, p in read_by_ocr.items() if p))
+        text, page_starts, info, heading, unread, tuple(sorted(n for n, p in read_by_ocr.items() if p)),
+        max(0, left_out),
     )
 
 
 # -- reading pages ------------------------------------------------------------------------------
 
 
-def read_layout(raw: bytes) -> tuple[list[Page], dict[str, str]]:
-    """The text boxes of every page, and the document information dictionary."""
+_PAGE_COUNT = "casebot:pages"  # the page count read_layout puts beside the information dictionary
+
+
+def read_layout(raw: bytes, max_pages: int | None = None) -> tuple[list[Page], dict[str, str]]:
+    """The text boxes of every page (of the first ``max_pages``), and the document information
+    dictionary (with the file's page count under ``_PAGE_COUNT`` when ``max_pages`` cut it)."""
     from pdfminer.converter import PDFPageAggregator
     from pdfminer.layout import LAParams, LTFigure, LTImage, LTTextBox
     from pdfminer.pdfdocument import PDFDocument
@@ -132,7 +144,14 @@ def read_layout(raw: bytes) -> tuple[list[Page], dict[str, str]]:
         device = PDFPageAggregator(resources, laparams=LAParams())
         interpreter = PDFPageInterpreter(resources, device)
         pages = []
+        total, said = 0, time.monotonic()
         for number, pdf_page in enumerate(PDFPage.create_pages(document), start=1):
+            total = number
+            if max_pages is not None and number > max_pages:
+                continue  # counted, not read: layout analysis is what costs time and memory
+            if time.monotonic() - said >= PROGRESS_EVERY:  # a long PDF: say the build is alive
+                said = time.monotonic()
+                log.info("reading a PDF: page %d", number)
             interpreter.process_page(pdf_page)
             layout = device.get_result()
             links = _link_rects(pdf_page)
@@ -140,6 +159,8 @@ def read_layout(raw: bytes) -> tuple[list[Page], dict[str, str]]:
             scanned = not boxes and any(isinstance(el, (LTFigure, LTImage)) for el in layout)
             pages.append(Page(number, layout.height, boxes, scanned))
         info = _info(document)
+        if max_pages is not None and total > max_pages:
+            info[_PAGE_COUNT] = str(total)
     except UnreadableDocument:
         raise
     except Exception as exc:  # noqa: BLE001 - pdfminer raises many kinds of errors on damaged files

@@ -12,14 +12,22 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 
 from index.errors import UnreadableDocument
 from index.types import Document
 
 
+@dataclass(frozen=True)
+class Posts:
+    documents: tuple[Document, ...]
+    left_out: int = 0  # messages after the first ``max_messages``, not read
+
+
 def read_telegram_export(
-    raw: bytes, doc_id: str, salt: bytes = b"", channel_url: str | None = None
-) -> list[Document]:
+    raw: bytes, doc_id: str, salt: bytes = b"", channel_url: str | None = None, max_messages: int = 10_000
+) -> Posts:
+    """The export's posts with text, from its first ``max_messages`` messages."""
     try:
         export = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -30,7 +38,8 @@ def read_telegram_export(
     username = str(export.get("username") or "").lstrip("@")
     base = channel_url.rstrip("/") if channel_url else (f"https://t.me/{username}" if username else None)
     documents = []
-    for message in export["messages"]:
+    messages = export["messages"]
+    for message in messages[:max_messages]:
         if not isinstance(message, dict) or message.get("type") != "message" or "id" not in message:
             continue
         text = _message_text(message.get("text"))
@@ -50,7 +59,7 @@ def read_telegram_export(
         ))
     if not documents:
         raise UnreadableDocument("it is a Telegram export without any post that has text")
-    return documents
+    return Posts(tuple(documents), max(0, len(messages) - max_messages))
 
 
 def _message_text(value: object) -> str:

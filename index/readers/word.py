@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 
 from index.errors import UnreadableDocument
+from index.readers.files import MIB
+from index.readers.limits import IngestLimits
 from index.readers.metadata import date_in_text, metadata_value
 from index.types import Document
 
 
-def read_docx(raw: bytes, doc_id: str, content_hash: str, default_title: str) -> Document:
+def read_docx(raw: bytes, doc_id: str, content_hash: str, default_title: str,
+              limits: IngestLimits = IngestLimits()) -> Document:
     import docx
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
+    check_zip(raw, limits)
     try:
         document = docx.Document(io.BytesIO(raw))
     except Exception as exc:  # noqa: BLE001 - a damaged zip or XML raises many kinds of errors
@@ -55,6 +60,25 @@ def read_docx(raw: bytes, doc_id: str, content_hash: str, default_title: str) ->
         date=date_in_text(paragraphs) or created,
         author=metadata_value(props.author),
     )
+
+
+def check_zip(raw: bytes, limits: IngestLimits) -> None:
+    """Refuses a zip whose members, uncompressed, or whose number of members exceed ``limits``, before
+    anything is inflated: a 3 MB zip can hold gigabytes. The sizes in the zip's directory bound what
+    ``zipfile`` inflates, so they cannot understate it."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        reason = f"it is not a readable Word file (not a zip: {exc})"
+        raise UnreadableDocument(reason.splitlines()[0]) from None
+    if len(members) > limits.zip_members:
+        raise UnreadableDocument(f"it holds {len(members):,} files; the limit is {limits.zip_members:,} "
+                                 f"(MAX_ZIP_MEMBERS)")
+    unzipped = sum(m.file_size for m in members)
+    if unzipped > limits.unzipped_mib * MIB:
+        raise UnreadableDocument(f"it would unzip to {unzipped / MIB:,.0f} MiB; the limit is "
+                                 f"{limits.unzipped_mib:,} MiB (MAX_UNZIPPED_MIB)")
 
 
 def _one_line(text: str) -> str:

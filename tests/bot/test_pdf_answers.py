@@ -74,7 +74,8 @@ def test_a_rebuild_does_not_read_an_unchanged_pdf_again(
 
     calls: list[int] = []
     read_layout = pdf.read_layout
-    monkeypatch.setattr(pdf, "read_layout", lambda raw: calls.append(len(raw)) or read_layout(raw))
+    monkeypatch.setattr(pdf, "read_layout",
+                        lambda raw, *rest: calls.append(len(raw)) or read_layout(raw, *rest))
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     shutil.copy(DOCUMENTS / "iran-ban-2018.libreoffice.pdf", corpus / "iran.pdf")

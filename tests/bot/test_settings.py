@@ -63,3 +63,17 @@ def test_env_file_and_built_index_are_ignored_by_git() -> None:
     for path in (".env", "var/index/current", ".venv", ".venv-synapse"):  # the venvs also when symlinks
         assert subprocess.run(["git", "check-ignore", "-q", path], cwd=repo).returncode == 0, path
     assert subprocess.run(["git", "check-ignore", "-q", ".env.example"], cwd=repo).returncode == 1
+
+
+def test_every_setting_is_documented_in_env_example_with_its_default() -> None:
+    import dataclasses
+
+    from tests.support import REPO
+
+    documented = dict(line.split("=", 1) for line in (REPO / ".env.example").read_text().splitlines()
+                      if line and not line.startswith("#"))
+    defaults = Settings.load(None, environ={})
+    for field in dataclasses.fields(Settings):
+        key = field.name.upper()
+        assert key in documented, key
+        assert Settings.load(None, environ={key: documented[key]}) == defaults or documented[key] == "", key

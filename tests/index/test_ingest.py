@@ -176,3 +176,12 @@ def test_a_dateline_gives_an_undated_file_its_date_but_a_date_in_a_sentence_does
     write(tmp_path, "a.txt", f"{first_paragraph}\n\nBody text about Telegram.\n")
     (doc,) = scan_corpus(tmp_path).documents
     assert doc.date == date
+
+
+def test_a_text_file_takes_its_title_from_a_first_line_that_reads_as_one(tmp_path: Path) -> None:
+    (tmp_path / "fine-2017.txt").write_text("Moscow court fines Telegram\n\nThe court fined Telegram.\n",
+                                            encoding="utf-8")
+    (tmp_path / "no-title.txt").write_text("The court fined Telegram 800,000 roubles.\n\nMore.\n",
+                                           encoding="utf-8")
+    titles = {d.doc_id: d.title for d in scan_corpus(tmp_path).documents}
+    assert titles == {"fine-2017.txt": "Moscow court fines Telegram", "no-title.txt": "no title"}

@@ -16,11 +16,11 @@ from discord.ext import commands
 from bot.adapters.discord.client import create_bot, default_intents, quiet_voice_warnings
 from bot.adapters.discord.commands import CaseCommands
 from bot.service import CaseBot
-from bot.settings import Settings
+from bot.settings import NO_DISCORD_TOKEN, Settings
 
 log = logging.getLogger(__name__)
 
-NO_TOKEN = "DISCORD_TOKEN is not set: put the bot's token in .env or the environment (see docs/discord.md)."
+NO_TOKEN = NO_DISCORD_TOKEN
 BAD_TOKEN = ("Discord rejected DISCORD_TOKEN: copy the token from the Developer Portal "
              "(your application → Bot → Reset Token) into .env.")
 

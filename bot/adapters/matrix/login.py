@@ -14,7 +14,7 @@ from nio.crypto import ENCRYPTION_ENABLED
 
 from bot.adapters.matrix.network import TRANSIENT, Backoff, LoginFailed, describe, raise_if_transient
 from bot.adapters.matrix.session import Session, SessionStore
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 
 log = logging.getLogger("bot.matrix")
 
@@ -60,13 +60,10 @@ class Login:
 
     async def log_in(self) -> AsyncClient:
         settings = self.settings
-        if not self.homeserver.startswith(("https://", "http://")):
-            raise LoginFailed(f"MATRIX_HOMESERVER must be a URL such as https://matrix.example.org, "
-                              f"not {settings.matrix_homeserver!r}.")
-        if not settings.matrix_access_token and not (settings.matrix_user_id and settings.matrix_password):
-            raise LoginFailed(
-                "Set MATRIX_USER_ID and MATRIX_PASSWORD (or MATRIX_ACCESS_TOKEN) to run the Matrix bot."
-            )
+        try:
+            settings.require_platform("matrix")  # `casebot run matrix` checked it before the models loaded
+        except SettingsError as error:
+            raise LoginFailed(str(error)) from None
         encryption = settings.matrix_encryption and ENCRYPTION_ENABLED
         if settings.matrix_encryption and not ENCRYPTION_ENABLED:
             log.warning("matrix-nio's encryption support is not installed: encrypted rooms will get a notice")

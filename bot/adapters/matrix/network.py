@@ -46,3 +46,34 @@ def raise_if_transient(response: ErrorResponse) -> None:
     status = getattr(getattr(response, "transport_response", None), "status", None)
     if status is not None and status >= 500:
         raise ClientConnectionError(f"HTTP {status} from the homeserver")
+
+
+def first_contact_problem(homeserver: str, timeout: float = 10.0) -> str | None:
+    """Why ``homeserver`` cannot be the bot's homeserver (its name does not resolve, nothing answers,
+    or what answers does not speak Matrix), or None when it answers ``/_matrix/client/versions``.
+    Asked once on a first start only: a bot that has served before retries through outages."""
+    import json
+    import socket
+    import urllib.error
+    import urllib.request
+
+    url = homeserver.rstrip("/") + "/_matrix/client/versions"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - an http(s) URL
+            body = response.read(65536)
+    except urllib.error.HTTPError as error:
+        return f"{homeserver} answers HTTP {error.code} to {url}: it does not speak Matrix there"
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        if not isinstance(reason, BaseException):
+            reason = error
+        if isinstance(reason, socket.gaierror):
+            return f"the name in {homeserver} cannot be resolved ({reason.strerror or reason})"
+        return f"{homeserver} cannot be reached ({describe(reason)})"
+    try:
+        versions = json.loads(body).get("versions")
+    except (ValueError, AttributeError):
+        versions = None
+    if not isinstance(versions, list):
+        return f"{homeserver} answers {url}, but not as a Matrix homeserver does (no list of versions)"
+    return None
