@@ -23,6 +23,9 @@ from index.types import Chunk, Document
 # prints the sweeps; docs/evaluation.md has them.
 THRESHOLD = {"cross-encoder": -9.5, "late-interaction": 0.55}
 DESCRIBING = re.compile(r"(?:an|ans|ern|ese|ish)$")  # American(s), Persian, Western, Chinese, British
+# After "the X", a noun that makes X a product's name, not a description ("the Signal messenger").
+PRODUCT = re.compile(r"\s+(?:messengers?|apps?|applications?|protocols?|services?|platforms?|networks?"
+                     r"|web ?sites?|sites?|browsers?|bots?|software|company|blockchain|tokens?|phones?)\b")
 # Months and weekdays are capitalised but name no subject: a Russian document writes «февраля».
 CALENDAR = frozenset("""january february march april may june july august september october november december
     monday tuesday wednesday thursday friday saturday sunday""".split())
@@ -51,7 +54,8 @@ def unknown_terms(question: str, bm25, dates: set[str],  # bm25: bm25s.BM25 | No
     own words name institutions the English documents call otherwise («Госдума», "the State Duma").
     A name that ``known`` accepts (index.aliases: a name the corpus writes stands near it) is not
     unknown; with ``descriptions``, neither is one written after "the" ("the Kremlin", "the Islamic
-    Republic": an institution or an epithet, like "American", rather than a name)."""
+    Republic": an institution or an epithet, like "American", rather than a name) unless a product's
+    noun follows it ("the Signal protocol")."""
     if bm25 is None:
         return ()
     asked: list[re.Match[str]] = []
@@ -83,7 +87,8 @@ def unknown_terms(question: str, bm25, dates: set[str],  # bm25: bm25s.BM25 | No
         while (neighbour := _capitalised_after(question, end)) is not None:
             end = neighbour
         name = question[start:end]
-        if descriptions and re.search(r"\b[Tt]he\s+$", question[:start]):
+        after_the = re.search(r"\b[Tt]he\s+$", question[:start])
+        if descriptions and after_the and not PRODUCT.match(question[end:]):
             continue
         names.append(name[:-2] if name.lower().endswith(("'s", "’s")) else name)
     names = [n for n in dict.fromkeys(names) if not any(n != other and n in other for other in names)]
