@@ -82,7 +82,7 @@ def test_a_name_standing_for_one_the_corpus_writes_is_not_unknown(casebot: CaseB
 
 
 @pytest.mark.parametrize(("question", "names"), [
-    ("When did China block the Signal messenger?", ("China",)),
+    ("When did China block the Signal messenger?", ("China", "Signal")),
     ("What encryption protocol does Signal use?", ("Signal",)),
     ("Why did Kazakhstan restrict the messenger?", ("Kazakhstan",)),
 ])
