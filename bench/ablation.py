@@ -43,6 +43,8 @@ VARIANTS: dict[str, dict[str, object]] = {
     "cross-encoder's logit alone orders": {"late_weight": 0.0},
     "late weight 1.0": {"late_weight": 1.0},
     "cross-encoder reads 6": {"rerank_depth": 6},
+    "cross-encoder reads every question (no cascade)": {"decisive_margin": 0.0},
+    "cascade margin 0.03": {"decisive_margin": 0.03},
     "no year bonus": {"year_bonus": 0.0},
     "one passage per document while another answers": {"per_document": 1},
     "no limit per document (diversity rule off)": {"per_document": 3},
