@@ -23,6 +23,9 @@ class Answer:
     language: str = "en"  # the question's language (index.language)
     # When declined because casebot does not read the question's language: that language's name.
     unserved_language: str = ""
+    # A follow-up read together with the previous question of its conversation (bot.followup): what
+    # was searched. Empty for a question read alone.
+    read_as: str = ""
 
     @classmethod
     def from_retrieval(cls, found: Retrieval) -> "Answer":
@@ -44,6 +47,7 @@ class Answer:
             "question": self.question,
             "answered": self.answered,
             "language": self.language,
+            **({"read_as": self.read_as} if self.read_as else {}),
             "passages": [
                 {
                     "doc_id": p.doc_id,

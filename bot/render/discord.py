@@ -291,9 +291,15 @@ def pack_embeds(embeds: Iterable[EmbedPayload], first_content: str = "") -> list
 
 
 # -- answers ---------------------------------------------------------------------------------------
-def _question_line(question: str, room: int) -> str:
+def _question_line(question: str, room: int, read_as: str = "") -> str:
+    """The question, and on a second line what a follow-up was read as (given up to half the room)."""
     label = f"**{wording.QUESTION_LABEL}** "
-    return label + _fit_escaped(_one_line(question), room - discord_len(label))
+    reading = ""
+    if read_as:
+        read_label = f"\n*{wording.READ_AS_LABEL}* "
+        reading = read_label + _fit_escaped(_one_line(read_as), room // 2 - discord_len(read_label))
+    room -= discord_len(label) + discord_len(reading)
+    return label + _fit_escaped(_one_line(question), room) + reading
 
 
 def render_answer(answer: Answer) -> list[MessagePayload]:
@@ -302,7 +308,7 @@ def render_answer(answer: Answer) -> list[MessagePayload]:
         return [MessagePayload(render_decline(answer))]
     count = len(answer.passages)
     tail = "\n" + wording.quoted_passages(count)
-    content = _question_line(answer.question, CONTENT_LIMIT - discord_len(tail)) + tail
+    content = _question_line(answer.question, CONTENT_LIMIT - discord_len(tail), answer.read_as) + tail
     embeds = [render_passage(p, n) for n, p in enumerate(answer.passages, start=1)]
     return pack_embeds(embeds, first_content=content)
 
@@ -321,7 +327,7 @@ def render_decline(answer: Answer) -> str:
     if answer.suggestions:
         lines.append("\n" + wording.COVERS)
         lines.extend(f"- {_fit_escaped(_one_line(s), 200)}" for s in answer.suggestions)
-    head = _question_line(answer.question, 600) + intro
+    head = _question_line(answer.question, 600, answer.read_as) + intro
     body = "\n".join(lines)
     while lines and discord_len(head + body) > CONTENT_LIMIT:
         lines.pop()

@@ -142,6 +142,11 @@ def _cut_end(text: str, keep: int) -> str:
     return (cut[:space] if space > keep // 2 else cut).rstrip()
 
 
+def _echo(text: str, limit: int) -> str:
+    """A question (or what it was read as) repeated to the reader, cut visibly past ``limit``."""
+    return text if len(text) <= limit else _cut_end(text, limit) + " …"
+
+
 def _cut_start(text: str, keep: int) -> str:
     if keep <= 0:
         return ""
@@ -156,21 +161,22 @@ def render_answer(answer: Answer, budget: int = CONTENT_BUDGET) -> Rendered:
     if not answer.answered or not answer.passages:
         return render_decline(answer, budget)
     quotes = [_Quote.of(p) for p in answer.passages]
-    rendered = _compose(quotes, dropped=0)
+    read_as = _echo(answer.read_as, MAX_ECHO_CHARS * 2)
+    rendered = _compose(quotes, dropped=0, read_as=read_as)
     dropped = 0
     while rendered.size > budget and len(quotes) > 1:
         quotes.pop()
         dropped += 1
-        rendered = _compose(quotes, dropped)
+        rendered = _compose(quotes, dropped, read_as)
     if rendered.size <= budget:
         return rendered
     # One passage alone is too large: shorten it around its highlight (binary search on length).
     full = quotes[0]
     low, high = 0, len(full.passage.text)
-    best = _compose([full.shorten(0)], dropped)
+    best = _compose([full.shorten(0)], dropped, read_as)
     while low <= high:
         middle = (low + high) // 2
-        candidate = _compose([full.shorten(middle)], dropped)
+        candidate = _compose([full.shorten(middle)], dropped, read_as)
         if candidate.size <= budget:
             best, low = candidate, middle + 1
         else:
@@ -178,9 +184,18 @@ def render_answer(answer: Answer, budget: int = CONTENT_BUDGET) -> Rendered:
     return best
 
 
-def _compose(quotes: list[_Quote], dropped: int) -> Rendered:
-    plain = [q.plain() for q in quotes]
-    rich = [q.html() for q in quotes]
+def _read_as(read_as: str) -> tuple[list[str], list[str]]:
+    """The plain and HTML line saying what a follow-up was read as (none for a question alone)."""
+    if not read_as:
+        return [], []
+    label = wording.READ_AS_LABEL
+    return [f"{label} {read_as}"], [f"<p><em>{escape(label)}</em> {escape(read_as)}</p>"]
+
+
+def _compose(quotes: list[_Quote], dropped: int, read_as: str = "") -> Rendered:
+    plain, rich = _read_as(read_as)
+    plain += [q.plain() for q in quotes]
+    rich += [q.html() for q in quotes]
     notes = []
     if any(q.shortened for q in quotes):
         notes.append(f"The quote was shortened ({ELISION}) to fit Matrix's message size limit.")
@@ -202,9 +217,12 @@ def render_decline(answer: Answer, budget: int = CONTENT_BUDGET) -> Rendered:
     )
     label = wording.QUESTION_LABEL
     suggestions = list(answer.suggestions[:MAX_SUGGESTIONS])
+    read_as = _echo(answer.read_as, MAX_ECHO_CHARS * 2)
+    read_plain = f"\n{wording.READ_AS_LABEL} {read_as}" if read_as else ""
+    read_rich = f"<br><em>{escape(wording.READ_AS_LABEL)}</em> {escape(read_as)}" if read_as else ""
     while True:
-        plain = [f"{label} {question}\n{lead}"]
-        rich = [f"<p><strong>{escape(label)}</strong> {escape(question)}<br>{escape(lead)}</p>"]
+        plain = [f"{label} {question}{read_plain}\n{lead}"]
+        rich = [f"<p><strong>{escape(label)}</strong> {escape(question)}{read_rich}<br>{escape(lead)}</p>"]
         if suggestions:
             plain.append(wording.COVERS + "\n" + "\n".join(f"• {s}" for s in suggestions))
             rich.append(

@@ -33,6 +33,8 @@ def _sanitize(text: str) -> str:
 def render_answer(answer: Answer, color: bool = False) -> str:
     """Quotes are printed verbatim (no re-wrapping); with ``color`` the highlight is bold in context."""
     lines: list[str] = []
+    if answer.read_as:
+        lines.append(f"{wording.READ_AS_LABEL} {_sanitize(answer.read_as)}")
     if not answer.answered:
         names = _sanitize(answer.unknown_names_phrase()) if answer.unknown_names else ""
         lines.append(wording.decline(names, answer.unserved_language))

@@ -23,6 +23,8 @@ def in_language(code: str) -> str | None:
 
 # -- answers -------------------------------------------------------------------------------------
 QUESTION_LABEL = "Question:"
+# Before a follow-up's reading with the previous question of its conversation (bot.followup).
+READ_AS_LABEL = "Read as:"
 DECLINE = "The documents I have do not answer this question, so I will not guess."
 COVERS = "They cover:"
 
@@ -65,6 +67,7 @@ def rate_limited(limit: int, retry_after: float) -> str:
             f"from one person. Please ask again in about {seconds} second{'s' * (seconds != 1)}.")
 
 
+INTERNAL_ERROR = "an internal error (see the log)."
 APOLOGY = "Sorry, something went wrong on my side. It has been logged; please try again later."
 
 # -- rebuilding the index (admins) ---------------------------------------------------------------

@@ -14,11 +14,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.adapters.discord.delivery import NO_MENTIONS, prepare, send_kwargs, to_interaction
-from bot.questions import clean_question
+from bot.adapters.discord.delivery import NO_MENTIONS, place, prepare, send_kwargs, to_interaction
+from bot.conversation import Notice
 from bot.render import wording
 from bot.render.discord import render_sources
-from index.errors import CasebotError, QuestionRejected
 
 if TYPE_CHECKING:
     from bot.adapters.discord.host import Host
@@ -49,20 +48,22 @@ class CaseCommands(commands.Cog):
     async def ask(self, interaction: discord.Interaction[Any], question: str) -> None:
         """Ask about the case; the answer quotes the documents word for word."""
         bot = self.bot
-        user = str(interaction.user.id)
-        if not bot.limiter.allow(user):
-            await interaction.response.send_message(
-                wording.rate_limited(bot.limiter.limit, bot.limiter.retry_after(user)), ephemeral=True)
-            return
-        try:
-            clean_question(question, bot.settings.max_question_chars)
-        except QuestionRejected as error:
-            await interaction.response.send_message(str(error), ephemeral=True)
+        refused = bot.conversation.admit(str(interaction.user.id), question)
+        if refused is not None:
+            await interaction.response.send_message(refused.text, ephemeral=True)
             return
         await interaction.response.defer(thinking=True)  # within Discord's 3 seconds, before any work
-        answer = await bot.casebot.ask_async(question)
+        conversation = bot.conversation
+        key = conversation.key(place(interaction.channel, f"interaction:{interaction.id}"))
+        answer = await conversation.answer(question, key)
+        if isinstance(answer, Notice):  # after a public defer Discord shows it in place of "thinking…"
+            await interaction.followup.send(answer.text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            return
         messages = await prepare(bot, answer)
-        await to_interaction(interaction, answer, messages, thread_mode=bot.settings.discord_thread_mode)
+        thread_mode = bot.settings.discord_thread_mode
+        sent = await to_interaction(interaction, answer, messages, thread_mode=thread_mode)
+        original = await interaction.original_response()
+        conversation.link(key, place(interaction.channel, "").room, [str(original.id), *sent])
 
     @app_commands.command(name="sources")
     async def sources(self, interaction: discord.Interaction[Any]) -> None:
@@ -93,14 +94,7 @@ class CaseCommands(commands.Cog):
         task.add_done_callback(self._rebuilds.discard)
 
     async def _rebuild(self, interaction: discord.Interaction[Any], full: bool) -> None:
-        try:
-            report = await self.bot.casebot.rebuild_async(full=full)
-        except Exception as error:
-            log.exception("/reindex failed")
-            reason = str(error) if isinstance(error, CasebotError) else "an internal error (see the log)"
-            text = wording.rebuild_failed(reason)
-        else:
-            text = wording.rebuilt(report.summary())
+        text = await self.bot.conversation.rebuild(full=full)
         try:
             await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
         except discord.HTTPException as error:  # e.g. the 15-minute follow-up window has passed

@@ -1,15 +1,15 @@
 """What the bot does with a room event addressed to it: answer a question, list the sources, show
 help, rebuild the index (admins), or explain a message it could not decrypt.
 
-Answers are computed off the event loop (``CaseBot.ask_async``), at most ``ANSWER_CONCURRENCY`` at
-a time; every request gets its own task so one slow answer never stalls the sync loop.
+Asking, its limits and its errors are bot.conversation's, shared with Discord and ``chat``; this
+module maps them onto Matrix (replies in the question's thread, "typing…", a reaction past the rate
+limit). Every request gets its own task so one slow answer never stalls the sync loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING, Any
 from nio import AsyncClient, LocalProtocolError, MegolmEvent
 
 from bot.adapters.matrix.delivery import Delivery
-from bot.adapters.matrix.messages import Request, is_question_candidate, parse_request
+from bot.adapters.matrix.messages import Request, conversation_place, is_question_candidate, parse_request
 from bot.adapters.matrix.policy import is_admin
-from bot.ratelimit import RateLimiter
+from bot.conversation import Conversation, Notice
 from bot.render import wording
 from bot.render.matrix import render_answer, render_help, render_sources, render_text
 from bot.settings import Settings
-from index.errors import CasebotError
 
 if TYPE_CHECKING:
     from nio import MatrixRoom
@@ -32,7 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot.matrix")
 
-ANSWER_CONCURRENCY = 2
 TYPING_AFTER = 0.5  # seconds an answer may take before the bot shows "typing…"
 RATE_LIMITED_REACTION = "⏳"  # on questions over the limit after its notice: seen, not answered yet
 ADMINS = "your user id must be in MATRIX_ADMINS"
@@ -47,7 +45,7 @@ class Commands:
         casebot: CaseBot,
         settings: Settings,
         delivery: Delivery,
-        limiter: RateLimiter,
+        conversation: Conversation,
         spawn: Callable[[Awaitable[Any]], None],
         display_name: str | None,
     ) -> None:
@@ -55,12 +53,10 @@ class Commands:
         self.casebot = casebot
         self.settings = settings
         self.delivery = delivery
-        self.limiter = limiter
+        self.conversation = conversation
         self.spawn = spawn
         self.display_name = display_name
-        self._slots = asyncio.Semaphore(ANSWER_CONCURRENCY)
         self._undecryptable_told: dict[str, float] = {}
-        self._warned_until: dict[str, float] = {}
         self._reindexing = False
 
     @property
@@ -80,7 +76,7 @@ class Commands:
         names = tuple(n for n in {self.display_name, getattr(member, "display_name", None)} if n)
         request = parse_request(event["content"], self.user_id, names, direct)
         if request is not None:
-            self.spawn(self._respond(room_id, event, request))
+            self.spawn(self._respond(room_id, event, request, direct))
 
     async def _undecryptable(self, room_id: str, event: Mapping[str, Any], direct: bool) -> None:
         """A message nio could not decrypt: ask the sender's devices for the key, and in a direct
@@ -98,54 +94,52 @@ class Commands:
             self._undecryptable_told[sender] = now + 60
             await self.delivery.reply(room_id, event, render_text(wording.UNDECRYPTABLE))
 
-    async def _respond(self, room_id: str, event: Mapping[str, Any], request: Request) -> None:
+    async def _respond(self, room_id: str, event: Mapping[str, Any], request: Request,
+                       direct: bool) -> None:
         reply = self.delivery.reply
-        try:
-            if request.command == "ask":
-                await self._answer(room_id, event, request.argument)
-            elif request.command == "help":
-                await reply(room_id, event, render_help(self.user_id, self.display_name))
-            elif request.command == "sources":
-                sources = await asyncio.to_thread(self.casebot.sources)
-                await reply(room_id, event, render_sources(sources))
-            elif request.command == "reindex":
-                await self._reindex(room_id, event)
-            else:
-                await reply(room_id, event, render_text(wording.unknown_command(request.command[:40])))
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("failed to handle %s in %s", event.get("event_id"), room_id)
-            await reply(room_id, event, render_text(wording.APOLOGY))
-
-    async def _answer(self, room_id: str, event: Mapping[str, Any], question: str) -> None:
-        sender = event["sender"]
-        if not self.limiter.allow(sender):
-            now = time.monotonic()
-            if self._warned_until.get(sender, 0.0) > now:
-                # Told once already: every further question still gets an answer, a quiet one (a
-                # reaction notifies nobody and adds no message to the room), so none looks lost.
-                log.info("rate limit: marking a question from %s with %s", sender, RATE_LIMITED_REACTION)
-                await self.delivery.react(room_id, event, RATE_LIMITED_REACTION)
-                return
-            retry_after = self.limiter.retry_after(sender)
-            self._warned_until[sender] = now + max(1, math.ceil(retry_after))
-            notice = wording.rate_limited(self.limiter.limit, retry_after)
-            await self.delivery.reply(room_id, event, render_text(notice))
+        if request.command == "ask":
+            await self._answer(room_id, event, request.argument, direct)
             return
+        result = await self.conversation.guard(f"{request.command} in {room_id}",
+                                               self._command(room_id, event, request))
+        if isinstance(result, Notice):
+            await reply(room_id, event, render_text(result.text))
+
+    async def _command(self, room_id: str, event: Mapping[str, Any], request: Request) -> None:
+        reply = self.delivery.reply
+        if request.command == "help":
+            await reply(room_id, event, render_help(self.user_id, self.display_name))
+        elif request.command == "sources":
+            sources = await asyncio.to_thread(self.casebot.sources)
+            await reply(room_id, event, render_sources(sources))
+        elif request.command == "reindex":
+            await self._reindex(room_id, event)
+        else:
+            await reply(room_id, event, render_text(wording.unknown_command(request.command[:40])))
+
+    async def _answer(self, room_id: str, event: Mapping[str, Any], question: str, direct: bool) -> None:
+        refused = self.conversation.admit(event["sender"], question)
+        if refused is not None and refused.quiet:
+            # Told once already: every further question still gets an answer, a quiet one (a
+            # reaction notifies nobody and adds no message to the room), so none looks lost.
+            log.info("rate limit: marking a question from %s with %s", event["sender"], RATE_LIMITED_REACTION)
+            await self.delivery.react(room_id, event, RATE_LIMITED_REACTION)
+            return
+        if refused is not None:
+            await self.delivery.reply(room_id, event, render_text(refused.text))
+            return
+        key = self.conversation.key(conversation_place(room_id, event, direct))
         # Typing notifications cost the homeserver work; most answers take well under TYPING_AFTER.
         typing: list[bool] = []
         timer = asyncio.get_running_loop().call_later(
             TYPING_AFTER, lambda: (typing.append(True), self.delivery.typing(room_id, True)))
         try:
-            async with self._slots:
-                answer = await self.casebot.ask_async(question)
-            rendered = render_answer(answer)
-        except CasebotError as error:
-            rendered = render_text(str(error))
+            answer = await self.conversation.answer(question, key)
         finally:
             timer.cancel()
-        await self.delivery.reply(room_id, event, rendered)
+        rendered = render_text(answer.text) if isinstance(answer, Notice) else render_answer(answer)
+        sent = await self.delivery.reply(room_id, event, rendered)
+        self.conversation.link(key, room_id, (event.get("event_id"), sent))
         if typing:
             self.delivery.typing(room_id, False)
 
@@ -160,12 +154,7 @@ class Commands:
         self._reindexing = True
         try:
             await reply(room_id, event, render_text(wording.REBUILD_STARTED))
-            try:
-                report = await self.casebot.rebuild_async()
-            except CasebotError as error:
-                await reply(room_id, event, render_text(wording.rebuild_failed(str(error))))
-                return
-            log.info("index rebuilt on request of %s", event["sender"])
-            await reply(room_id, event, render_text(wording.rebuilt(report.summary())))
+            log.info("rebuilding the index on request of %s", event["sender"])
+            await reply(room_id, event, render_text(await self.conversation.rebuild()))
         finally:
             self._reindexing = False

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
+from bot.conversation import Place
+
 COMMANDS = ("ask", "sources", "help", "reindex")
 
 
@@ -145,6 +147,17 @@ def parse_request(content: Mapping[str, Any], bot_user_id: str, display_names: t
     if addressed:
         return Request("ask", text)
     return None
+
+
+def conversation_place(room_id: str, event: Mapping[str, Any], direct: bool) -> Place:
+    """Where a question belongs in its conversation: a direct chat is one conversation; elsewhere a
+    question continues the thread it is in or the message it replies to, or else starts its own."""
+    relation = (event.get("content") or {}).get("m.relates_to") or {}
+    replied = (relation.get("m.in_reply_to") or {}).get("event_id")
+    thread = relation.get("event_id") if relation.get("rel_type") == "m.thread" else None
+    continues = tuple(str(e) for e in (replied, thread) if isinstance(e, str) and e)
+    own = "direct" if direct else f"thread:{thread}" if thread else str(event.get("event_id"))
+    return Place(room_id, own, continues)
 
 
 def reply_relation(event: Mapping[str, Any]) -> dict[str, Any]:
