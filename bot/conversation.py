@@ -114,14 +114,16 @@ class Conversation:
         """``message`` is part of a conversation (a question asked or an answer given here)."""
         return self.memory.conversation_of((room, message)) is not None
 
-    async def answer(self, question: str, key: Hashable | None = None) -> Answer | Notice:
+    async def answer(self, question: str, key: Hashable | None = None, what: str = "a question",
+                     detail: str = "") -> Answer | Notice:
         """The answer to ``question``, read with the previous question of conversation ``key`` when
-        it depends on it (the answer then says what it was read as)."""
+        it depends on it (the answer then says what it was read as); ``what`` names the request in
+        the log should it fail, ``detail`` who asked where."""
         previous = self.memory.previous(key) if key is not None else None
         reading = followup.read(question.strip(), previous)
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.concurrency)
-        result = await self.guard("a question", self._ask(question.strip(), reading))
+        result = await self.guard(what, self._ask(question.strip(), reading), detail)
         if isinstance(result, Answer) and key is not None:
             self.memory.remember(key, reading.question)
         return result
@@ -142,8 +144,9 @@ class Conversation:
         return wording.rebuilt(result.summary())
 
     # -- every command -----------------------------------------------------------------------------
-    async def guard(self, what: str, work: Awaitable[T]) -> T | Notice:
-        """``work``'s result, or the Notice the person gets when it fails."""
+    async def guard(self, what: str, work: Awaitable[T], detail: str = "") -> T | Notice:
+        """``work``'s result, or the Notice the person gets when it fails (logged as "``what`` failed
+        ``detail``" when it is not a CasebotError)."""
         try:
             return await work
         except asyncio.CancelledError:
@@ -151,5 +154,5 @@ class Conversation:
         except CasebotError as error:
             return Notice(str(error))
         except Exception:
-            log.exception("%s failed", what)
+            log.exception("%s failed%s", what, f" {detail}" if detail else "")
             return Notice(wording.APOLOGY, failed=True)

@@ -54,8 +54,9 @@ def load_pairs(path: Path) -> list[FollowupPair]:
             data = json.loads(line)
             new_topic = bool(data.get("new_topic"))
             doc = str(data["doc"]) if data.get("doc") else None
-            pair = FollowupPair(str(data["first"]), str(data["followup"]), tuple(str(g) for g in data["gold"]),
-                                doc, str(data.get("full") or ""), new_topic)
+            gold = tuple(str(g) for g in data["gold"])
+            pair = FollowupPair(str(data["first"]), str(data["followup"]), gold, doc,
+                                str(data.get("full") or ""), new_topic)
         except (ValueError, KeyError, TypeError, AttributeError):
             raise CasebotError(f'{path}:{number}: expected a JSON object with "first", "followup" and '
                                '"gold" (and "full" unless "new_topic" is true).') from None

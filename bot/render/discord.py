@@ -336,7 +336,31 @@ def render_decline(answer: Answer) -> str:
     return head + body
 
 
+# -- documents added from the chat -----------------------------------------------------------------
+def render_added(added: AddedLike) -> str:
+    """The reply to an upload, escaped and within one message's 2,000 characters."""
+    name, title = _fit_escaped(_one_line(added.name), 200), _fit_escaped(_one_line(added.title), 300)
+    lines = [wording.added(name, title, added.date, added.language, added.passages, added.replaced)]
+    lines += [wording.upload_warning(_fit_escaped(_one_line(w), 250)) for w in added.warnings[:5]]
+    return "\n".join(lines)
+
+
+def render_plain(text: str) -> str:
+    """A sentence that may quote a file's name or a reader's reason: escaped, cut to one message."""
+    return _fit_escaped(text, CONTENT_LIMIT)
+
+
 # -- sources ---------------------------------------------------------------------------------------
+class AddedLike(Protocol):  # bot.library.Added, without importing the library into a renderer
+    name: str
+    title: str
+    date: str | None
+    language: str
+    passages: int
+    warnings: tuple[str, ...]
+    replaced: bool
+
+
 class SourceLike(Protocol):
     title: str
     date: str | None

@@ -22,6 +22,7 @@ from bot.render import isolated, wording
 from index.types import Passage
 
 if TYPE_CHECKING:
+    from bot.library import Added
     from bot.service import SourceInfo
 
 MAX_EVENT_BYTES = 65_536
@@ -264,6 +265,14 @@ def render_sources(sources: Sequence[SourceInfo], budget: int = CONTENT_BUDGET) 
             return rendered
         items.pop()
         left_out += 1
+
+
+def render_added(added: Added) -> Rendered:
+    """The reply to an upload: what the bot now reads from it, and any warning of the reader."""
+    lines = [wording.added(added.name, _echo(added.title, MAX_ECHO_CHARS), added.date, added.language,
+                           added.passages, added.replaced)]
+    lines += [wording.upload_warning(_echo(w, MAX_ECHO_CHARS * 2)) for w in added.warnings[:5]]
+    return render_text("\n\n".join(lines))
 
 
 def render_text(text: str) -> Rendered:

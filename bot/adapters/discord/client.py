@@ -19,6 +19,7 @@ from bot.adapters.discord.mentions import Mentions
 from bot.adapters.discord.views import FeedbackButton
 from bot.conversation import Conversation
 from bot.feedback import FeedbackStore
+from bot.library import Library
 from bot.ratelimit import RateLimiter
 from bot.render.wording import APOLOGY
 from bot.service import CaseBot
@@ -77,6 +78,7 @@ class CaseBotMixin:
     feedback: FeedbackStore
     limiter: RateLimiter
     conversation: Conversation
+    library: Library
     user: discord.ClientUser | None
     tree: CaseCommandTree
 
@@ -87,6 +89,7 @@ class CaseBotMixin:
         self.feedback = feedback if feedback is not None else FeedbackStore(settings.feedback_file)
         self.limiter = limiter if limiter is not None else RateLimiter(settings.rate_limit_per_minute, 60.0)
         self.conversation = Conversation(casebot, settings, limiter=self.limiter)
+        self.library = Library(casebot)
         options.setdefault("intents", default_intents())
         super().__init__(  # type: ignore[call-arg]
             command_prefix=commands.when_mentioned,  # unused: no prefix commands

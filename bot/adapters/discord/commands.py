@@ -1,4 +1,5 @@
-"""The slash commands: ``/ask``, ``/sources`` and ``/reindex``.
+"""The slash commands: ``/ask``, ``/sources``, and for administrators ``/reindex``, ``/add`` and
+``/remove``.
 
 Each command's docstring is its description in Discord. Commands are registered with Discord by
 ``python -m bot discord sync`` (see ``bot.adapters.discord.run.sync_commands``), never on start.
@@ -16,8 +17,10 @@ from discord.ext import commands
 
 from bot.adapters.discord.delivery import NO_MENTIONS, place, prepare, send_kwargs, to_interaction
 from bot.conversation import Notice
+from bot.library import Upload, UploadRefused, safe_name
 from bot.render import wording
-from bot.render.discord import render_sources
+from bot.render.discord import render_added, render_plain, render_sources
+from index.ingest import MAX_FILE_BYTES
 
 if TYPE_CHECKING:
     from bot.adapters.discord.host import Host
@@ -34,6 +37,26 @@ def is_admin(interaction: discord.Interaction[Any], admin_ids: tuple[str, ...]) 
     if str(interaction.user.id) in admin_ids:
         return True
     return interaction.guild is not None and interaction.permissions.manage_guild
+
+
+def is_admin_author(message: discord.Message, admin_ids: tuple[str, ...]) -> bool:
+    """The same for the author of a message (a direct message: DISCORD_ADMIN_IDS only)."""
+    if str(message.author.id) in admin_ids:
+        return True
+    permissions = getattr(message.author, "guild_permissions", None)
+    return message.guild is not None and permissions is not None and permissions.manage_guild
+
+
+async def receive(bot: Host, attachment: discord.Attachment, user: int, room: int, replace: bool) -> str:
+    """An admin's attachment added to the documents (bot.library): the reply, or a UploadRefused."""
+    if attachment.size > MAX_FILE_BYTES:  # before downloading it
+        safe_name(attachment.filename)
+        raise UploadRefused(wording.upload_unreadable(
+            attachment.filename, wording.too_large(attachment.size, MAX_FILE_BYTES)))
+    data = await attachment.read()
+    added = await bot.library.add(Upload(attachment.filename, data, str(user), str(room), "discord", replace))
+    log.info("added %s (%d passages) for user %s in %.1f s", added.name, added.passages, user, added.seconds)
+    return render_added(added)
 
 
 class CaseCommands(commands.Cog):
@@ -55,7 +78,8 @@ class CaseCommands(commands.Cog):
         await interaction.response.defer(thinking=True)  # within Discord's 3 seconds, before any work
         conversation = bot.conversation
         key = conversation.key(place(interaction.channel, f"interaction:{interaction.id}"))
-        answer = await conversation.answer(question, key)
+        where = f"for user {interaction.user.id} in guild {interaction.guild_id}"
+        answer = await conversation.answer(question, key, "/ask", where)
         if isinstance(answer, Notice):  # after a public defer Discord shows it in place of "thinking…"
             await interaction.followup.send(answer.text, ephemeral=True, allowed_mentions=NO_MENTIONS)
             return
@@ -72,6 +96,36 @@ class CaseCommands(commands.Cog):
         sources = await asyncio.to_thread(self.bot.casebot.sources)
         for payload in render_sources(sources):
             await interaction.followup.send(**send_kwargs(payload), ephemeral=True)
+
+    @app_commands.command(name="add")
+    @app_commands.describe(file="A .md, .txt, .html, .pdf, .docx or Telegram .json file",
+                           replace="Replace the document of the same name")
+    async def add(self, interaction: discord.Interaction[Any], file: discord.Attachment,
+                  replace: bool = False) -> None:
+        """Add a document to the ones the answers quote (administrators only)."""
+        bot = self.bot
+        if not is_admin(interaction, bot.settings.discord_admin_ids):
+            await interaction.response.send_message(wording.ADMINS_ONLY_ADD, ephemeral=True)
+            return
+        await interaction.response.defer(thinking=True)
+        where = f"for user {interaction.user.id} in guild {interaction.guild_id}"
+        result = await bot.conversation.guard(
+            "/add", receive(bot, file, interaction.user.id, interaction.channel_id or 0, replace), where)
+        text = render_plain(result.text) if isinstance(result, Notice) else result
+        await interaction.followup.send(text, allowed_mentions=NO_MENTIONS)
+
+    @app_commands.command(name="remove")
+    @app_commands.describe(name="The document's file name, as /sources shows it")
+    async def remove(self, interaction: discord.Interaction[Any], name: str) -> None:
+        """Take a document out of the ones the answers quote (administrators only)."""
+        bot = self.bot
+        if not is_admin(interaction, bot.settings.discord_admin_ids):
+            await interaction.response.send_message(wording.ADMINS_ONLY_ADD, ephemeral=True)
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        result = await bot.conversation.guard("/remove", bot.library.remove(name))
+        text = result.text if isinstance(result, Notice) else result
+        await interaction.followup.send(render_plain(text), ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="reindex")
     @app_commands.describe(full="Re-embed every document instead of only new and changed ones")

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
     from bot.conversation import Conversation
     from bot.feedback import FeedbackStore
+    from bot.library import Library
     from bot.ratelimit import RateLimiter
     from bot.service import CaseBot
     from bot.settings import Settings
@@ -27,6 +28,7 @@ class Host(Protocol):
     feedback: FeedbackStore
     limiter: RateLimiter
     conversation: Conversation
+    library: Library
 
     @property
     def user(self) -> discord.ClientUser | None: ...

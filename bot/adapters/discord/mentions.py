@@ -13,8 +13,11 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
+from bot.adapters.discord.commands import is_admin_author, receive
 from bot.adapters.discord.delivery import place, prepare, to_message
 from bot.conversation import Notice
+from bot.render import wording
+from bot.render.discord import render_plain
 
 if TYPE_CHECKING:
     from bot.adapters.discord.host import Host
@@ -59,6 +62,9 @@ class Mentions(commands.Cog):
         question = self.question_in(message)
         if question is None:
             return
+        if message.attachments:  # a file sent to the bot: a document to add
+            await self._add(message, question)
+            return
         what = f"answering message {message.id} from user {message.author.id}"
         done = await self.bot.conversation.guard(what, self._answer(message, question))
         if isinstance(done, Notice):
@@ -66,6 +72,19 @@ class Mentions(commands.Cog):
                 await message.reply(done.text, mention_author=False)
             except discord.HTTPException:
                 log.warning("could not send the apology for message %s", message.id)
+
+    async def _add(self, message: discord.Message, text: str) -> None:
+        bot = self.bot
+        if not is_admin_author(message, bot.settings.discord_admin_ids):
+            await message.reply(wording.ADMINS_ONLY_ADD, mention_author=False)
+            return
+        replace = "replace" in text.casefold().split()
+        for attachment in message.attachments:
+            where = f"for user {message.author.id} in channel {message.channel.id}"
+            work = receive(bot, attachment, message.author.id, message.channel.id, replace)
+            result = await bot.conversation.guard("adding an attachment", work, where)
+            text = render_plain(result.text) if isinstance(result, Notice) else result
+            await message.reply(text, mention_author=False)
 
     async def _answer(self, message: discord.Message, question: str) -> None:
         conversation = self.bot.conversation
@@ -78,7 +97,7 @@ class Mentions(commands.Cog):
             return
         reference = message.reference.message_id if message.reference else None
         key = conversation.key(place(message.channel, str(message.id), (reference,)))
-        answer = await conversation.answer(question, key)
+        answer = await conversation.answer(question, key, f"answering message {message.id}")
         if isinstance(answer, Notice):
             await message.reply(answer.text, mention_author=False)
             return

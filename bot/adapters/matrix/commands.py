@@ -1,5 +1,6 @@
 """What the bot does with a room event addressed to it: answer a question, list the sources, show
-help, rebuild the index (admins), or explain a message it could not decrypt.
+help, rebuild the index, add or remove a document (admins), or explain a message it could not
+decrypt.
 
 Asking, its limits and its errors are bot.conversation's, shared with Discord and ``chat``; this
 module maps them onto Matrix (replies in the question's thread, "typing…", a reaction past the rate
@@ -17,12 +18,16 @@ from typing import TYPE_CHECKING, Any
 from nio import AsyncClient, LocalProtocolError, MegolmEvent
 
 from bot.adapters.matrix.delivery import Delivery
-from bot.adapters.matrix.messages import Request, conversation_place, is_question_candidate, parse_request
+from bot.adapters.matrix.media import fetch
+from bot.adapters.matrix.messages import (FileOffer, Request, conversation_place, file_offer,
+                                          is_question_candidate, parse_request)
 from bot.adapters.matrix.policy import is_admin
 from bot.conversation import Conversation, Notice
+from bot.library import Library, Upload, UploadRefused, safe_name
 from bot.render import wording
-from bot.render.matrix import render_answer, render_help, render_sources, render_text
+from bot.render.matrix import Rendered, render_added, render_answer, render_help, render_sources, render_text
 from bot.settings import Settings
+from index.ingest import MAX_FILE_BYTES
 
 if TYPE_CHECKING:
     from nio import MatrixRoom
@@ -46,6 +51,7 @@ class Commands:
         settings: Settings,
         delivery: Delivery,
         conversation: Conversation,
+        library: Library,
         spawn: Callable[[Awaitable[Any]], None],
         display_name: str | None,
     ) -> None:
@@ -54,6 +60,7 @@ class Commands:
         self.settings = settings
         self.delivery = delivery
         self.conversation = conversation
+        self.library = library
         self.spawn = spawn
         self.display_name = display_name
         self._undecryptable_told: dict[str, float] = {}
@@ -69,6 +76,10 @@ class Commands:
         encrypting = self.client.olm is not None
         if event.get("type") == "m.room.encrypted" and encrypting and event.get("sender") != self.user_id:
             self.spawn(self._undecryptable(room_id, event, direct))
+            return
+        offer = file_offer(event, self.user_id, direct)
+        if offer is not None:
+            self.spawn(self._add(room_id, event, offer))
             return
         if not is_question_candidate(event, self.user_id):
             return
@@ -114,6 +125,12 @@ class Commands:
             await reply(room_id, event, render_sources(sources))
         elif request.command == "reindex":
             await self._reindex(room_id, event)
+        elif request.command in ("add", "remove") and not self._admin(event):
+            await reply(room_id, event, render_text(wording.ADMINS_ONLY_ADD))
+        elif request.command == "add":  # the command without a file: say how
+            await reply(room_id, event, render_text(wording.ADD_HOW))
+        elif request.command == "remove":
+            await reply(room_id, event, render_text(await self.library.remove(request.argument)))
         else:
             await reply(room_id, event, render_text(wording.unknown_command(request.command[:40])))
 
@@ -143,9 +160,40 @@ class Commands:
         if typing:
             self.delivery.typing(room_id, False)
 
+    def _admin(self, event: Mapping[str, Any]) -> bool:
+        return is_admin(event["sender"], self.settings.matrix_admins)
+
+    async def _add(self, room_id: str, event: Mapping[str, Any], offer: FileOffer) -> None:
+        """An admin's file: fetched, checked by the corpus's readers, saved and indexed (bot.library);
+        anyone else's gets one line."""
+        sender = event["sender"]
+        if not self._admin(event):
+            await self.delivery.reply(room_id, event, render_text(wording.ADMINS_ONLY_ADD))
+            return
+        log.info("%s sent %r to add in %s", sender, offer.name, room_id)
+
+        async def receive() -> Rendered:
+            if offer.size is not None and offer.size > MAX_FILE_BYTES:  # before downloading it
+                safe_name(offer.name)
+                reason = wording.too_large(offer.size, MAX_FILE_BYTES)
+                raise UploadRefused(wording.upload_unreadable(offer.name, reason))
+            data = await fetch(self.client, offer)
+            added = await self.library.add(Upload(offer.name, data, sender, room_id, "matrix", offer.replace))
+            log.info("added %s (%d passages) for %s in %.1f s", added.name, added.passages, sender,
+                     added.seconds)
+            return render_added(added)
+
+        self.delivery.typing(room_id, True)
+        try:
+            result = await self.conversation.guard(f"adding {offer.name!r}", receive())
+        finally:
+            self.delivery.typing(room_id, False)
+        rendered = render_text(result.text) if isinstance(result, Notice) else result
+        await self.delivery.reply(room_id, event, rendered)
+
     async def _reindex(self, room_id: str, event: Mapping[str, Any]) -> None:
         reply = self.delivery.reply
-        if not is_admin(event["sender"], self.settings.matrix_admins):
+        if not self._admin(event):
             await reply(room_id, event, render_text(wording.admins_only(ADMINS)))
             return
         if self._reindexing or self.casebot.rebuilding:
