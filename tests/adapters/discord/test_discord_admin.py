@@ -95,7 +95,7 @@ async def test_cooldown_answers_politely_and_only_for_that_user(
         mention = await world.alice.send(world.channel, f"{env.bot.user.mention} {QUESTION}")
         assert world.channel.last_message.id == mention.id
         stored = env.backend.get_message(world.channel.id, mention.id)
-        assert [(r.emoji.name if hasattr(r.emoji, "name") else str(r.emoji)) for r in stored.reactions] == ["⏳"]
+        assert [getattr(r.emoji, "name", r.emoji) for r in stored.reactions] == ["⏳"]
         assert (await world.bob.slash(world.channel, "ask", question=QUESTION)).response.embeds
 
 
