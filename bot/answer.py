@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.links import quote_link
 from index.language import name as language_name
 from index.types import Passage, Retrieval
 
@@ -57,6 +58,8 @@ class Answer:
                     "paragraph": p.paragraph,
                     "page": p.page,
                     "ocr": p.ocr,
+                    "url": p.url,
+                    "link": quote_link(p),  # the quoted place itself (bot.links)
                     "language": p.language,
                     "text": p.text,
                     "highlight": p.highlight,

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Protocol, Sequence
 
 from bot.answer import Answer
+from bot.links import quote_link
 from bot.render import isolated, wording
 from index.language import is_rtl
 from index.types import Passage
@@ -271,7 +272,8 @@ def render_passage(passage: Passage, number: int) -> EmbedPayload:
         while discord_len(footer) > FOOTER_BUDGET:
             footer = footer[:-2] + ELLIPSIS
     return EmbedPayload(title=title, description=description, footer=footer,
-                        url=_valid_url(passage.url), color=BLURPLE, trimmed=quote.trimmed)
+                        url=_valid_url(quote_link(passage)) or _valid_url(passage.url), color=BLURPLE,
+                        trimmed=quote.trimmed)
 
 
 def pack_embeds(embeds: Iterable[EmbedPayload], first_content: str = "") -> list[MessagePayload]:

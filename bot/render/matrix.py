@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.answer import Answer
+from bot.links import quote_link
 from bot.render import isolated, wording
 from index.types import Passage
 
@@ -82,7 +83,7 @@ def attribution(passage: Passage) -> str:
 
 def _attribution_html(passage: Passage) -> str:
     rest = attribution(passage)[len(passage.title):]
-    return f"— {_link(passage.url, passage.title)}{escape(rest)}"
+    return f"— {_link(quote_link(passage), passage.title)}{escape(rest)}"
 
 
 # -- passages ------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.answer import Answer
+from bot.links import quote_link
 from bot.render import isolated, wording
 from index.language import is_rtl
 from index.types import Passage
@@ -17,8 +18,8 @@ def attribution(passage: Passage) -> str:
     parts = [passage.title, passage.date or "undated", passage.source or "source not recorded", where]
     if note := wording.in_language(passage.language):
         parts.append(note)
-    if passage.url:
-        parts.append(passage.url)
+    if link := quote_link(passage):  # the quoted place itself (bot.links)
+        parts.append(link)
     return " · ".join(parts)
 
 
