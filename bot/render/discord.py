@@ -23,6 +23,7 @@ from typing import Any, Iterable, Protocol, Sequence
 
 from bot.answer import Answer
 from bot.links import quote_link
+from bot.sources import SourcesPage, file_name
 from bot.render import isolated, wording
 from index.language import is_rtl
 from index.types import Passage
@@ -363,26 +364,19 @@ class AddedLike(Protocol):  # bot.library.Added, without importing the library i
     replaced: bool
 
 
-class SourceLike(Protocol):
-    title: str
-    date: str | None
-    source: str | None
-    url: str | None
-    chunks: int
-
-
-def render_sources(sources: Sequence[SourceLike]) -> list[MessagePayload]:
-    """The ``/sources`` listing: one line per document, packed into embeds and messages."""
-    if not sources:
+def render_sources(page: SourcesPage) -> list[MessagePayload]:
+    """One page of the ``/sources`` listing: a line per document, packed into embeds and messages."""
+    if not page.total:
         return [MessagePayload(wording.NO_SOURCES)]
     lines = []
-    for s in sources:
+    for s in page.items:
         title = _fit_escaped(_one_line(s.title), 300)
         url = _valid_url(s.url)
         head = f"[{title}]({url})" if url and ")" not in url else f"**{title}**"
-        meta = [_fit_escaped(_one_line(x), 200) for x in (s.date, s.source) if x and x.strip()]
-        meta.append(f"{s.chunks} passage{'s' * (s.chunks != 1)}")
-        lines.append(f"{head} — {' · '.join(meta)}")
+        source = _fit_escaped(_one_line(s.source), 200) if s.source and s.source.strip() else None
+        details = wording.source_details(_one_line(s.date) if s.date else None, source, s.language,
+                                         _fit_escaped(file_name(s.doc_id), 200), s.chunks)
+        lines.append(f"{head} — {details}")
     embeds: list[EmbedPayload] = []
     chunk: list[str] = []
     for line in lines:
@@ -391,4 +385,6 @@ def render_sources(sources: Sequence[SourceLike]) -> list[MessagePayload]:
             chunk = []
         chunk.append(line)
     embeds.append(EmbedPayload(description="\n".join(chunk), color=GREY))
-    return pack_embeds(embeds, first_content=wording.sources_heading(len(sources)))
+    heading = wording.sources_heading(page.total) + " " + wording.sources_page(page.page, page.pages,
+                                                                                "/sources page:")
+    return pack_embeds(embeds, first_content=heading)

@@ -13,18 +13,17 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.answer import Answer
-from bot.links import quote_link
+from bot.links import quote_link, web_address
+from bot.sources import SourcesPage, file_name
 from bot.render import isolated, wording
 from index.types import Passage
 
 if TYPE_CHECKING:
     from bot.library import Added
-    from bot.service import SourceInfo
 
 MAX_EVENT_BYTES = 65_536
 # Room for the event envelope that the server adds (ids, auth/prev events, hashes, signatures)
@@ -242,26 +241,29 @@ def render_decline(answer: Answer, budget: int = CONTENT_BUDGET) -> Rendered:
 
 
 # -- other messages ------------------------------------------------------------------------------
-def render_sources(sources: Sequence[SourceInfo], budget: int = CONTENT_BUDGET) -> Rendered:
-    """The documents the bot answers from: title, date, source, chunks."""
-    if not sources:
+def render_sources(page: SourcesPage, budget: int = CONTENT_BUDGET) -> Rendered:
+    """One page of the documents the bot answers from: title (linked), date, source, language, file."""
+    if not page.total:
         return render_text(wording.NO_SOURCES)
-    items = list(sources)
+    items = list(page.items)
     left_out = 0
+    footer = wording.sources_page(page.page, page.pages, "!sources ")
     while True:
-        plain = [wording.sources_heading(len(sources))]
+        plain = [wording.sources_heading(page.total)]
         rich_items = []
         for s in items:
-            details = ", ".join(v for v in (s.date, s.source) if v)
-            details = f"{details}, {s.chunks} passages" if details else f"{s.chunks} passages"
-            plain.append(f"• {s.title} ({details})" + (f" {s.url}" if s.url else ""))
-            rich_items.append(f"<li>{_link(s.url, s.title)} ({escape(details)})</li>")
-        rich = f"<p>{escape(plain[0])}</p>\n<ul>{''.join(rich_items)}</ul>"
-        if left_out:
-            note = f"…and {left_out} more."
-            plain.append(note)
-            rich += f"\n<p>{escape(note)}</p>"
-        rendered = Rendered("\n".join(plain), rich)
+            title = _echo(s.title, MAX_ECHO_CHARS)
+            source = _echo(s.source, MAX_ECHO_CHARS) if s.source else None
+            details = wording.source_details(s.date, source, s.language, file_name(s.doc_id), s.chunks)
+            address = web_address(s.url)
+            plain.append(f"• {title} ({details})" + (f" {address}" if address else ""))
+            rich_items.append(f"<li>{_link(address, title)} ({escape(details)})</li>")
+        notes = [f"…and {left_out} more on this page, left out to fit Matrix's message size limit."] \
+            if left_out else []
+        notes.append(footer)
+        rich = (f"<p>{escape(plain[0])}</p>\n<ol start=\"{page.first}\">{''.join(rich_items)}</ol>"
+                + "".join(f"\n<p>{escape(n)}</p>" for n in notes))
+        rendered = Rendered("\n".join(plain + notes), rich)
         if rendered.size <= budget or len(items) <= 1:
             return rendered
         items.pop()

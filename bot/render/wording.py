@@ -59,6 +59,19 @@ def sources_heading(count: int) -> str:
     return f"I answer from {count} document{'s' * (count != 1)}:"
 
 
+def sources_page(page: int, pages: int, command: str) -> str:
+    """Under a page of the list; ``command`` is the platform's (``!sources`` or ``/sources page:``)."""
+    more = f" Send {command}{page + 1} for the next." if page < pages else ""
+    return f"Page {page} of {pages}.{more}"
+
+
+def source_details(date: str | None, source: str | None, language: str, file: str, passages: int) -> str:
+    """A document's line in the list, after its title (``source`` and ``file`` already escaped)."""
+    parts = [date or "undated", *([source] if source else []), language_name(language), file,
+             f"{passages} passage{'s' * (passages != 1)}"]
+    return " · ".join(parts)
+
+
 # -- limits and errors ---------------------------------------------------------------------------
 def rate_limited(limit: int, retry_after: float) -> str:
     """The notice for a person over the per-minute question limit."""

@@ -19,6 +19,7 @@ from bot.adapters.discord.delivery import NO_MENTIONS, place, prepare, send_kwar
 from bot.conversation import Notice
 from bot.library import Upload, UploadRefused, safe_name
 from bot.render import wording
+from bot.sources import PER_PAGE, page_of
 from bot.render.discord import render_added, render_plain, render_sources
 from index.ingest import MAX_FILE_BYTES
 
@@ -90,11 +91,12 @@ class CaseCommands(commands.Cog):
         conversation.link(key, place(interaction.channel, "").room, [str(original.id), *sent])
 
     @app_commands.command(name="sources")
-    async def sources(self, interaction: discord.Interaction[Any]) -> None:
+    @app_commands.describe(page=f"Which page of the list ({PER_PAGE} documents a page)")
+    async def sources(self, interaction: discord.Interaction[Any], page: int = 1) -> None:
         """List the documents the answers are quoted from."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         sources = await asyncio.to_thread(self.bot.casebot.sources)
-        for payload in render_sources(sources):
+        for payload in render_sources(page_of(sources, page)):
             await interaction.followup.send(**send_kwargs(payload), ephemeral=True)
 
     @app_commands.command(name="add")

@@ -24,6 +24,7 @@ from bot.adapters.matrix.messages import (FileOffer, Request, conversation_place
 from bot.adapters.matrix.policy import is_admin
 from bot.conversation import Conversation, Notice
 from bot.library import Library, Upload, UploadRefused, safe_name
+from bot.sources import page_number, page_of
 from bot.render import wording
 from bot.render.matrix import Rendered, render_added, render_answer, render_help, render_sources, render_text
 from bot.settings import Settings
@@ -122,7 +123,7 @@ class Commands:
             await reply(room_id, event, render_help(self.user_id, self.display_name))
         elif request.command == "sources":
             sources = await asyncio.to_thread(self.casebot.sources)
-            await reply(room_id, event, render_sources(sources))
+            await reply(room_id, event, render_sources(page_of(sources, page_number(request.argument))))
         elif request.command == "reindex":
             await self._reindex(room_id, event)
         elif request.command in ("add", "remove") and not self._admin(event):

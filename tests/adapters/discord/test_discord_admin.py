@@ -135,7 +135,7 @@ async def test_commands_are_not_synced_on_start(simcord_env: simcord.Env) -> Non
         await world.alice.slash(world.channel, "ask", question=QUESTION)
 
     synced = await sync_tree(simcord_env.bot, guild_id=world.guild.id)  # `discord sync --guild ID`
-    assert sorted(c.name for c in synced) == ["ask", "reindex", "sources"]
+    assert sorted(c.name for c in synced) == ["add", "ask", "reindex", "remove", "sources"]
     assert (await world.alice.slash(world.channel, "ask", question=QUESTION)).response.embeds
 
 
