@@ -68,34 +68,25 @@ def load_pairs(path: Path) -> list[FollowupPair]:
     return pairs
 
 
-def _questions(pairs: list[FollowupPair], text: Callable[[FollowupPair], str]) -> list[EvalQuestion]:
-    return [EvalQuestion(text(p), p.gold, doc=p.doc) for p in pairs]
+RULE, FULL, ALONE = "read by the rule", "written out in full", "asked alone"
+WAYS = {"follow-ups": (RULE, FULL, ALONE), "new topics": (RULE, ALONE)}
 
 
 def evaluate_followups(pairs: list[FollowupPair], ask: Callable[[str], Answer]) -> list[Condition]:
     """Score every condition; ``ask`` answers one question alone (with at least 3 passages)."""
     readings = {p: followup.read(p.followup, followup.read(p.first, None).question) for p in pairs}
-    follow = [p for p in pairs if not p.new_topic]
-    new = [p for p in pairs if p.new_topic]
+
+    def asked(pair: FollowupPair, way: str) -> str:
+        return readings[pair].question if way == RULE else pair.full if way == FULL else pair.followup
+
     conditions: list[Condition] = []
-    if follow:
-        joined = sum(readings[p].joined for p in follow)
-        conditions += [
-            Condition("follow-ups, read by the rule", len(follow), joined,
-                      evaluate(_questions(follow, lambda p: readings[p].question), ask)),
-            Condition("follow-ups, written out in full", len(follow), 0,
-                      evaluate(_questions(follow, lambda p: p.full), ask)),
-            Condition("follow-ups, asked alone", len(follow), 0,
-                      evaluate(_questions(follow, lambda p: p.followup), ask)),
-        ]
-    if new:
-        joined = sum(readings[p].joined for p in new)
-        conditions += [
-            Condition("new topics, read by the rule", len(new), joined,
-                      evaluate(_questions(new, lambda p: readings[p].question), ask)),
-            Condition("new topics, asked alone", len(new), 0,
-                      evaluate(_questions(new, lambda p: p.followup), ask)),
-        ]
+    for group, ways in WAYS.items():
+        members = [p for p in pairs if p.new_topic == (group == "new topics")]
+        joined = sum(readings[p].joined for p in members)
+        for way in ways if members else ():
+            questions = [EvalQuestion(asked(p, way), p.gold, doc=p.doc) for p in members]
+            conditions.append(Condition(f"{group}, {way}", len(members), joined if way == RULE else 0,
+                                        evaluate(questions, ask)))
     return conditions
 
 
