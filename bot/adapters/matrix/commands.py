@@ -24,10 +24,10 @@ from bot.adapters.matrix.messages import (FileOffer, Request, conversation_place
 from bot.adapters.matrix.policy import is_admin
 from bot.conversation import Conversation, Notice
 from bot.library import Library, Upload, UploadRefused, safe_name
-from bot.sources import page_number, page_of
 from bot.render import wording
 from bot.render.matrix import Rendered, render_added, render_answer, render_help, render_sources, render_text
 from bot.settings import Settings
+from bot.sources import page_number, page_of
 from index.ingest import MAX_FILE_BYTES
 
 if TYPE_CHECKING:
