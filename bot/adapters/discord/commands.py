@@ -19,8 +19,8 @@ from bot.adapters.discord.delivery import NO_MENTIONS, place, prepare, send_kwar
 from bot.conversation import Notice
 from bot.library import Upload, UploadRefused, safe_name
 from bot.render import wording
-from bot.sources import PER_PAGE, page_of
 from bot.render.discord import render_added, render_plain, render_sources
+from bot.sources import PER_PAGE, page_of
 from index.ingest import MAX_FILE_BYTES
 
 if TYPE_CHECKING:
