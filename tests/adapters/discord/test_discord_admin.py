@@ -63,7 +63,7 @@ async def test_reindex_is_for_administrators_only(
             world.channel, "ask", question="What about the platypus sanctuary in Perth?"
         )
         assert "Durov on the key demand" in result.response.embeds[0].title
-        assert result.response.embeds[0].url == "https://example.org/durov"
+        assert result.response.embeds[0].url.startswith("https://example.org/durov#:~:text=")  # the quote
 
 
 async def test_reindex_by_configured_admin_id_and_while_a_rebuild_runs(
