@@ -15,6 +15,7 @@ import datetime as dt
 import tempfile
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ from index.atomic import write_atomic
 from index.errors import CasebotError, UnreadableDocument
 from index.ingest import MAX_FILE_BYTES, SUPPORTED_SUFFIXES, read_documents
 from index.readers.metadata import SIDECAR_SUFFIXES, sidecar_of
+from index.types import Document
 
 if TYPE_CHECKING:
     from bot.service import CaseBot
@@ -79,7 +81,7 @@ def safe_name(name: str) -> str:
 class Library:
     """Adds and removes corpus files for one CaseBot; one change at a time."""
 
-    def __init__(self, casebot: CaseBot, clock=time.monotonic) -> None:  # noqa: ANN001 - a callable
+    def __init__(self, casebot: CaseBot, clock: Callable[[], float] = time.monotonic) -> None:
         self.casebot = casebot
         self._clock = clock
         self._lock = asyncio.Lock()
@@ -112,14 +114,18 @@ class Library:
 
     def _save(self, target: Path, upload: Upload) -> None:
         """The sidecar first, so the document is never in the folder without its record."""
-        record = {"added_by": upload.added_by, "added_at": dt.datetime.now(dt.timezone.utc).isoformat(
-            timespec="seconds"), "added_in": upload.room, "added_from": upload.platform}
+        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        record = {"added_by": upload.added_by, "added_at": now, "added_in": upload.room,
+                  "added_from": upload.platform}
         sidecar = sidecar_of(target) or target.with_name(target.name + SIDECAR_SUFFIX)
-        kept = {}
+        kept: dict[str, object] = {}
         if sidecar.is_file():  # a replaced document keeps the metadata written for it (title, url…)
-            loaded = yaml.safe_load(sidecar.read_text(encoding="utf-8")) or {}
-            kept = {k: v for k, v in loaded.items() if not str(k).startswith("added_")} \
-                if isinstance(loaded, dict) else {}
+            try:
+                loaded = yaml.safe_load(sidecar.read_text(encoding="utf-8")) or {}
+            except (yaml.YAMLError, UnicodeDecodeError):
+                loaded = {}  # unreadable: the build warned about it; the new record replaces it
+            if isinstance(loaded, dict):
+                kept = {str(k): v for k, v in loaded.items() if not str(k).startswith("added_")}
         self.folder.mkdir(parents=True, exist_ok=True)
         write_atomic(sidecar, yaml.safe_dump({**kept, **record}, allow_unicode=True, sort_keys=False))
         write_atomic(target, upload.data)
@@ -139,7 +145,7 @@ class Library:
         return wording.removed(cleaned)
 
 
-def _read(name: str, data: bytes) -> tuple[list, tuple[str, ...]]:  # -> (Documents, warnings)
+def _read(name: str, data: bytes) -> tuple[list[Document], tuple[str, ...]]:
     """Read the upload as the build would, in a folder of its own; UploadRefused when it would be
     skipped."""
     with tempfile.TemporaryDirectory(prefix="casebot-upload-") as folder:
