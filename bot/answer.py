@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.links import quote_link
 from index.language import name as language_name
 from index.types import Passage, Retrieval
 
@@ -25,6 +26,9 @@ class Answer:
     unserved_language: str = ""
     # When declined because no passage holds the kind of answer asked: "date", "amount" or "name".
     missing: str = ""
+    # A follow-up read together with the previous question of its conversation (bot.followup): what
+    # was searched. Empty for a question read alone.
+    read_as: str = ""
 
     @classmethod
     def from_retrieval(cls, found: Retrieval) -> "Answer":
@@ -61,6 +65,7 @@ class Answer:
             "reason": self.reason,
             "unknown_names": list(self.unknown_names),
             "nearest": list(self.suggestions),
+            **({"read_as": self.read_as} if self.read_as else {}),
             "passages": [
                 {
                     "doc_id": p.doc_id,
@@ -70,6 +75,8 @@ class Answer:
                     "paragraph": p.paragraph,
                     "page": p.page,
                     "ocr": p.ocr,
+                    "url": p.url,
+                    "link": quote_link(p),  # the quoted place itself (bot.links)
                     "language": p.language,
                     "text": p.text,
                     "highlight": p.highlight,

@@ -202,8 +202,12 @@ def ask(obj: Context, question: str, as_json: bool, top_k: int | None) -> None:
 def chat(obj: Context) -> None:
     """Ask questions one after another; Ctrl-D quits.
 
-    Each answer is the best passages, as `ask` prints them; an empty line asks nothing. Questions are
-    answered from every new build of INDEX_DIR, whoever makes it."""
+    Each answer is the best passages, as `ask` prints them; a follow-up ("and Russia?") is read with
+    the question before it; an empty line asks nothing. Questions are answered from every new build
+    of INDEX_DIR, whoever makes it."""
+    import asyncio
+
+    from bot.conversation import Conversation, Notice
     from bot.render.terminal import render_answer
 
     _serving()
@@ -220,20 +224,25 @@ def chat(obj: Context) -> None:
         readline = None  # type: ignore[assignment]
     casebot = obj.casebot(tell=True)
     casebot.start_background()  # answer from every new build of INDEX_DIR, whoever makes it
+    # The same conversation as in the chat rooms: a line that depends on the previous question is read
+    # with it (bot.followup), and the answer says so.
+    conversation = Conversation(casebot, obj.settings)
     click.echo("Ask about the case (Ctrl-D to quit).")
     try:
-        while True:
-            try:
-                question = input("? ")
-            except EOFError:
-                click.echo()
-                break
-            if not question.strip():
-                continue
-            try:
-                click.echo(render_answer(casebot.ask(question), color=sys.stdout.isatty()))
-            except QuestionRejected as exc:
-                click.echo(f"error: {exc}")
+        with asyncio.Runner() as runner:
+            while True:
+                try:
+                    question = input("? ")
+                except EOFError:
+                    click.echo()
+                    break
+                if not question.strip():
+                    continue
+                answer = runner.run(conversation.answer(question, "chat"))
+                if isinstance(answer, Notice):
+                    click.echo(f"error: {answer.text}")
+                else:
+                    click.echo(render_answer(answer, color=sys.stdout.isatty()))
     finally:
         if readline is not None:
             try:
@@ -365,14 +374,7 @@ def eval_command(
     from bot.evaluation import evaluate, load_questions
 
     questions = load_questions(file)
-    if corpus is not None:
-        if not corpus.is_dir():
-            raise CasebotError(f"The corpus folder {corpus} does not exist.")
-        folder = corpus.resolve()
-        key = hashlib.sha256(str(folder).encode()).hexdigest()[:8]  # two corpora may share a folder name
-        index_dir = Path("var") / "eval" / f"{obj.settings.embedder}-{folder.name}-{key}"
-        obj.settings = dataclasses.replace(obj.settings, corpus_dir=corpus, index_dir=index_dir)
-    casebot = obj.casebot(tell=True)
+    casebot = _evaluation_casebot(obj, corpus)
     answers: dict[str, Any] = {}
     total = len({q.question for q in questions})
     said = time.monotonic()
@@ -413,6 +415,48 @@ def eval_command(
         click.echo(f"  not found in top 3: {miss}")
     for question in report.answered_off_topic:
         click.echo(f"  answered though off-topic: {question}")
+
+
+def _evaluation_casebot(obj: Context, corpus: Path | None):  # -> CaseBot
+    """The CaseBot an evaluation asks: over ``corpus`` (its own index under var/eval/) when given."""
+    if corpus is not None:
+        if not corpus.is_dir():
+            raise CasebotError(f"The corpus folder {corpus} does not exist.")
+        folder = corpus.resolve()
+        key = hashlib.sha256(str(folder).encode()).hexdigest()[:8]  # two corpora may share a folder name
+        index_dir = Path("var") / "eval" / f"{obj.settings.embedder}-{folder.name}-{key}"
+        obj.settings = dataclasses.replace(obj.settings, corpus_dir=corpus, index_dir=index_dir)
+    return obj.casebot(tell=True)
+
+
+@cli.command("eval-followups")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--corpus", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Evaluate on this corpus folder (its index goes to var/eval/).")
+@click.option("--verbose-pairs", is_flag=True, help="Also print how the rule read each pair.")
+@click.pass_obj
+def eval_followups(obj: Context, file: Path, corpus: Path | None, verbose_pairs: bool) -> None:
+    """Score follow-up questions on FILE (JSONL {"first", "followup", "full", "gold", "doc"[, "new_topic"]}):
+    read by the rule, written out in full, asked alone."""
+    from bot import followup
+    from bot.followup_eval import evaluate_followups, load_pairs, table
+
+    pairs = load_pairs(file)
+    casebot = _evaluation_casebot(obj, corpus)
+    answers: dict[str, Any] = {}
+
+    def ask(question: str) -> Any:
+        if question not in answers:
+            answers[question] = casebot.ask(question, max(3, obj.settings.top_k))
+        return answers[question]
+
+    for line in table(evaluate_followups(pairs, ask)):
+        click.echo(line)
+    if verbose_pairs:
+        for pair in pairs:
+            reading = followup.read(pair.followup, pair.first)
+            mark = "joined" if reading.joined else "alone "
+            click.echo(f"  {'new' if pair.new_topic else 'fol'} {mark} {pair.followup}")
 
 
 # -- chat platforms -------------------------------------------------------------------------

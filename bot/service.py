@@ -57,6 +57,7 @@ class SourceInfo:
     source: str | None
     url: str | None
     chunks: int
+    language: str = "en"
 
 
 class CaseBot:
@@ -268,7 +269,8 @@ class CaseBot:
     def sources(self) -> list[SourceInfo]:
         searcher = self.searcher
         return [
-            SourceInfo(d.doc_id, d.title, d.date, d.source, d.url, searcher.chunk_count(d.doc_id))
+            SourceInfo(d.doc_id, d.title, d.date, d.source, d.url, searcher.chunk_count(d.doc_id),
+                       d.language or "en")
             for d in searcher.documents
         ]
 

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Protocol, Sequence
 
 from bot.answer import Answer
+from bot.links import quote_link
+from bot.sources import SourcesPage, file_name
 from bot.render import isolated, wording
 from index.language import is_rtl
 from index.shown import shown
@@ -272,7 +274,8 @@ def render_passage(passage: Passage, number: int) -> EmbedPayload:
         while discord_len(footer) > FOOTER_BUDGET:
             footer = footer[:-2] + ELLIPSIS
     return EmbedPayload(title=title, description=description, footer=footer,
-                        url=_valid_url(passage.url), color=BLURPLE, trimmed=quote.trimmed)
+                        url=_valid_url(quote_link(passage)) or _valid_url(passage.url), color=BLURPLE,
+                        trimmed=quote.trimmed)
 
 
 def pack_embeds(embeds: Iterable[EmbedPayload], first_content: str = "") -> list[MessagePayload]:
@@ -292,9 +295,15 @@ def pack_embeds(embeds: Iterable[EmbedPayload], first_content: str = "") -> list
 
 
 # -- answers ---------------------------------------------------------------------------------------
-def _question_line(question: str, room: int) -> str:
+def _question_line(question: str, room: int, read_as: str = "") -> str:
+    """The question, and on a second line what a follow-up was read as (given up to half the room)."""
     label = f"**{wording.QUESTION_LABEL}** "
-    return label + _fit_escaped(_one_line(question), room - discord_len(label))
+    reading = ""
+    if read_as:
+        read_label = f"\n*{wording.READ_AS_LABEL}* "
+        reading = read_label + _fit_escaped(_one_line(read_as), room // 2 - discord_len(read_label))
+    room -= discord_len(label) + discord_len(reading)
+    return label + _fit_escaped(_one_line(question), room) + reading
 
 
 def render_answer(answer: Answer) -> list[MessagePayload]:
@@ -303,7 +312,7 @@ def render_answer(answer: Answer) -> list[MessagePayload]:
         return [MessagePayload(render_decline(answer))]
     count = len(answer.passages)
     tail = "\n" + wording.quoted_passages(count)
-    content = _question_line(answer.question, CONTENT_LIMIT - discord_len(tail)) + tail
+    content = _question_line(answer.question, CONTENT_LIMIT - discord_len(tail), answer.read_as) + tail
     embeds = [render_passage(p, n) for n, p in enumerate(answer.passages, start=1)]
     return pack_embeds(embeds, first_content=content)
 
@@ -322,7 +331,7 @@ def render_decline(answer: Answer) -> str:
     if answer.suggestions:
         lines.append("\n" + wording.COVERS)
         lines.extend(f"- {_fit_escaped(_one_line(s), 200)}" for s in answer.suggestions)
-    head = _question_line(answer.question, 600) + intro
+    head = _question_line(answer.question, 600, answer.read_as) + intro
     body = "\n".join(lines)
     while lines and discord_len(head + body) > CONTENT_LIMIT:
         lines.pop()
@@ -331,27 +340,44 @@ def render_decline(answer: Answer) -> str:
     return head + body
 
 
+# -- documents added from the chat -----------------------------------------------------------------
+def render_added(added: AddedLike) -> str:
+    """The reply to an upload, escaped and within one message's 2,000 characters."""
+    name, title = _fit_escaped(_one_line(added.name), 200), _fit_escaped(_one_line(added.title), 300)
+    lines = [wording.added(name, title, added.date, added.language, added.passages, added.replaced)]
+    lines += [wording.upload_warning(_fit_escaped(_one_line(w), 250)) for w in added.warnings[:5]]
+    return "\n".join(lines)
+
+
+def render_plain(text: str) -> str:
+    """A sentence that may quote a file's name or a reader's reason: escaped, cut to one message."""
+    return _fit_escaped(text, CONTENT_LIMIT)
+
+
 # -- sources ---------------------------------------------------------------------------------------
-class SourceLike(Protocol):
+class AddedLike(Protocol):  # bot.library.Added, without importing the library into a renderer
+    name: str
     title: str
     date: str | None
-    source: str | None
-    url: str | None
-    chunks: int
+    language: str
+    passages: int
+    warnings: tuple[str, ...]
+    replaced: bool
 
 
-def render_sources(sources: Sequence[SourceLike]) -> list[MessagePayload]:
-    """The ``/sources`` listing: one line per document, packed into embeds and messages."""
-    if not sources:
+def render_sources(page: SourcesPage) -> list[MessagePayload]:
+    """One page of the ``/sources`` listing: a line per document, packed into embeds and messages."""
+    if not page.total:
         return [MessagePayload(wording.NO_SOURCES)]
     lines = []
-    for s in sources:
+    for s in page.items:
         title = _fit_escaped(shown(_one_line(s.title)), 300)
         url = _valid_url(s.url)
         head = f"[{title}]({url})" if url and ")" not in url else f"**{title}**"
-        meta = [_fit_escaped(shown(_one_line(x)), 200) for x in (s.date, s.source) if x and x.strip()]
-        meta.append(f"{s.chunks} passage{'s' * (s.chunks != 1)}")
-        lines.append(f"{head} — {' · '.join(meta)}")
+        source = _fit_escaped(shown(_one_line(s.source)), 200) if s.source and s.source.strip() else None
+        details = wording.source_details(shown(_one_line(s.date)) if s.date else None, source, s.language,
+                                         _fit_escaped(shown(file_name(s.doc_id)), 200), s.chunks)
+        lines.append(f"{head} — {details}")
     embeds: list[EmbedPayload] = []
     chunk: list[str] = []
     for line in lines:
@@ -360,4 +386,6 @@ def render_sources(sources: Sequence[SourceLike]) -> list[MessagePayload]:
             chunk = []
         chunk.append(line)
     embeds.append(EmbedPayload(description="\n".join(chunk), color=GREY))
-    return pack_embeds(embeds, first_content=wording.sources_heading(len(sources)))
+    heading = wording.sources_heading(page.total) + " " + wording.sources_page(page.page, page.pages,
+                                                                                "/sources page:")
+    return pack_embeds(embeds, first_content=heading)

@@ -13,17 +13,18 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.answer import Answer
+from bot.links import quote_link, web_address
+from bot.sources import SourcesPage, file_name
 from bot.render import isolated, wording
 from index.shown import shown
 from index.types import Passage
 
 if TYPE_CHECKING:
-    from bot.service import SourceInfo
+    from bot.library import Added
 
 MAX_EVENT_BYTES = 65_536
 # Room for the event envelope that the server adds (ids, auth/prev events, hashes, signatures)
@@ -83,7 +84,7 @@ def attribution(passage: Passage) -> str:
 def _attribution_html(passage: Passage) -> str:
     title = shown(passage.title)
     rest = attribution(passage)[len(title):]
-    return f"— {_link(passage.url, title)}{escape(rest)}"
+    return f"— {_link(quote_link(passage), title)}{escape(rest)}"
 
 
 # -- passages ------------------------------------------------------------------------------------
@@ -144,6 +145,11 @@ def _cut_end(text: str, keep: int) -> str:
     return (cut[:space] if space > keep // 2 else cut).rstrip()
 
 
+def _echo(text: str, limit: int) -> str:
+    """A question (or what it was read as) repeated to the reader, cut visibly past ``limit``."""
+    return text if len(text) <= limit else _cut_end(text, limit) + " …"
+
+
 def _cut_start(text: str, keep: int) -> str:
     if keep <= 0:
         return ""
@@ -158,21 +164,22 @@ def render_answer(answer: Answer, budget: int = CONTENT_BUDGET) -> Rendered:
     if not answer.answered or not answer.passages:
         return render_decline(answer, budget)
     quotes = [_Quote.of(p) for p in answer.passages]
-    rendered = _compose(quotes, dropped=0)
+    read_as = _echo(answer.read_as, MAX_ECHO_CHARS * 2)
+    rendered = _compose(quotes, dropped=0, read_as=read_as)
     dropped = 0
     while rendered.size > budget and len(quotes) > 1:
         quotes.pop()
         dropped += 1
-        rendered = _compose(quotes, dropped)
+        rendered = _compose(quotes, dropped, read_as)
     if rendered.size <= budget:
         return rendered
     # One passage alone is too large: shorten it around its highlight (binary search on length).
     full = quotes[0]
     low, high = 0, len(full.passage.text)
-    best = _compose([full.shorten(0)], dropped)
+    best = _compose([full.shorten(0)], dropped, read_as)
     while low <= high:
         middle = (low + high) // 2
-        candidate = _compose([full.shorten(middle)], dropped)
+        candidate = _compose([full.shorten(middle)], dropped, read_as)
         if candidate.size <= budget:
             best, low = candidate, middle + 1
         else:
@@ -180,9 +187,18 @@ def render_answer(answer: Answer, budget: int = CONTENT_BUDGET) -> Rendered:
     return best
 
 
-def _compose(quotes: list[_Quote], dropped: int) -> Rendered:
-    plain = [q.plain() for q in quotes]
-    rich = [q.html() for q in quotes]
+def _read_as(read_as: str) -> tuple[list[str], list[str]]:
+    """The plain and HTML line saying what a follow-up was read as (none for a question alone)."""
+    if not read_as:
+        return [], []
+    label = wording.READ_AS_LABEL
+    return [f"{label} {read_as}"], [f"<p><em>{escape(label)}</em> {escape(read_as)}</p>"]
+
+
+def _compose(quotes: list[_Quote], dropped: int, read_as: str = "") -> Rendered:
+    plain, rich = _read_as(read_as)
+    plain += [q.plain() for q in quotes]
+    rich += [q.html() for q in quotes]
     notes = []
     if any(q.shortened for q in quotes):
         notes.append(f"The quote was shortened ({ELISION}) to fit Matrix's message size limit.")
@@ -203,9 +219,12 @@ def render_decline(answer: Answer, budget: int = CONTENT_BUDGET) -> Rendered:
     lead = wording.decline(names, answer.unserved_language, answer.missing)
     label = wording.QUESTION_LABEL
     suggestions = list(answer.suggestions[:MAX_SUGGESTIONS])
+    read_as = _echo(answer.read_as, MAX_ECHO_CHARS * 2)
+    read_plain = f"\n{wording.READ_AS_LABEL} {read_as}" if read_as else ""
+    read_rich = f"<br><em>{escape(wording.READ_AS_LABEL)}</em> {escape(read_as)}" if read_as else ""
     while True:
-        plain = [f"{label} {question}\n{lead}"]
-        rich = [f"<p><strong>{escape(label)}</strong> {escape(question)}<br>{escape(lead)}</p>"]
+        plain = [f"{label} {question}{read_plain}\n{lead}"]
+        rich = [f"<p><strong>{escape(label)}</strong> {escape(question)}{read_rich}<br>{escape(lead)}</p>"]
         if suggestions:
             plain.append(wording.COVERS + "\n" + "\n".join(f"• {s}" for s in suggestions))
             rich.append(
@@ -223,30 +242,42 @@ def render_decline(answer: Answer, budget: int = CONTENT_BUDGET) -> Rendered:
 
 
 # -- other messages ------------------------------------------------------------------------------
-def render_sources(sources: Sequence[SourceInfo], budget: int = CONTENT_BUDGET) -> Rendered:
-    """The documents the bot answers from: title, date, source, chunks."""
-    if not sources:
+def render_sources(page: SourcesPage, budget: int = CONTENT_BUDGET) -> Rendered:
+    """One page of the documents the bot answers from: title (linked), date, source, language, file."""
+    if not page.total:
         return render_text(wording.NO_SOURCES)
-    items = list(sources)
+    items = list(page.items)
     left_out = 0
+    footer = wording.sources_page(page.page, page.pages, "!sources ")
     while True:
-        plain = [wording.sources_heading(len(sources))]
+        plain = [wording.sources_heading(page.total)]
         rich_items = []
         for s in items:
-            details = ", ".join(shown(v) for v in (s.date, s.source) if v)
-            details = f"{details}, {s.chunks} passages" if details else f"{s.chunks} passages"
-            plain.append(f"• {shown(s.title)} ({details})" + (f" {shown(s.url)}" if s.url else ""))
-            rich_items.append(f"<li>{_link(s.url, shown(s.title))} ({escape(details)})</li>")
-        rich = f"<p>{escape(plain[0])}</p>\n<ul>{''.join(rich_items)}</ul>"
-        if left_out:
-            note = f"…and {left_out} more."
-            plain.append(note)
-            rich += f"\n<p>{escape(note)}</p>"
-        rendered = Rendered("\n".join(plain), rich)
+            title = _echo(shown(s.title), MAX_ECHO_CHARS)
+            source = _echo(shown(s.source), MAX_ECHO_CHARS) if s.source else None
+            details = wording.source_details(shown(s.date) if s.date else None, source, s.language,
+                                             shown(file_name(s.doc_id)), s.chunks)
+            address = web_address(s.url)
+            plain.append(f"• {title} ({details})" + (f" {shown(address)}" if address else ""))
+            rich_items.append(f"<li>{_link(address, title)} ({escape(details)})</li>")
+        notes = [f"…and {left_out} more on this page, left out to fit Matrix's message size limit."] \
+            if left_out else []
+        notes.append(footer)
+        rich = (f"<p>{escape(plain[0])}</p>\n<ol start=\"{page.first}\">{''.join(rich_items)}</ol>"
+                + "".join(f"\n<p>{escape(n)}</p>" for n in notes))
+        rendered = Rendered("\n".join(plain + notes), rich)
         if rendered.size <= budget or len(items) <= 1:
             return rendered
         items.pop()
         left_out += 1
+
+
+def render_added(added: Added) -> Rendered:
+    """The reply to an upload: what the bot now reads from it, and any warning of the reader."""
+    lines = [wording.added(added.name, _echo(added.title, MAX_ECHO_CHARS), added.date, added.language,
+                           added.passages, added.replaced)]
+    lines += [wording.upload_warning(_echo(w, MAX_ECHO_CHARS * 2)) for w in added.warnings[:5]]
+    return render_text("\n\n".join(lines))
 
 
 def render_text(text: str) -> Rendered:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.answer import Answer
+from bot.links import quote_link
 from bot.render import isolated, wording
 from index.language import is_rtl
 from index.shown import shown
@@ -19,8 +20,8 @@ def attribution(passage: Passage) -> str:
              shown(passage.source or "source not recorded"), where]
     if note := wording.in_language(passage.language):
         parts.append(note)
-    if passage.url:
-        parts.append(shown(passage.url))
+    if link := quote_link(passage):  # the quoted place itself (bot.links)
+        parts.append(shown(link))
     return " · ".join(parts)
 
 
@@ -35,6 +36,8 @@ def _sanitize(text: str) -> str:
 def render_answer(answer: Answer, color: bool = False) -> str:
     """Quotes are printed verbatim (no re-wrapping); with ``color`` the highlight is bold in context."""
     lines: list[str] = []
+    if answer.read_as:
+        lines.append(f"{wording.READ_AS_LABEL} {_sanitize(answer.read_as)}")
     if not answer.answered:
         names = _sanitize(answer.unknown_names_phrase()) if answer.unknown_names else ""
         lines.append(wording.decline(names, answer.unserved_language, answer.missing))

@@ -23,6 +23,8 @@ def in_language(code: str) -> str | None:
 
 # -- answers -------------------------------------------------------------------------------------
 QUESTION_LABEL = "Question:"
+# Before a follow-up's reading with the previous question of its conversation (bot.followup).
+READ_AS_LABEL = "Read as:"
 DECLINE = "The documents I have do not answer this question, so I will not guess."
 COVERS = "They cover:"
 
@@ -64,6 +66,19 @@ def sources_heading(count: int) -> str:
     return f"I answer from {count} document{'s' * (count != 1)}:"
 
 
+def sources_page(page: int, pages: int, command: str) -> str:
+    """Under a page of the list; ``command`` is the platform's (``!sources`` or ``/sources page:``)."""
+    more = f" Send {command}{page + 1} for the next." if page < pages else ""
+    return f"Page {page} of {pages}.{more}"
+
+
+def source_details(date: str | None, source: str | None, language: str, file: str, passages: int) -> str:
+    """A document's line in the list, after its title (``source`` and ``file`` already escaped)."""
+    parts = [date or "undated", *([source] if source else []), language_name(language), file,
+             f"{passages} passage{'s' * (passages != 1)}"]
+    return " · ".join(parts)
+
+
 # -- limits and errors ---------------------------------------------------------------------------
 def rate_limited(limit: int, retry_after: float) -> str:
     """The notice for a person over the per-minute question limit."""
@@ -72,6 +87,7 @@ def rate_limited(limit: int, retry_after: float) -> str:
             f"from one person. Please ask again in about {seconds} second{'s' * (seconds != 1)}.")
 
 
+INTERNAL_ERROR = "an internal error (see the log)."
 APOLOGY = "Sorry, something went wrong on my side. It has been logged; please try again later."
 
 # -- rebuilding the index (admins) ---------------------------------------------------------------
@@ -93,6 +109,61 @@ def rebuild_failed(reason: str) -> str:
 
 def rebuilt(summary: str) -> str:
     return f"Index rebuilt: {summary}"
+
+
+# -- documents added from the chat (admins) ------------------------------------------------------
+ADMINS_ONLY_ADD = "Only the bot's admins add or remove documents."
+ADD_HOW = ("To add a document, send the file with the caption !add (!add replace to replace one of the same "
+           "name), or send it to me in a direct chat.")
+
+
+def too_large(size: int, limit: int) -> str:
+    """Why a file is refused before it is read; ``limit`` is the corpus's (index.ingest)."""
+    return f"it is too large ({size / 1e6:.0f} MB; the limit is {limit / 1e6:.0f} MB)"
+
+
+def upload_bad_name(max_chars: int) -> str:
+    return (f"I cannot save a file under that name: give it a plain name of at most {max_chars} characters "
+            "(no folders, not starting with a dot).")
+
+
+def upload_bad_type(suffix: str) -> str:
+    return (f"I do not read {suffix} files. I read .md, .txt, .html, .pdf, .docx and Telegram's .json "
+            "exports.")
+
+
+def upload_unreadable(name: str, reason: str) -> str:
+    """``reason`` is the corpus reader's, the same a build gives (index.ingest)."""
+    return f"I did not add {name}: {reason}."
+
+
+def download_failed(name: str, reason: str) -> str:
+    return f"I could not fetch {name}: {reason}. Please send it again."
+
+
+def upload_exists(name: str) -> str:
+    return (f"A document named {name} is already in the corpus. Send the file again with “replace” "
+            "(!add replace, or /add replace:True) to replace it, or rename it.")
+
+
+def added(name: str, title: str, date: str | None, language: str, passages: int, replaced: bool) -> str:
+    """After an upload; ``title`` and ``name`` already escaped by the renderer."""
+    verb = "Replaced" if replaced else "Added"
+    details = ", ".join([date or "undated", language_name(language)])
+    return (f"{verb} {name}: “{title}” ({details}); {passages} passage{'s' * (passages != 1)} read. "
+            "Questions are answered from it now.")
+
+
+def upload_warning(reason: str) -> str:
+    return f"Warning: {reason}"
+
+
+def remove_missing(name: str) -> str:
+    return f"There is no document named {name} in the corpus; !sources lists them."
+
+
+def removed(name: str) -> str:
+    return f"Removed {name}; questions are no longer answered from it."
 
 
 # -- feedback buttons (Discord) ------------------------------------------------------------------
@@ -117,7 +188,8 @@ UNDECRYPTABLE = (
 
 
 def unknown_command(name: str) -> str:
-    return f"I don't know !{name}. I understand !ask <question>, !sources, !help and !reindex."
+    return (f"I don't know !{name}. I understand !ask <question>, !sources, !help, and for admins !reindex, "
+            "!add (a file's caption) and !remove <name>.")
 
 
 HELP_INTRO = (f"I answer questions about {CASE} with verbatim, attributed quotes from the documents I "
@@ -131,4 +203,6 @@ def help_how_to_ask(example: str) -> str:
             "a direct chat.")
 
 
-HELP_COMMANDS = "!sources lists the documents. !help shows this. !reindex (admins) rebuilds the index."
+HELP_COMMANDS = ("!sources lists the documents. !help shows this. Admins: !reindex rebuilds the index; a "
+                 "file sent with the caption !add (or any file in a direct chat) is added to the documents, "
+                 "!add replace replaces one of the same name, !remove <name> takes one out.")

@@ -146,3 +146,34 @@ def test_eval_prints_the_metrics_table(workdir: Path, tmp_path: Path, cli) -> No
     bad.write_text("{not json\n")
     result = cli(workdir, "eval", str(bad))
     assert result.returncode == 1 and "bad.jsonl:1" in result.stderr
+
+
+def test_chat_reads_a_follow_up_with_the_line_before(workdir: Path, cli) -> None:  # noqa: ANN001
+    first = "Why did Iran open a criminal case against Pavel Durov?"
+    result = cli(workdir, "chat", stdin=f"{first}\nAnd who ordered it?\nWhat does Yarovaya's law require?\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("Read as:") == 1
+    assert f"Read as: {first} And who ordered it?" in result.stdout
+
+
+def test_eval_followups_prints_the_three_conditions(workdir: Path, tmp_path: Path, cli) -> None:  # noqa: ANN001
+    pairs = tmp_path / "pairs.jsonl"
+    gold = ["Around 40 million people in Iran use Telegram"]
+    pairs.write_text("\n".join(json.dumps(p) for p in [
+        {"first": "Why did Iran open a criminal case against Pavel Durov?",
+         "followup": "And how many use it there?", "full": "How many people in Iran use Telegram?",
+         "gold": gold},
+        {"first": "What did the FSB demand?", "followup": "How many people in Iran use Telegram?",
+         "gold": gold, "new_topic": True},
+    ]) + "\n", encoding="utf-8")
+    result = cli(workdir, "eval-followups", str(pairs))
+    assert result.returncode == 0, result.stderr
+    rows = {line.split("|")[1].strip(): line.split("|")[2:] for line in result.stdout.splitlines()[2:]}
+    assert set(rows) == {"follow-ups, read by the rule", "follow-ups, written out in full",
+                         "follow-ups, asked alone", "new topics, read by the rule", "new topics, asked alone"}
+    assert rows["follow-ups, read by the rule"][1].strip() == "1"  # joined
+    assert rows["new topics, read by the rule"][1].strip() == "0"  # left alone
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"first": "a", "followup": "b", "gold": ["c"]}) + "\n")  # no "full"
+    result = cli(workdir, "eval-followups", str(bad))
+    assert result.returncode == 1 and "bad.jsonl:1" in result.stderr

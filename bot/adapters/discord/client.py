@@ -17,11 +17,14 @@ from bot.adapters.discord.commands import CaseCommands
 from bot.adapters.discord.delivery import NO_MENTIONS
 from bot.adapters.discord.mentions import Mentions
 from bot.adapters.discord.views import FeedbackButton
+from bot.conversation import Conversation
 from bot.feedback import FeedbackStore
+from bot.library import Library
 from bot.ratelimit import RateLimiter
 from bot.render.wording import APOLOGY
 from bot.service import CaseBot
 from bot.settings import Settings, SettingsError
+from index.errors import CasebotError
 
 log = logging.getLogger(__name__)
 
@@ -47,16 +50,22 @@ class CaseCommandTree(app_commands.CommandTree):
 
     async def on_error(self, interaction: discord.Interaction[Any],
                        error: app_commands.AppCommandError) -> None:
+        """bot.conversation's policy for what a command did not handle: a CasebotError is shown as it
+        is; anything else is logged and apologised for."""
         name = interaction.command.qualified_name if interaction.command else "?"
         cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-        log.error("/%s failed for user %s in guild %s: %r", name, interaction.user.id,
-                  interaction.guild_id, cause, exc_info=cause)
+        if isinstance(cause, CasebotError):
+            text = str(cause)
+        else:
+            text = APOLOGY
+            log.error("/%s failed for user %s in guild %s: %r", name, interaction.user.id,
+                      interaction.guild_id, cause, exc_info=cause)
         try:
             if interaction.response.is_done():
                 # After a public defer Discord shows this in place of "thinking…".
-                await interaction.followup.send(APOLOGY, ephemeral=True, allowed_mentions=NO_MENTIONS)
+                await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
             else:
-                await interaction.response.send_message(APOLOGY, ephemeral=True)
+                await interaction.response.send_message(text, ephemeral=True)
         except discord.HTTPException as send_error:
             log.warning("could not send the apology for /%s: %s", name, send_error)
 
@@ -68,6 +77,8 @@ class CaseBotMixin:
     settings: Settings
     feedback: FeedbackStore
     limiter: RateLimiter
+    conversation: Conversation
+    library: Library
     user: discord.ClientUser | None
     tree: CaseCommandTree
 
@@ -77,6 +88,8 @@ class CaseBotMixin:
         self.settings = settings
         self.feedback = feedback if feedback is not None else FeedbackStore(settings.feedback_file)
         self.limiter = limiter if limiter is not None else RateLimiter(settings.rate_limit_per_minute, 60.0)
+        self.conversation = Conversation(casebot, settings, limiter=self.limiter)
+        self.library = Library(casebot)
         options.setdefault("intents", default_intents())
         super().__init__(  # type: ignore[call-arg]
             command_prefix=commands.when_mentioned,  # unused: no prefix commands

@@ -14,6 +14,7 @@ import discord
 
 from bot.adapters.discord.views import feedback_view
 from bot.answer import Answer
+from bot.conversation import Place
 from bot.render.discord import MessagePayload, discord_len, render_answer, render_thread_starter
 
 if TYPE_CHECKING:
@@ -58,8 +59,9 @@ def _can_branch(channel: object) -> bool:
 
 
 async def to_interaction(interaction: discord.Interaction[Any], answer: Answer,
-                         messages: list[dict[str, Any]], *, thread_mode: bool) -> None:
-    """After a defer: the answer as follow-ups, or in a thread started from the response."""
+                         messages: list[dict[str, Any]], *, thread_mode: bool) -> list[str]:
+    """After a defer: the answer as follow-ups, or in a thread started from the response. Returns the
+    ids of the messages (and thread) the answer is in, which later questions may continue."""
     if thread_mode and _can_branch(interaction.channel):
         try:
             original = await interaction.original_response()
@@ -70,16 +72,14 @@ async def to_interaction(interaction: discord.Interaction[Any], answer: Answer,
         else:
             await interaction.edit_original_response(content=render_thread_starter(answer),
                                                      allowed_mentions=NO_MENTIONS)
-            for kwargs in messages:
-                await thread.send(**kwargs)
-            return
-    for kwargs in messages:
-        await interaction.followup.send(**kwargs, wait=True)
+            return [str(thread.id)] + [str((await thread.send(**kwargs)).id) for kwargs in messages]
+    return [str((await interaction.followup.send(**kwargs, wait=True)).id) for kwargs in messages]
 
 
 async def to_message(message: discord.Message, answer: Answer, messages: list[dict[str, Any]], *,
-                     thread_mode: bool) -> None:
-    """Answer a message: as a reply (then plain messages), or in a thread started from it."""
+                     thread_mode: bool) -> list[str]:
+    """Answer a message: as a reply (then plain messages), or in a thread started from it. Returns
+    the ids of the messages (and thread) the answer is in."""
     if thread_mode and _can_branch(message.channel):
         try:
             thread = await message.create_thread(name=thread_name(answer.question))
@@ -87,10 +87,22 @@ async def to_message(message: discord.Message, answer: Answer, messages: list[di
             log.warning("could not open a thread in #%s (%s); replying in the channel",
                         getattr(message.channel, "name", "?"), error)
         else:
-            for kwargs in messages:
-                await thread.send(**kwargs)
-            return
+            return [str(thread.id)] + [str((await thread.send(**kwargs)).id) for kwargs in messages]
     first, *rest = messages
-    await message.reply(**first, mention_author=False)
+    sent = [await message.reply(**first, mention_author=False)]
     for kwargs in rest:
-        await message.channel.send(**kwargs)
+        sent.append(await message.channel.send(**kwargs))
+    return [str(m.id) for m in sent]
+
+
+def place(channel: object, own: str, continues: tuple[int | None, ...] = ()) -> Place:
+    """Where a question was asked, for its conversation (bot.conversation): a thread counts as its
+    channel's, so that a thread started from an answer continues that answer's conversation; a
+    direct chat and a thread are one conversation each."""
+    parent = getattr(channel, "parent_id", None)
+    room = str(parent or getattr(channel, "id", ""))
+    if isinstance(channel, discord.Thread):
+        own, continues = f"thread:{channel.id}", (*continues, channel.id)
+    elif isinstance(channel, (discord.DMChannel, discord.GroupChannel)):
+        own = "direct"
+    return Place(room, own, tuple(str(c) for c in continues if c))

@@ -11,19 +11,24 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     import discord
 
+    from bot.conversation import Conversation
     from bot.feedback import FeedbackStore
+    from bot.library import Library
     from bot.ratelimit import RateLimiter
     from bot.service import CaseBot
     from bot.settings import Settings
 
 
 class Host(Protocol):
-    """The bot as its parts see it: the service, the settings, the feedback store and the limiter."""
+    """The bot as its parts see it: the service, the settings, the feedback store, the limiter and the
+    conversation policy (bot.conversation)."""
 
     casebot: CaseBot
     settings: Settings
     feedback: FeedbackStore
     limiter: RateLimiter
+    conversation: Conversation
+    library: Library
 
     @property
     def user(self) -> discord.ClientUser | None: ...

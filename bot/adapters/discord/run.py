@@ -78,7 +78,7 @@ async def sync_tree(bot: commands.Bot, guild_id: int | None = None) -> list[disc
 
 
 def sync_commands(settings: Settings, guild_id: int | None = None) -> int:
-    """``python -m bot discord sync [--guild ID]``: register /ask, /sources and /reindex."""
+    """``python -m bot discord sync [--guild ID]``: register the slash commands (the CaseCommands cog)."""
     token = settings.discord_token.strip()
     if not token:
         return _fail(NO_TOKEN, 2)

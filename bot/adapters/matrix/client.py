@@ -21,6 +21,8 @@ from bot.adapters.matrix.network import Backoff, LoginFailed, Stopped
 from bot.adapters.matrix.rooms import Rooms
 from bot.adapters.matrix.session import SessionStore
 from bot.adapters.matrix.sync import TIMELINE_LIMIT, Sync
+from bot.conversation import Conversation
+from bot.library import Library
 from bot.ratelimit import RateLimiter
 from bot.settings import Settings
 
@@ -43,6 +45,8 @@ class MatrixBot:
         self.display_name: str | None = None
         self.store = SessionStore(settings.matrix_store_dir)
         self.limiter = RateLimiter(settings.rate_limit_per_minute, 60.0)
+        self.conversation = Conversation(casebot, settings, limiter=self.limiter)
+        self.library = Library(casebot)
         self.backoff = Backoff(backoff_start, backoff_cap, lambda: self._stop_requested)
         self.client: AsyncClient | None = None
         self.ready = asyncio.Event()  # set once the first sync is done: the bot is listening
@@ -64,8 +68,8 @@ class MatrixBot:
             self.display_name = await self._login.display_name()
             delivery = Delivery(client, self._spawn)
             rooms = Rooms(client, self.store, delivery, self.settings.matrix_allowed_inviters)
-            commands = Commands(client, self.casebot, self.settings, delivery, self.limiter, self._spawn,
-                                self.display_name)
+            commands = Commands(client, self.casebot, self.settings, delivery, self.conversation,
+                                self.library, self._spawn, self.display_name)
             sync = Sync(client, self.store, rooms, self.backoff, commands.on_event, self.timeline_limit)
             await sync.first()
             self.ready.set()

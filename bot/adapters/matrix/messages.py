@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-COMMANDS = ("ask", "sources", "help", "reindex")
+from bot.conversation import Place
+
+COMMANDS = ("ask", "sources", "help", "reindex", "add", "remove")
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,40 @@ class Request:
     @property
     def known(self) -> bool:
         return self.command in COMMANDS
+
+
+@dataclass(frozen=True)
+class FileOffer:
+    """A file sent to be added to the documents: ``url`` (mxc) in a plain room, ``encrypted`` (the
+    content's ``file``: url, key, iv, hashes) in an encrypted one."""
+
+    name: str
+    url: str | None
+    encrypted: Mapping[str, Any] | None
+    size: int | None
+    replace: bool
+
+
+def file_offer(event: Mapping[str, Any], bot_user_id: str, direct: bool) -> FileOffer | None:
+    """A file whose caption is ``!add`` (``!add replace``), or any file in a direct chat; else None.
+
+    A media caption is the ``body`` when it differs from ``filename`` (the file's name then)."""
+    if event.get("type") != "m.room.message" or event.get("sender") == bot_user_id:
+        return None
+    content = event.get("content") or {}
+    if content.get("msgtype") != "m.file" or not isinstance(content.get("body"), str):
+        return None
+    body = content["body"].strip()
+    filename = content.get("filename") if isinstance(content.get("filename"), str) else None
+    caption = body if filename and body != filename else ""
+    words = caption.casefold().split()
+    if words[:1] != ["!add"] and not direct:
+        return None
+    encrypted = content.get("file") if isinstance(content.get("file"), Mapping) else None
+    url = content.get("url") if isinstance(content.get("url"), str) else None
+    info = content.get("info") if isinstance(content.get("info"), Mapping) else {}
+    size = info.get("size") if isinstance(info.get("size"), int) else None
+    return FileOffer(filename or body, url, encrypted, size, words[:2] == ["!add", "replace"])
 
 
 def is_question_candidate(event: Mapping[str, Any], bot_user_id: str) -> bool:
@@ -145,6 +181,17 @@ def parse_request(content: Mapping[str, Any], bot_user_id: str, display_names: t
     if addressed:
         return Request("ask", text)
     return None
+
+
+def conversation_place(room_id: str, event: Mapping[str, Any], direct: bool) -> Place:
+    """Where a question belongs in its conversation: a direct chat is one conversation; elsewhere a
+    question continues the thread it is in or the message it replies to, or else starts its own."""
+    relation = (event.get("content") or {}).get("m.relates_to") or {}
+    replied = (relation.get("m.in_reply_to") or {}).get("event_id")
+    thread = relation.get("event_id") if relation.get("rel_type") == "m.thread" else None
+    continues = tuple(str(e) for e in (replied, thread) if isinstance(e, str) and e)
+    own = "direct" if direct else f"thread:{thread}" if thread else str(event.get("event_id"))
+    return Place(room_id, own, continues)
 
 
 def reply_relation(event: Mapping[str, Any]) -> dict[str, Any]:

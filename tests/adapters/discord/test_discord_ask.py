@@ -97,5 +97,6 @@ async def test_sources_lists_the_documents(world: World) -> None:
     assert result.ephemeral
     text = result.response.content + "\n".join(e.description for e in result.response.embeds)
     [source] = world.env.bot.casebot.sources()
-    assert "I answer from 1 document:" in text
-    assert f"**{source.title}** — {source.date} · {source.chunks} passages" in text
+    assert "I answer from 1 document: Page 1 of 1." in text
+    file = "iran-fsb-telegram-2017.md"
+    assert f"**{source.title}** — {source.date} · English · {file} · {source.chunks} passages" in text

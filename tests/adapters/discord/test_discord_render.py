@@ -9,6 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.answer import Answer
+from bot.service import SourceInfo
+from bot.sources import page_of
 from bot.render.discord import (CONTENT_LIMIT, DESCRIPTION_LIMIT, ELLIPSIS, EMBED_TOTAL_LIMIT,
                                 EMBEDS_PER_MESSAGE, FOOTER_LIMIT, TITLE_LIMIT, TRIM_NOTE, MessagePayload,
                                 discord_len, escape_markdown, render_answer, render_quote, render_sources,
@@ -113,7 +115,7 @@ def test_embed_title_names_document_and_paragraph_or_page() -> None:
     assert first.title == "[1] A document — ¶ 3"
     assert second.title == "[2] Filing — p. 4"
     assert first.footer == "2017-09-28 · Reuters"
-    assert first.url == "https://example.org/a"
+    assert first.url == "https://example.org/a#:~:text=Text."  # the quote itself (bot.links)
 
 
 def test_highlight_is_bold_and_quote_is_verbatim() -> None:
@@ -250,14 +252,17 @@ def test_question_text_is_escaped_in_the_header() -> None:
     assert message.content.startswith("**Question:** \\@everyone \\<\\@1\\> \\*\\*now\\*\\*")
 
 
-def test_sources_list_every_document_within_limits() -> None:
-    class Source:
-        def __init__(self, n: int) -> None:
-            self.title, self.date, self.source = f"Doc {n} @everyone", "2017", "Reuters"
-            self.url, self.chunks = f"https://example.org/{n}", n
-
-    messages = render_sources([Source(n) for n in range(400)])
-    assert_fits(messages)
-    text = "\n".join(e.description for m in messages for e in m.embeds)
-    assert text.count("Doc ") == 400 and "@everyone" not in text.replace("\\@", "")
-    assert messages[0].content == "I answer from 400 documents:"
+def test_sources_are_listed_a_page_at_a_time_within_limits() -> None:
+    sources = [SourceInfo(f"doc{n}.md", f"Doc {n} @everyone " + "x" * 250, "2017", "Reuters <@1>",
+                          f"https://example.org/{n}", n, "ru") for n in range(400)]
+    seen = 0
+    for number in range(1, 21):
+        messages = render_sources(page_of(sources, number))
+        assert_fits(messages)
+        text = "\n".join(e.description for m in messages for e in m.embeds)
+        seen += text.count("Doc ")
+        assert "@everyone" not in text.replace("\\@", "") and "<@1>" not in text
+        assert "2017 · Reuters \\<\\@1\\> · Russian · doc" in text
+        more = " Send /sources page:" + str(number + 1) + " for the next." if number < 20 else ""
+        assert messages[0].content == f"I answer from 400 documents: Page {number} of 20.{more}"
+    assert seen == 400

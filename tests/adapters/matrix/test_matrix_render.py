@@ -12,6 +12,7 @@ from bot.answer import Answer
 from bot.render.matrix import (CONTENT_BUDGET, ELISION, MAX_EVENT_BYTES, render_answer, render_decline,
                                render_help, render_sources, render_text)
 from bot.service import SourceInfo
+from bot.sources import page_of
 from index.types import Passage
 
 
@@ -57,7 +58,9 @@ def test_attribution_names_the_page_for_pdfs_and_links_only_web_urls():
     pdf = passage("Text.", page=3, url="https://example.org/a?x=1&y=<2>")
     rendered = render_answer(Answer("q", True, (pdf,)))
     assert "Example News, p. 3, ¶ 4" in rendered.body
-    assert '<a href="https://example.org/a?x=1&amp;y=&lt;2&gt;">Iran Joins Russia’s FSB</a>' in rendered.html
+    # a PDF's link opens its page (bot.links)
+    assert '<a href="https://example.org/a?x=1&amp;y=&lt;2&gt;#page=3">Iran Joins Russia’s FSB</a>' \
+        in rendered.html
     sneaky = passage("Text.", url="javascript:alert(1)")
     assert "javascript:" not in render_answer(Answer("q", True, (sneaky,))).html
 
@@ -138,22 +141,27 @@ def test_any_answer_fits_the_event_limit_and_quotes_are_verbatim_or_marked(texts
             assert shown == original
 
 
-def test_sources_list_titles_dates_and_passage_counts():
+def test_sources_list_titles_dates_languages_files_and_links():
     sources = [SourceInfo("a.md", "First <doc>", "2017-09-28", "News", "https://example.org/a", 16),
-               SourceInfo("b.md", "Second", None, None, None, 3)]
-    rendered = render_sources(sources)
-    assert "• First <doc> (2017-09-28, News, 16 passages) https://example.org/a" in rendered.body
-    assert "• Second (3 passages)" in rendered.body
+               SourceInfo("posts.json#83", "Channel — post 83", None, None, "javascript:x", 1, "fa")]
+    rendered = render_sources(page_of(sources))
+    assert ("• First <doc> (2017-09-28 · News · English · a.md · 16 passages) https://example.org/a"
+            in rendered.body)
+    assert "• Channel — post 83 (undated · Persian · posts.json · 1 passage)" in rendered.body
     assert '<a href="https://example.org/a">First &lt;doc&gt;</a>' in rendered.html
+    assert "javascript" not in rendered.html and rendered.body.endswith("Page 1 of 1.")
 
 
-def test_sources_list_is_trimmed_to_fit():
+def test_sources_are_paged_and_each_page_fits():
     many = [
-        SourceInfo(f"{n}.md", f"Document number {n} " + "x" * 200, None, None, None, 1) for n in range(2000)
+        SourceInfo(f"{n}.md", f"Document number {n} " + "x" * 4000, None, None, None, 1) for n in range(2000)
     ]
-    rendered = render_sources(many)
-    assert rendered.size <= CONTENT_BUDGET
-    assert re.search(r"…and \d+ more\.$", rendered.body)
+    first, last = render_sources(page_of(many, 1)), render_sources(page_of(many, 999))
+    assert first.size <= CONTENT_BUDGET and last.size <= CONTENT_BUDGET
+    assert first.body.endswith("Page 1 of 100. Send !sources 2 for the next.")
+    assert "Document number 1999 " in last.body and last.body.endswith("Page 100 of 100.")
+    assert '<ol start="1981">' in last.html
+    assert first.body.count("• Document number") == 20 and " …" in first.body  # titles cut, none left out
 
 
 def test_plain_notices_and_help_are_escaped():
