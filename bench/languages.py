@@ -63,7 +63,8 @@ def main() -> None:
         build_index(args.corpus, store, embedder, full=True)
         pieces, multilingual = embedder.pieces, embedder.multilingual  # type: ignore[attr-defined]
         index = store.load(embedder)
-        searcher = Searcher(index, embedder, pieces, CrossEncoder(), SearchParams(), multilingual)
+        searcher = Searcher(index, embedder, pieces, CrossEncoder(), SearchParams(), multilingual,
+                            embedder.aligned)  # type: ignore[attr-defined]
         for question in questions[:5]:
             searcher.search(question, 3)  # warm
         times: dict[str, list[float]] = {}

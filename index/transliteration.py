@@ -1,7 +1,8 @@
 """Names across scripts: "Akhmetgaliev" and «Ахметгалиев», "Hotgram" and «هاتگرام» are one name.
 
 A name's skeleton is its consonants in Latin letters (anyascii transliterates Cyrillic and Persian),
-with the spellings that vary between transliterations folded together ("kh" and "x", "q" and "gh").
+with the spellings that vary between transliterations folded together ("kh" and "x", "q" and "gh",
+"v" and "f").
 Persian writes few vowels, so vowels are left out on both sides. Used by abstention (index.abstention)
 so that a question naming a person only a document in another script mentions ("Akhmetgaliev" in
 a Russian one, «Сноуден» in an English one) is not declined for naming what "no document contains".
@@ -14,8 +15,9 @@ from collections.abc import Iterable
 
 from anyascii import anyascii
 
+# "v" and "f": Persian writes Russian names' "-ov" as "-of" (Durov, Дуров, دوروف).
 _FOLDS = (("q", "g"), ("kh", "x"), ("zh", "j"), ("sh", "s"), ("ch", "q"), ("ts", "s"), ("gh", "g"),
-          ("ph", "f"), ("th", "t"), ("dh", "z"), ("ck", "k"), ("c", "k"))
+          ("ph", "f"), ("th", "t"), ("dh", "z"), ("ck", "k"), ("c", "k"), ("v", "f"))
 _DROPPED = re.compile(r"[^bdfgjklmnpqrstvxz]")  # vowels, h, w, y, apostrophes: what scripts disagree on
 _LATIN = re.compile(r"^[a-z0-9'’-]+$")
 MIN_LETTERS = 4  # shorter skeletons are shared by too many words ("Premium" and «прим»: p-r-m)

@@ -95,7 +95,7 @@ def test_persian_quotes_are_laid_out_right_to_left_everywhere(bot: CaseBot, root
 def test_without_the_cross_encoder_every_language_is_still_answered(bot: CaseBot, embedder: Embedder) -> None:
     index = bot.searcher.index
     searcher = Searcher(index, embedder, embedder.pieces, None, SearchParams(rerank_depth=0),  # type: ignore[attr-defined]
-                        embedder.multilingual)  # type: ignore[attr-defined]
+                        embedder.multilingual, embedder.aligned)  # type: ignore[attr-defined]
     english = searcher.search("What did Roskomnadzor demand from Durov in May?", 3)
     assert english.answered and english.passages[0].language == "en"
     russian = searcher.search(ASKED_IN_RUSSIAN, 3)
