@@ -9,8 +9,10 @@ cosine, plus half as much by USE-multilingual's (trained on translations, so its
 across languages; it does not read Persian, which keeps e5 alone). Another language's best passage
 whose standout beats the question language's by ``FIRST`` comes first; by ``INCLUDE``, it joins the
 answer in the last place; either way only when it answers (its logit clears the threshold of
-abstention). bench/calibrate_languages.py sweeps the numbers; docs/evaluation.md ("Languages") has
-the table.
+abstention). A name the question writes that no document holds as written but documents in another
+script do («طلاگرام» for "Talagram", "Snowden" for «Сноуден»: index.transliteration) counts as much
+as the margin that puts that language first. bench/calibrate_languages.py sweeps the numbers;
+docs/evaluation.md ("Languages") has the table.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from index.crosslingual import LanguageMatches
+from index.lexical import WORD, document_frequency, terms_of
 from index.passages import Scored
+from index.transliteration import Skeletons
 
 USE_READS = frozenset({"en", "ru"})  # served languages USE-multilingual was trained on (index.embed)
 USE_WEIGHT = 0.5  # its standout beside e5's: 1.0 puts 0.75 of Russian answers first and costs 0.09
@@ -29,6 +33,8 @@ USE_WEIGHT = 0.5  # its standout beside e5's: 1.0 puts 0.75 of Russian answers f
 # 20 are in the top 3 and 1 English answer leaves it (docs/evaluation.md, "Languages").
 FIRST = 0.05
 INCLUDE = 0.02
+NAMED = FIRST  # added to the margin of a language whose documents alone write a name the question uses
+SCRIPTS = {"latin": "en", "cyrillic": "ru", "arabic": "fa"}  # the served languages' scripts
 
 
 @dataclass(frozen=True)
@@ -49,15 +55,33 @@ def margin(e5: dict[str, LanguageMatches], aligned: dict[str, LanguageMatches], 
     return lead
 
 
+def named_only_in(question: str, bm25, skeletons: Skeletons | None) -> frozenset[str]:  # bm25: bm25s.BM25
+    """The languages whose documents alone write, in their script, a name the question uses: a
+    capitalised word not opening a sentence (in Persian, which has no capitals, a Latin one) that no
+    chunk holds as written."""
+    if bm25 is None or skeletons is None:
+        return frozenset()
+    names = []
+    for match in WORD.finditer(question):
+        word, before = match.group(), question[: match.start()].rstrip(" \t\"'“‘«([")
+        if word[0].isupper() and before and not before.endswith((".", "!", "?", ":")):
+            names.append(word)
+    terms = [terms_of(name) for name in names]
+    found = document_frequency(bm25, [t[0] if t else "" for t in terms])
+    return frozenset(SCRIPTS[written] for name, term, df in zip(names, terms, found) if term and not df
+                     for written in skeletons.scripts_spelling(name) if written in SCRIPTS)
+
+
 def choose(e5: dict[str, LanguageMatches], aligned: dict[str, LanguageMatches], asked: str,
-           answering: Callable[[str], bool]) -> Choice:
+           answering: Callable[[str], bool], named: frozenset[str] = frozenset()) -> Choice:
     """The languages to show besides the question's own; ``answering(language)``: whether that
-    language's best passage clears the threshold of abstention. Without passages in the question's
-    language there is nothing to weigh: the ranking alone decides."""
+    language's best passage clears the threshold of abstention; ``named``: the languages whose
+    documents alone write a name the question uses (``named_only_in``). Without passages in the
+    question's language there is nothing to weigh: the ranking alone decides."""
     if asked not in e5 or not len(e5[asked].cosines):
         return Choice()
-    leads = {other: margin(e5, aligned, asked, other) for other, found in e5.items()
-             if other != asked and len(found.cosines) and answering(other)}
+    leads = {other: margin(e5, aligned, asked, other) + (NAMED if other in named else 0.0)
+             for other, found in e5.items() if other != asked and len(found.cosines) and answering(other)}
     first = max((o for o, lead in leads.items() if lead >= FIRST), key=leads.__getitem__, default=None)
     joining = tuple(sorted(o for o, lead in leads.items() if INCLUDE <= lead and o != first))
     return Choice(first, joining)

@@ -146,9 +146,10 @@ class Searcher:
         chosen = select(ranked, chunks, top_k, threshold, self.params.per_document)
         if self.languages is not None:
             best = answer_language.best_of_each(ranked, self.languages.of)
+            named = answer_language.named_only_in(question, self.index.bm25, self._other_scripts())
             choice = answer_language.choose(
                 found.by_language, found.aligned, language,
-                lambda other: other in best and _judged(best[other]) >= threshold)
+                lambda other: other in best and _judged(best[other]) >= threshold, named)
             chosen = answer_language.arrange(chosen, best, choice, top_k)
         passages = []
         for scored in chosen:

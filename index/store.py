@@ -79,7 +79,11 @@ class Manifest:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Manifest":
-        return cls(**{key: data[key] for key in cls.__dataclass_fields__})
+        """The manifest of ``data``; a field added with a default since its build may be absent (an
+        index built before USE-multilingual's vectors serves without them until the next build)."""
+        optional = {"aligned"}
+        fields = [key for key in cls.__dataclass_fields__ if key in data or key not in optional]
+        return cls(**{key: data[key] for key in fields})
 
 
 @dataclass

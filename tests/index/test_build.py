@@ -290,3 +290,14 @@ def test_use_multilingual_vectors_are_stored_per_chunk_and_embedded_only_for_new
     row = {c.text: i for i, c in enumerate(rebuilt.chunks)}
     for i, chunk in enumerate(index.chunks):  # reused as stored, whatever its new row
         np.testing.assert_array_equal(rebuilt.aligned[row[chunk.text]], index.aligned[i])
+
+
+def test_an_index_built_before_use_multilingual_vectors_still_loads_and_serves(
+    corpus: Path, store: IndexStore, fast_embedder: Embedder
+) -> None:
+    build_index(corpus, store, fast_embedder)
+    manifest = store.current_build() / "manifest.json"  # type: ignore[operator]
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    del data["aligned"]  # as the builds of before wrote it
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    assert store.load(fast_embedder).aligned is None
