@@ -26,11 +26,12 @@ from index.passages import Scored
 from index.transliteration import Skeletons
 
 USE_READS = frozenset({"en", "ru"})  # served languages USE-multilingual was trained on (index.embed)
-USE_WEIGHT = 0.5  # its standout beside e5's: 1.0 puts 0.75 of Russian answers first and costs 0.09
-# of the English questions' recall@1 (bench/calibrate_languages.py)
+# USE's standout beside e5's: 1.0 puts 0.65 of English questions' Russian answers first (0.55 at 0.5)
+# and costs the English questions 0.07 of recall@1 (bench/calibrate_languages.py).
+USE_WEIGHT = 0.5
 # Margins over the question language's standout: at 0.05 first, 11 of 20 Russian answers to English
-# questions come first and 1 of 131 English answers leaves first place; at 0.02 in the answer, 16 of
-# 20 are in the top 3 and 1 English answer leaves it (docs/evaluation.md, "Languages").
+# questions come first and 1 of 131 English answers leaves first place (at 0.04: 5 leave it); at 0.02
+# in the answer, 15 of 20 are in the top 3 and no English answer leaves it (docs/evaluation.md).
 FIRST = 0.05
 INCLUDE = 0.02
 # Added to the margin of a language whose documents alone write a name the question uses, enough to
