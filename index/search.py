@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index import crosslingual
+from index import answer_language, crosslingual
 from index.aliases import Aliases
 from index.answer_types import asked_kind, holds
 from index.abstention import THRESHOLD, confidence, nearest_titles, unknown_terms
@@ -43,6 +43,7 @@ class _Ranked:
     matches: Matches | None  # late interaction of the English pairs
     vector: np.ndarray | None  # the question's multilingual vector
     by_language: dict[str, crosslingual.LanguageMatches]
+    aligned: dict[str, crosslingual.LanguageMatches]  # the same by USE-multilingual (index.answer_language)
 
 
 @dataclass(frozen=True)
@@ -104,11 +105,13 @@ class Searcher:
 
     def __init__(self, index: LoadedIndex, embedder: Embedder, pieces: PieceModel | None = None,
                  reranker: PairScorer | None = None, params: SearchParams | None = None,
-                 multilingual: Embedder | None = None) -> None:
+                 multilingual: Embedder | None = None, aligned: Embedder | None = None) -> None:
         self.index = index
         self.embedder = embedder  # question vectors (stage 1)
         # Questions' multilingual vectors, when the index has the passages' (index.crosslingual).
         self.multilingual = multilingual if index.multilingual is not None else None
+        # Questions' USE-multilingual vectors, when the index has the passages' (index.answer_language).
+        self.aligned = aligned if index.aligned is not None and self.multilingual is not None else None
         self.languages = None
         self._skeletons: Skeletons | None = None
         self.params = params or SearchParams()
@@ -152,8 +155,8 @@ class Searcher:
         return self._skeletons
 
     def search(self, question: str, top_k: int) -> Retrieval:
-        """The top ``top_k`` passages with highlights, or a decline naming the nearest documents; plus
-        the best passage of a language they lack when it stands out (index.crosslingual)."""
+        """The top ``top_k`` passages with highlights, or a decline naming the nearest documents; the
+        best passage of another language first or among them when it answers (index.answer_language)."""
         language = question_language(question)
         if language not in SERVED:
             return Retrieval(question, False, language=language, unserved=True)
@@ -167,16 +170,18 @@ class Searcher:
                 question, False, (), nearest_titles(ranked, chunks, self._doc_by_id), unknown, best, language
             )
         chosen = select(ranked, chunks, top_k, threshold, self.params.per_document)
+        if self.languages is not None:
+            best_of_language = answer_language.best_of_each(ranked, self.languages.of)
+            named = answer_language.named_only_in(question, self.index.bm25, self._other_scripts())
+            choice = answer_language.choose(
+                found.by_language, found.aligned, language,
+                lambda other: other in best_of_language and _judged(best_of_language[other]) >= threshold,
+                named)
+            chosen = answer_language.arrange(chosen, best_of_language, choice, top_k)
         kind = asked_kind(question) if self.params.answer_kinds else None
         if kind and not any(holds(kind, chunks[s.chunk].text, question) for s in chosen):
             nearest = nearest_titles(ranked, chunks, self._doc_by_id)
             return Retrieval(question, False, (), nearest, (), best, language, missing=kind)
-        shown = list(dict.fromkeys(self._document_of(s.chunk).language or "en" for s in chosen))
-        taken = {s.chunk for s in chosen}
-        by_chunk = {s.chunk: s for s in ranked}
-        for chunk, ahead in crosslingual.standing_out(found.by_language, shown, threshold, language):
-            if chunk not in taken and chunk in by_chunk:
-                chosen.insert(len(chosen) - 1 if ahead and len(chosen) > 1 else len(chosen), by_chunk[chunk])
         passages = []
         for scored in chosen:
             chunk = chunks[scored.chunk]
@@ -193,16 +198,19 @@ class Searcher:
         vector = self.embedder.encode_queries([question])[0]
         found = find_candidates(self.index, question, vector, p.dense_depth, p.lexical_depth,
                                 self.every_chunk)
-        across, by_language = None, {}
+        across, by_language, aligned = None, {}, {}
         if self.multilingual is not None and self.languages is not None:
             across = self.multilingual.encode_queries([question])[0]
-            by_language = self.languages.nearest(self.index, across, p.per_language)
+            by_language = self.languages.nearest(self.index.multilingual_index, across, p.per_language)
+            if self.aligned is not None and language in answer_language.USE_READS:
+                aligned = self.languages.nearest(self.index.aligned_index,
+                                                 self.aligned.encode_queries([question])[0], p.per_language)
             known = {c.chunk for c in found}
             for matches in by_language.values():
                 found += [Candidate(c, -1.0, 0.0) for c in matches.chunks.tolist() if c not in known]
                 known.update(matches.chunks.tolist())
         if not found:
-            return _Ranked([], None, across, by_language)
+            return _Ranked([], None, across, by_language, aligned)
         english: list[Candidate] = []
         other: list[Candidate] = []
         for candidate in found:
@@ -213,7 +221,7 @@ class Searcher:
         scored, matches = self._rank_english(question, english) if english else ([], None)
         scored += self._score_across(question, language, other, across) if other else []
         scored.sort(key=lambda s: (-s.score, s.chunk))
-        return _Ranked(scored, matches, across, by_language)
+        return _Ranked(scored, matches, across, by_language, aligned)
 
     def _document_of(self, chunk: int) -> Document:
         return self._doc_by_id[self.index.chunks[chunk].doc_id]
@@ -305,3 +313,8 @@ class Searcher:
             scores = self._with_kind(matches.of(chunk_index)[1], texts, kind, question)
             return highlight(sentences, scores.tolist(), margin / 20)
         return int(sentences[0][0]), int(sentences[0][1])
+
+
+def _judged(scored: Scored) -> float:
+    """What abstention would judge of one passage: its logit, or its ranking score without one."""
+    return scored.score if scored.logit is None else scored.logit

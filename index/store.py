@@ -16,6 +16,8 @@
                                                 (read by the next build only: index.lexical)
                                /tokens.bin      8-bit word-piece vectors, shared between builds
                                /token_chunks.npy which of them belong to each chunk (index.pieces)
+                               /multilingual.npy, .faiss  multilingual-e5 vectors (index.crosslingual)
+                               /aligned.npy, .faiss  USE-multilingual vectors (index.answer_language)
 
 Row i of every per-chunk file is chunk i. How the tables are read without loading them: index.tables.
 An index of another format is reported like damage, with the one-line hint to rebuild it.
@@ -73,10 +75,15 @@ class Manifest:
     document_hashes: dict[str, str]
     token_pieces: int = 0  # stored word-piece vectors (index.pieces); 0: none
     multilingual: int = 0  # dimension of the stored multilingual vectors (index.crosslingual); 0: none
+    aligned: int = 0  # dimension of the stored USE-multilingual vectors (index.answer_language); 0: none
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Manifest":
-        return cls(**{key: data[key] for key in cls.__dataclass_fields__})
+        """The manifest of ``data``; a field added with a default since its build may be absent (an
+        index built before USE-multilingual's vectors serves without them until the next build)."""
+        optional = {"aligned"}
+        fields = [key for key in cls.__dataclass_fields__ if key in data or key not in optional]
+        return cls(**{key: data[key] for key in fields})
 
 
 @dataclass
@@ -92,6 +99,8 @@ class LoadedIndex:
     pieces: PieceTable | None = None  # word-piece vectors per chunk, when the build stored them
     multilingual: np.ndarray | None = None  # (chunks, dimension) multilingual-e5 vectors, when stored
     multilingual_index: Any = None  # faiss.Index over them
+    aligned: np.ndarray | None = None  # (chunks, dimension) USE-multilingual vectors, when stored
+    aligned_index: Any = None  # faiss.Index over them
 
 
 @dataclass(frozen=True)
@@ -192,17 +201,10 @@ class IndexStore:
                 raise IndexCorrupt(
                     f"The word vectors of the index in {build} are missing or incomplete; {REBUILD_HINT}"
                 )
-        multilingual = multilingual_index = None
-        if manifest.multilingual:
-            multilingual = random_access(np.load(build / "multilingual.npy", mmap_mode="r"))
-            multilingual_index = faiss.read_index(str(build / "multilingual.faiss"), flag)
-            if (multilingual.shape != (len(chunks), manifest.multilingual)
-                    or multilingual_index.ntotal != len(chunks)):
-                raise IndexCorrupt(
-                    f"The multilingual vectors of the index in {build} are incomplete; {REBUILD_HINT}"
-                )
+        multilingual = _per_chunk_vectors(build, "multilingual", manifest.multilingual, len(chunks), flag)
+        aligned = _per_chunk_vectors(build, "aligned", manifest.aligned, len(chunks), flag)
         return LoadedIndex(build, manifest, documents, chunks, hashes, vectors, vector_index, bm25, pieces,
-                           multilingual, multilingual_index)
+                           *multilingual, *aligned)
 
     def status(self, build: Path | None = None) -> IndexStatus:
         build = build or self.current_build()
@@ -223,9 +225,10 @@ class IndexStore:
 
     def write(self, build: Path, manifest: Manifest, documents: list[Document], chunks: list[Chunk],
               hashes: Sequence[bytes], vectors: np.ndarray, vector_index: Any, bm25: Any,
-              terms: ChunkTerms | None = None, multilingual: tuple[np.ndarray, Any] | None = None) -> None:
-        """Write every file of a build (``hashes``, ``vectors`` and ``multilingual``'s vectors and
-        index: one per chunk); the manifest goes last and marks it complete."""
+              terms: ChunkTerms | None = None, multilingual: tuple[np.ndarray, Any] | None = None,
+              aligned: tuple[np.ndarray, Any] | None = None) -> None:
+        """Write every file of a build (``hashes``, ``vectors``, and ``multilingual``'s and ``aligned``'s
+        vectors and index: one per chunk); the manifest goes last and marks it complete."""
         import faiss
 
         write_documents(build, documents)
@@ -235,11 +238,12 @@ class IndexStore:
             np.save(fh, np.ascontiguousarray(vectors, dtype=np.float32))
             sync(fh)
         faiss.write_index(vector_index, str(build / "vectors.faiss"))
-        if multilingual is not None:
-            with open(build / "multilingual.npy", "wb") as fh:
-                np.save(fh, np.ascontiguousarray(multilingual[0], dtype=np.float32))
-                sync(fh)
-            faiss.write_index(multilingual[1], str(build / "multilingual.faiss"))
+        for name, pair in (("multilingual", multilingual), ("aligned", aligned)):
+            if pair is not None:
+                with open(build / f"{name}.npy", "wb") as fh:
+                    np.save(fh, np.ascontiguousarray(pair[0], dtype=np.float32))
+                    sync(fh)
+                faiss.write_index(pair[1], str(build / f"{name}.faiss"))
         if bm25 is not None:
             bm25.save(str(build / "bm25"))
         if terms is not None:
@@ -254,6 +258,20 @@ class IndexStore:
         self.read_manifest(build)  # never swap in an incomplete build
         with replacing(self.current) as link:
             os.symlink(Path("builds") / build.name, link)
+
+
+def _per_chunk_vectors(build: Path, name: str, dimension: int, chunks: int, flag: int) -> tuple[Any, Any]:
+    """A second model's vectors (``name``.npy, memory-mapped) and their FAISS index, or (None, None)
+    when the manifest says the build has none (``dimension`` 0)."""
+    import faiss
+
+    if not dimension:
+        return None, None
+    vectors = random_access(np.load(build / f"{name}.npy", mmap_mode="r"))
+    index = faiss.read_index(str(build / f"{name}.faiss"), flag)
+    if vectors.shape != (chunks, dimension) or index.ntotal != chunks:
+        raise IndexCorrupt(f"The {name} vectors of the index in {build} are incomplete; {REBUILD_HINT}")
+    return vectors, index
 
 
 def stored_terms(index: LoadedIndex) -> ChunkTerms | None:

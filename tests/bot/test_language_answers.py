@@ -31,6 +31,9 @@ RUSSIAN, PERSIAN = "telegram-apple-privacy-2018.md", "telegram-iran-forks-1398.m
 ASKED_IN_RUSSIAN = "Когда Роскомнадзор направил Apple письмо с требованием удалить Telegram из App Store?"
 ASKED_IN_PERSIAN = "چه کسی گفت سرورهای هات‌گرام و طلاگرام در وزارت ارتباطات است؟"
 ASKED_IN_RUSSIAN_OF_THE_ARTICLE = "Какие данные Роскомнадзор потребовал от Дурова?"
+# Asked in English of what only the Russian or the Persian document says.
+ASKED_OF_THE_RUSSIAN = "What did the press take Roskomnadzor's warning to Apple for?"
+ASKED_OF_THE_PERSIAN = "What did Khorramabadi say the two apps opened to foreigners?"
 
 
 @pytest.fixture(scope="module")
@@ -95,12 +98,41 @@ def test_persian_quotes_are_laid_out_right_to_left_everywhere(bot: CaseBot, root
 def test_without_the_cross_encoder_every_language_is_still_answered(bot: CaseBot, embedder: Embedder) -> None:
     index = bot.searcher.index
     searcher = Searcher(index, embedder, embedder.pieces, None, SearchParams(rerank_depth=0),  # type: ignore[attr-defined]
-                        embedder.multilingual)  # type: ignore[attr-defined]
+                        embedder.multilingual, embedder.aligned)  # type: ignore[attr-defined]
     english = searcher.search("What did Roskomnadzor demand from Durov in May?", 3)
     assert english.answered and english.passages[0].language == "en"
     russian = searcher.search(ASKED_IN_RUSSIAN, 3)
     assert russian.answered and russian.passages[0].doc_id == RUSSIAN
     assert not searcher.search("What is the best pizza recipe in Naples?", 3).answered
+
+
+def test_an_english_question_only_a_russian_document_answers_gets_its_quote_first_in_every_renderer(
+    bot: CaseBot, root: Path
+) -> None:
+    answer = bot.ask(ASKED_OF_THE_RUSSIAN)
+    assert answer.answered and answer.language == "en"
+    top = answer.passages[0]
+    assert (top.doc_id, top.language) == (RUSSIAN, "ru") and "угрозу" in top.text
+    assert top.text in text_of(root, RUSSIAN)  # verbatim, not translated
+    assert "· in Russian" in terminal.render_answer(answer)
+    assert "in Russian" in matrix_render.render_answer(answer).html
+    assert "in Russian" in discord_render.render_answer(answer)[0].embeds[0].footer
+
+
+def test_a_first_place_persian_quote_is_isolated_right_to_left_in_every_renderer(bot: CaseBot,
+                                                                                root: Path) -> None:
+    answer = bot.ask(ASKED_OF_THE_PERSIAN)
+    assert answer.answered and answer.language == "en"
+    top = answer.passages[0]
+    assert (top.doc_id, top.language) == (PERSIAN, "fa") and "خرم‌آبادی" in top.text
+    assert top.text in text_of(root, PERSIAN)
+    shown = terminal.render_answer(answer)
+    assert f"{RLI}{top.highlight}{PDI}" in shown and "· in Persian" in shown
+    rendered = matrix_render.render_answer(answer)
+    assert '<blockquote dir="auto">' in rendered.html and "in Persian" in rendered.html
+    embed = discord_render.render_answer(answer)[0].embeds[0]
+    assert embed.description.startswith(RLI) and embed.description.endswith(PDI)
+    assert "in Persian" in embed.footer
 
 
 def test_english_quotes_carry_no_direction_marks(bot: CaseBot) -> None:

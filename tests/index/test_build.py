@@ -263,3 +263,41 @@ def test_an_up_to_date_build_cleans_up_what_a_killed_build_left(
     (store.builds / "unfinished").mkdir()
     assert build_index(corpus, store, fast_embedder).up_to_date
     assert set(store.builds.iterdir()) == kept
+
+
+def test_use_multilingual_vectors_are_stored_per_chunk_and_embedded_only_for_new_chunks(
+    corpus: Path, store: IndexStore
+) -> None:
+    from index.embed import VectorsWithPieces
+    from tests.support.models import HashedPieces, HashedWords
+
+    plain = VectorsWithPieces(HashedWords(), HashedPieces(), HashedWords())
+    build_index(corpus, store, plain)
+    assert store.load(plain).aligned is None
+    aligned = CountingEmbedder(HashedWords())
+    embedder = VectorsWithPieces(HashedWords(), HashedPieces(), HashedWords(), aligned)
+    first = build_index(corpus, store, embedder)  # nothing changed, but the vectors were missing
+    index = store.load(embedder)
+    assert not first.up_to_date and index.manifest.aligned == aligned.dimension
+    assert index.aligned is not None and index.aligned.shape == (len(index.chunks), aligned.dimension)
+    assert index.aligned_index.ntotal == len(index.chunks) and len(aligned.embedded) == len(index.chunks)
+    aligned.embedded.clear()
+    (corpus / "extra.md").write_text(EXTRA, encoding="utf-8")
+    build_index(corpus, store, embedder)
+    added = [c.text for c in store.load(embedder).chunks if c.doc_id == "extra.md"]
+    assert sorted(aligned.embedded) == sorted(added)
+    rebuilt = store.load(embedder)
+    row = {c.text: i for i, c in enumerate(rebuilt.chunks)}
+    for i, chunk in enumerate(index.chunks):  # reused as stored, whatever its new row
+        np.testing.assert_array_equal(rebuilt.aligned[row[chunk.text]], index.aligned[i])
+
+
+def test_an_index_built_before_use_multilingual_vectors_still_loads_and_serves(
+    corpus: Path, store: IndexStore, fast_embedder: Embedder
+) -> None:
+    build_index(corpus, store, fast_embedder)
+    manifest = store.current_build() / "manifest.json"  # type: ignore[operator]
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    del data["aligned"]  # as the builds of before wrote it
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    assert store.load(fast_embedder).aligned is None

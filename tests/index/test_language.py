@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from index.calendars import ascii_digits, gregorian_years
 from index.chunk import chunk_document
 from index.ingest import scan_corpus
 from index.language import detect, question_language
 from index.lexical import terms_of
-from index.transliteration import Skeletons
+from index.rerank import years
+from index.transliteration import Skeletons, skeleton
 
 CASE = Path(__file__).resolve().parents[1] / "eval" / "case" / "corpus"
 RUSSIAN = "telegram-apple-privacy-2018.md"
@@ -100,3 +102,22 @@ def test_names_are_matched_across_scripts() -> None:
     assert not corpus.knows("China") and not corpus.knows("WhatsApp") and not corpus.knows("Франции")
     assert not Skeletons(terms_of("примем премию")).knows("Premium")  # three letters say too little
     assert not corpus.knows("Snowden")  # Latin against Latin is the plain word lookup's job
+
+
+def test_names_match_across_latin_cyrillic_and_persian_spellings() -> None:
+    assert skeleton("Durov") == skeleton("Дуров") == skeleton("دوروف")  # Persian writes "-ov" as "-of"
+    assert skeleton("Firouzabadi") == skeleton("فیروزآبادی")
+    assert skeleton("Khorramabadi") == skeleton("خرم‌آبادی")
+
+
+def test_persian_and_arabic_indic_digits_match_ascii_ones() -> None:
+    assert terms_of("بیش از ۳۰ میلیون")[-2] == terms_of("30")[0] == terms_of("٣٠")[0]
+    assert ascii_digits("۲۳ تیر ۱۳۹۷") == "23 تیر 1397"  # the same length: offsets stay valid
+
+
+def test_persian_calendar_dates_meet_the_gregorian_years_questions_name() -> None:
+    assert gregorian_years("روز شنبه ۲۳ تیر ۱۳۹۷ در یادداشتی") == {"2018"}  # 14 July 2018
+    assert gregorian_years("در اعتراضات دی ۱۳۹۶") == {"2017", "2018"}  # Dey spans the new year
+    assert gregorian_years("در سال ۱۴۰۱") == {"2022", "2023"}  # a year alone spans two
+    assert gregorian_years("1397 people") == set()  # ASCII digits without a month: a count
+    assert years("Khorramabadi wrote on ۲۳ تیر ۱۳۹۷") >= {"2018"} and years("زمستان ۲۰۱۸") == {"2018"}

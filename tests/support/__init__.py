@@ -40,6 +40,7 @@ def searcher_for(index: LoadedIndex, embedder: Embedder, reranker=None, **params
         reranker,
         SearchParams(**params) if reranker is not None else SearchParams(rerank_depth=0, **params),
         getattr(embedder, "multilingual", None),
+        getattr(embedder, "aligned", None),
     )
 
 
