@@ -47,7 +47,7 @@ VARIANTS: dict[str, dict[str, object]] = {
     "cascade margin 0.03": {"decisive_margin": 0.03},
     "no year bonus": {"year_bonus": 0.0},
     "one passage per document while another answers": {"per_document": 1},
-    "no limit per document (diversity rule off)": {"per_document": 3},
+    "at most 2 per document while another answers (diversity rule)": {"per_document": 2},
 
     "no decline for unknown names": {"unknown_terms": False},
     "no answer-kind decline": {"answer_kinds": False},

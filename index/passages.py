@@ -1,9 +1,9 @@
 """Stage 5 of a search: which ranked chunks become passages, and the highlight of each.
 
-At most one passage per paragraph, none overlapping another, and no more than ``per_document``
-passages from one document while another document's passage also answers (scores at or above
-abstention's threshold). The highlight is the sentence that answers best, joined with a neighbour
-that answers almost as well.
+At most one passage per paragraph, none overlapping another, and (when ``per_document`` is set; off
+by default) no more than that many passages from one document while another document's passage also
+answers (scores at or above abstention's threshold). The highlight is the sentence that answers best,
+joined with a neighbour that answers almost as well.
 """
 
 from __future__ import annotations
@@ -29,11 +29,12 @@ class Scored:
 
 
 def select(ranked: Sequence[Scored], chunks: Sequence[Chunk], top_k: int, answers: float,
-           per_document: int = 2) -> list[Scored]:
+           per_document: int = 0) -> list[Scored]:
     """The best ``top_k`` of ``ranked`` (best first) under the rules above; ``answers`` is the score
     from which a passage counts as answering."""
     chosen: list[Scored] = []
-    for limit in (per_document, top_k):  # second pass: fill up when no other document answers
+    # second pass: fill up when no other document answers; 0: no limit per document
+    for limit in (per_document, top_k) if per_document else (top_k,):
         for r in ranked:
             if len(chosen) == top_k:
                 return chosen
