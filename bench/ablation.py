@@ -48,14 +48,12 @@ VARIANTS: dict[str, dict[str, object]] = {
     "no year bonus": {"year_bonus": 0.0},
     "one passage per document while another answers": {"per_document": 1},
     "at most 2 per document while another answers (diversity rule)": {"per_document": 2},
-
     "no decline for unknown names": {"unknown_terms": False},
     "no answer-kind decline": {"answer_kinds": False},
     "no answer-kind highlight": {"kind_bonus": 0.0},
-    "aliases at 0.80": {"alias_cosine": 0.80},
-
-    "'the X' is a description": {"descriptions": True},
-    "aliases at 0.80 and 'the X'": {"alias_cosine": 0.80, "descriptions": True},
+    "no aliases (a name no document writes is unknown)": {"alias_cosine": 0.0},
+    "'the X' is a name too": {"descriptions": False},
+    "neither aliases nor 'the X'": {"alias_cosine": 0.0, "descriptions": False},
 }
 
 
