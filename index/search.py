@@ -181,7 +181,7 @@ class Searcher:
                 named)
             chosen = answer_language.arrange(chosen, best_of_language, choice, top_k)
         kind = asked_kind(question) if self.params.answer_kinds else None
-        if kind and not any(holds(kind, chunks[s.chunk].text, question) for s in chosen):
+        if kind and not any(self._holds(kind, s.chunk, question, language) for s in chosen):
             nearest = nearest_titles(ranked, chunks, self._doc_by_id)
             return Retrieval(question, False, (), nearest, (), best, language, missing=kind)
         passages = []
@@ -276,6 +276,12 @@ class Searcher:
         floor = read[-1].score - 1.0
         return read + [Scored(s.chunk, floor - 1e-6 * i, s.dense, s.words, s.match)
                        for i, s in enumerate(rest)], matches
+
+    def _holds(self, kind: str, chunk: int, question: str, language: str) -> bool:
+        """Whether the chunk holds an answer of ``kind``; what the question counts or pays is matched by
+        its words only in the question's own language (across languages, any figure will do)."""
+        same = (self._document_of(chunk).language or "en") == language
+        return holds(kind, self.index.chunks[chunk].text, question if same else "")
 
     def _with_kind(self, scores: np.ndarray, texts: list[str], kind: str | None, question: str,
                    scale: float = 1.0) -> np.ndarray:
