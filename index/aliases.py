@@ -48,11 +48,15 @@ class Aliases:
         self._lock = threading.Lock()
 
     def nearest(self, name: str) -> tuple[str, float]:
-        """The corpus's name nearest ``name`` and its cosine ("", -1.0 when the corpus has none)."""
+        """The corpus's name nearest ``name`` and its cosine ("", -1.0 when none), leaving out the names
+        ``name`` holds: "Telegram Premium" is not known for holding "Telegram"."""
         names, vectors = self._load()
-        if not names:
+        cosines = vectors @ self.embedder.encode_queries([name])[0] if names else np.zeros(0)
+        words = set(name.lower().split())
+        inside = np.array([set(n.lower().split()) <= words for n in names], dtype=bool)
+        cosines = np.where(inside, -1.0, cosines)
+        if not len(cosines) or cosines.max() < -0.5:
             return "", -1.0
-        cosines = vectors @ self.embedder.encode_queries([name])[0]
         best = int(np.argmax(cosines))
         return names[best], float(cosines[best])
 

