@@ -137,6 +137,7 @@ def main() -> None:
     # Only the first variant's time is a question's cost: the others reuse its model passes.
     vectors, pieces = KeptQuestions(embedder), KeptQuestions(embedder.pieces)  # type: ignore[attr-defined]
     multilingual = KeptQuestions(embedder.multilingual)  # type: ignore[attr-defined]
+    aligned = KeptQuestions(embedder.aligned)  # type: ignore[attr-defined]
     reranker = KeptScores(CrossEncoder())
     names = [v.strip() for v in args.variants.split(",") if v.strip()]
     for set_name in args.sets.split(","):
@@ -156,14 +157,14 @@ def main() -> None:
             print("|---|---|---|---|---|---|---|---|")
             for name in names:
                 params = replace(SearchParams(), **VARIANTS[name])  # type: ignore[arg-type]
-                searcher = Searcher(index, vectors, pieces, reranker, params, multilingual)  # type: ignore[arg-type]
+                searcher = Searcher(index, vectors, pieces, reranker, params, multilingual, aligned)  # type: ignore[arg-type]
                 cells, seconds = row(items, searcher)
                 print(f"| {name} | {cells} | {seconds * 1000:.0f} |", flush=True)
             if args.pool:
                 on = [q for q in items if q.on_topic]
                 for name in ("default", "candidates only (no every-chunk scoring)"):
                     params = replace(SearchParams(), **VARIANTS[name])  # type: ignore[arg-type]
-                    searcher = Searcher(index, vectors, pieces, reranker, params, multilingual)  # type: ignore[arg-type]
+                    searcher = Searcher(index, vectors, pieces, reranker, params, multilingual, aligned)  # type: ignore[arg-type]
                     share = sum(in_pool(searcher, q) for q in on) / len(on)
                     print(f"\ngold among the scored chunks ({name}): {share:.3f}")
     per_pair = reranker.seconds / max(reranker.pairs, 1) * 1000
