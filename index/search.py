@@ -73,7 +73,7 @@ class SearchParams:
     alias_cosine: float = 0.80
     descriptions: bool = True
     # Passages from one document while another document's passage answers (0: no limit). At 2 it cost
-    # recall@3 on both evaluation sets (0.007 and 0.018), so it is off (bench/ablation.py).
+    # recall@3 on both evaluation sets (0.008 and 0.018), so it is off (bench/ablation.py).
     per_document: int = 0
     min_score: float | None = None  # None: the calibrated threshold (index.abstention)
     highlight_join_margin: float = 0.5  # join a neighbour sentence whose logit (or match / 20) is this close
