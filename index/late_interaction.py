@@ -23,7 +23,7 @@ from typing import Protocol
 
 import numpy as np
 
-from index.embed import ProgressCallback, TokenVectors
+from index.encoded import ProgressCallback, TokenVectors
 from index.store import LoadedIndex
 from index.tables import read_ranges
 from index.types import Document

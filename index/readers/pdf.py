@@ -25,20 +25,19 @@ import logging
 import math
 import re
 import time
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from index.errors import UnreadableDocument
 from index.readers import ocr
+from index.readers.lines import clean_text
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY = 5.0  # seconds between two log lines while one PDF is read
 
 MARGIN_ZONE = 0.12  # share of the page height, top and bottom, where running headers and footers sit
 _TERMINAL = tuple(".!?:;\"”’»)")
-_LIGATURES = re.compile("[\ufb00-\ufb06]")
 # "3", "- 3 -", "Page 3 of 9", "3/9", "стр. 3 из 9"
 _PAGE_NUMBER = re.compile(
     r"(?:(?:page|p\.|стр\.?|страница)\s*)?[-–—]?\s*\d{1,4}\s*[-–—]?(?:\s*(?:/|of|из)\s*\d{1,4})?", re.I)
@@ -247,13 +246,6 @@ def _line(element: Iterable[object], links: list[tuple[float, float, float, floa
     return Line(
         text, chars[0].x0, max(c.x1 for c in chars), size, first_word[-1].x1 - first_word[0].x0, linked
     )
-
-
-def clean_text(text: str) -> str:
-    """One line of text: ligatures spelt out, whitespace runs made one space, no soft hyphen inside."""
-    text = _LIGATURES.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text).replace("\x00", "")
-    text = re.sub(r"\s+", " ", text).strip()
-    return text[:-1].replace("\xad", "") + text[-1:] if text else text
 
 
 # -- what is not the document's text -------------------------------------------------------------

@@ -12,7 +12,8 @@ import pytest
 
 from bot.answer import Answer
 from index.build import build_index
-from index.embed import Embedder, TokenVectors
+from index.embed import Embedder
+from index.encoded import TokenVectors
 from index.errors import IndexCorrupt
 from index.store import IndexStore
 from index.pieces import PIECE_CHUNKS_FILE, PIECES_FILE, record_dtype

@@ -21,7 +21,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from index.embed import ProgressCallback, TokenVectors, VectorsWithPieces
+from index.embed import VectorsWithPieces
+from index.encoded import ProgressCallback, TokenVectors
 
 DIMENSION = 64
 WORD = re.compile(r"\w+")
