@@ -17,6 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from index.errors import CorpusError, UnreadableDocument
+from index.readers import ocr
+from index.readers.pdf import read_pdf
+from index.readers.telegram import read_telegram_export
+from index.readers.word import read_docx
 from index.readers.files import MIB, not_readable, read_regular, walk
 from index.readers.limits import IngestLimits, check_html_shape
 from index.readers.metadata import (METADATA_KEYS, date_in_text, document_of_sidecar, load_yaml_mapping,
@@ -157,12 +161,8 @@ def read_documents(path: Path, doc_id: str, root: Path | None = None,
         document, notes = _read_pdf(raw, doc_id, content_hash, path, limits.pdf_pages)
         documents, warnings = [document], warnings + notes
     elif suffix in WORD_SUFFIXES:
-        from index.readers.word import read_docx
-
         documents = [read_docx(raw, doc_id, content_hash, _default_title(path), limits)]
     elif suffix in JSON_SUFFIXES:
-        from index.readers.telegram import read_telegram_export
-
         # For an export the sidecar's url is the channel's address; each post links below it.
         posts = read_telegram_export(raw, doc_id, salt=extra, channel_url=overrides.pop("url", None),
                                      max_messages=limits.export_messages)
@@ -317,8 +317,6 @@ def _read_html(html: str, doc_id: str, content_hash: str, path: Path) -> Documen
 
 def _read_pdf(raw: bytes, doc_id: str, content_hash: str, path: Path,
               max_pages: int) -> tuple[Document, list[IngestWarning]]:
-    from index.readers import ocr
-    from index.readers.pdf import read_pdf
 
     pdf = read_pdf(raw, max_pages)
     warnings = []
