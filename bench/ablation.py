@@ -87,17 +87,16 @@ class KeptQuestions:
     def __getattr__(self, name: str) -> object:  # name, dimension, encode_passages...
         return getattr(self.inner, name)
 
-    def _kept(self, method: str, text: str) -> np.ndarray:
-        if (method, text) not in self.kept:
-            self.kept[(method, text)] = getattr(self.inner, method)(*([[text]] if method == "encode_queries"
-                                                                      else [text]))
-        return self.kept[(method, text)]
-
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return np.concatenate([self._kept("encode_queries", t) for t in texts])
+        for text in texts:
+            if ("vector", text) not in self.kept:
+                self.kept[("vector", text)] = self.inner.encode_queries([text])  # type: ignore[attr-defined]
+        return np.concatenate([self.kept[("vector", t)] for t in texts])
 
     def encode_question(self, question: str) -> np.ndarray:
-        return self._kept("encode_question", question)
+        if ("pieces", question) not in self.kept:
+            self.kept[("pieces", question)] = self.inner.encode_question(question)  # type: ignore[attr-defined]
+        return self.kept[("pieces", question)]
 
 
 def in_pool(searcher: Searcher, item: EvalQuestion) -> bool:
