@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from index.calendars import MONTHS as SOLAR_HIJRI_MONTHS
 from index.lexical import terms_of
 
 DATE, AMOUNT, NAME = "date", "amount", "name"
@@ -54,8 +55,8 @@ _MONTHS = (
     r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec"
     r"|январ[яеью]|феврал[яеью]|март[аеу]?|апрел[яеью]|ма[яею]|июн[яеью]|июл[яеью]|август[аеу]?"
     r"|сентябр[яеью]|октябр[яеью]|ноябр[яеью]|декабр[яеью]"
-    r"|ژانویه|فوریه|مارس|آوریل|مه|ژوئن|ژوئیه|اوت|سپتامبر|اکتبر|نوامبر|دسامبر"
-    r"|فروردین|اردیبهشت|خرداد|تیر|مرداد|شهریور|مهر|آبان|آذر|دی|بهمن|اسفند"
+    r"|ژانویه|فوریه|مارس|آوریل|مه|ژوئن|ژوئیه|اوت|سپتامبر|اکتبر|نوامبر|دسامبر|"
+    + "|".join(SOLAR_HIJRI_MONTHS)  # the Persian calendar's (index.calendars)
 )
 # Gregorian years, and Solar Hijri ones (13xx, 14xx) in any digits.
 _YEAR = (rf"(?<!{_DIGIT})(?:1[3-4]{_DIGIT}{{2}}|19{_DIGIT}{{2}}|20{_DIGIT}{{2}}|[۱١][۳٣۴٤]{_DIGIT}{{2}})"
