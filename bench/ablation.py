@@ -24,10 +24,10 @@ import numpy as np
 from bot.answer import Answer
 from bot.evaluation import EvalQuestion, evaluate, load_questions
 from index.build import build_index
-from index.embed import load_embedder
-from index.retrieval_models import CrossEncoder
-from index.search import SearchParams, Searcher
-from index.store import IndexStore
+from index.models.models import ModelChoice, Models, load_models
+from index.models.retrieval_models import CrossEncoder
+from index.search.searcher import SearchParams, Searcher
+from index.store.files import IndexStore
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL = ROOT / "tests/eval"
@@ -132,12 +132,11 @@ def main() -> None:
     parser.add_argument("--blind", action="store_true", help="the blind parts (measure once)")
     parser.add_argument("--pool", action="store_true", help="also count how often the gold is a candidate")
     args = parser.parse_args()
-    embedder = load_embedder("minilm")
+    models = load_models(ModelChoice(reranker=False, question_runtime="torch"))
     # Only the first variant's time is a question's cost: the others reuse its model passes.
-    vectors, pieces = KeptQuestions(embedder), KeptQuestions(embedder.pieces)  # type: ignore[attr-defined]
-    multilingual = KeptQuestions(embedder.multilingual)  # type: ignore[attr-defined]
-    aligned = KeptQuestions(embedder.aligned)  # type: ignore[attr-defined]
     reranker = KeptScores(CrossEncoder())
+    kept = Models.of(KeptQuestions(models.vectors), KeptQuestions(models.pieces),  # type: ignore[arg-type]
+                     KeptQuestions(models.multilingual), KeptQuestions(models.aligned), reranker)  # type: ignore[arg-type]
     names = [v.strip() for v in args.variants.split(",") if v.strip()]
     for set_name in args.sets.split(","):
         corpus, questions, blind = SETS[set_name]
@@ -147,8 +146,8 @@ def main() -> None:
         items = load_questions(path)
         with tempfile.TemporaryDirectory() as tmp:
             store = IndexStore(Path(tmp))
-            built = build_index(corpus, store, embedder, full=True)
-            index = store.load(embedder)
+            built = build_index(corpus, store, models, full=True)
+            index = store.load(models)
             print(f"\n## {set_name}: {path.relative_to(ROOT)} ({len(items)} questions; "
                   f"{built.documents} documents, {built.chunks} chunks)\n")
             print("| variant | recall@1 / @3 | right document | highlight | off-topic answered "
@@ -156,14 +155,14 @@ def main() -> None:
             print("|---|---|---|---|---|---|---|---|")
             for name in names:
                 params = replace(SearchParams(), **VARIANTS[name])  # type: ignore[arg-type]
-                searcher = Searcher(index, vectors, pieces, reranker, params, multilingual, aligned)  # type: ignore[arg-type]
+                searcher = Searcher(index, kept, params)
                 cells, seconds = row(items, searcher)
                 print(f"| {name} | {cells} | {seconds * 1000:.0f} |", flush=True)
             if args.pool:
                 on = [q for q in items if q.on_topic]
                 for name in ("default", "candidates only (no every-chunk scoring)"):
                     params = replace(SearchParams(), **VARIANTS[name])  # type: ignore[arg-type]
-                    searcher = Searcher(index, vectors, pieces, reranker, params, multilingual, aligned)  # type: ignore[arg-type]
+                    searcher = Searcher(index, kept, params)
                     share = sum(in_pool(searcher, q) for q in on) / len(on)
                     print(f"\ngold among the scored chunks ({name}): {share:.3f}")
     per_pair = reranker.seconds / max(reranker.pairs, 1) * 1000

@@ -1,4 +1,4 @@
-"""Our BM25 score matrix (index.lexical.bm25_from_terms) against bm25s's own ``BM25.index``.
+"""Our BM25 score matrix (index.text.lexical.bm25_from_terms) against bm25s's own ``BM25.index``.
 
     python -m bench.bm25_index [--chunks 20000] [--words 80]
 
@@ -16,7 +16,7 @@ import time
 import bm25s
 import numpy as np
 
-from index.lexical import B, K1, bm25_from_terms, chunk_terms
+from index.text.lexical import B, K1, bm25_from_terms, chunk_terms
 
 
 def main() -> None:

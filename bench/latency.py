@@ -3,7 +3,7 @@
     python -m bench.latency [--documents 500 --paragraphs 20] [--repeats 3] [--cold 5]
 
 Uses a 10,000-chunk index of a generated corpus (bench/corpus.py), built first when missing with the
-default embedder (``load_embedder("minilm")``: MiniLM vectors, ColBERT pieces stored by the build).
+default embedder (``load_models``: MiniLM vectors, ColBERT pieces stored by the build).
 1. Warm: one process, models and index loaded; every question asked once ("first time") and then
    again ("repeated": nothing of a question is cached by the search any more, the pieces being
    stored; only the page cache and the runtimes are warmer), end to end: ``CaseBot.ask`` + the
@@ -89,26 +89,27 @@ class TimingReranker:
         return self.timer(kind, self.inner.scores, question, passages)
 
 
-def ensure_index(corpus: Path, index_dir: Path, embedder) -> None:
+def ensure_index(corpus: Path, index_dir: Path, models) -> None:
     from index.build import build_index
-    from index.store import IndexStore
+    from index.store.files import IndexStore
 
     print(f"bringing {index_dir} up to date (a no-op when it is) ...", flush=True)
-    print(build_index(corpus, IndexStore(index_dir), embedder).summary(), flush=True)
-    loaded = IndexStore(index_dir).load(embedder)
+    print(build_index(corpus, IndexStore(index_dir), models).summary(), flush=True)
+    loaded = IndexStore(index_dir).load(models)
     build, chunks = loaded.path, loaded.manifest.chunks
     size = sum(f.stat().st_size for f in build.rglob("*") if f.is_file())
     print(f"index on disk: {size / 1e6:.1f} MB for {chunks} chunks, {size / chunks / 1024:.1f} KiB per chunk "
           f"({build.name})\n", flush=True)
 
 
-def warm(index_dir: Path, embedder, repeats: int) -> None:
-    import index.candidates as candidates
-    import index.search as search
+def warm(index_dir: Path, models, repeats: int) -> None:
+    import index.search.candidates as candidates
+    import index.search.searcher as search
     from bot.render.terminal import render_answer
     from bot.service import CaseBot
     from bot.settings import Settings
-    from index.retrieval_models import CrossEncoder
+    from index.models.models import Models, reading_questions
+    from index.models.retrieval_models import CrossEncoder
 
     qs = questions()
     breakdown: dict[str, float] = defaultdict(float)
@@ -133,7 +134,8 @@ def warm(index_dir: Path, embedder, repeats: int) -> None:
             if rerank_depth is not None:
                 settings = replace(settings, rerank_depth=rerank_depth)
             # RERANK_DEPTH=0 loads no cross-encoder (bot.service), so highlights come from MaxSim too
-            bot = CaseBot(settings, embedder=embedder, reranker=reranker if settings.rerank_depth else None)
+            with_reranker = models.replace(reranker=reranker)
+            bot = CaseBot(settings, reading_questions(with_reranker, settings.model_choice()))
             bot.open(build_if_missing=False)
             searcher = bot.searcher
             timer = Timer()
@@ -142,9 +144,10 @@ def warm(index_dir: Path, embedder, repeats: int) -> None:
             )
             pieces = TimingPieces(searcher.late.model, timer) if searcher.late is not None else None
             # bench only: the same index, models and params, with timed calls
-            bot._searcher = search.Searcher(searcher.index, TimingEmbedder(searcher.embedder, timer), pieces,
-                                            timed_reranker, searcher.params)
-            clock = _wrap_clocks(candidates, search, bot._searcher, timed_reranker, timer.seconds)
+            timed_models = Models.of(models.vectors, pieces, models.multilingual, models.aligned,  # type: ignore[arg-type]
+                                     timed_reranker, TimingEmbedder(searcher.embedder, timer))
+            bot.index._searcher = search.Searcher(searcher.index, timed_models, searcher.params)
+            clock = _wrap_clocks(candidates, search, bot.index._searcher, timed_reranker, timer.seconds)
             bot.ask("warm up the model and the caches of the process")
             timer.seconds.clear()
 
@@ -179,8 +182,8 @@ def warm(index_dir: Path, embedder, repeats: int) -> None:
 
 
 def _wrap_clocks(candidates, search, searcher, reranker, seconds: dict[str, float]) -> Callable[[], None]:
-    """Time FAISS and BM25 (index.candidates), the late-interaction match and the cross-encoder's
-    ranking call (index.search); returns a function that undoes it."""
+    """Time FAISS and BM25 (index.search.candidates), the late-interaction match and the cross-encoder's
+    ranking call (index.search.searcher); returns a function that undoes it."""
     originals = {"search_vectors": candidates.search_vectors, "bm25_scores": candidates.bm25_scores}
     original_rerank = search.rerank
 
@@ -220,21 +223,19 @@ def _wrap_clocks(candidates, search, searcher, reranker, seconds: dict[str, floa
 COLD = r"""
 import sys, time
 t0 = time.perf_counter()
-import bot.cli, bot.service, index.search  # what `python -m bot ask` imports before the models
+import bot.cli, bot.service, index.search.searcher  # what `python -m bot ask` imports before the models
 t1 = time.perf_counter()
 from pathlib import Path
 from bot.settings import Settings
 from bot.service import CaseBot
-from index.embed import load_embedder
-from index.retrieval_models import CrossEncoder
-embedder = load_embedder("minilm")
+from index.models.models import ModelChoice, load_models
+models = load_models(ModelChoice(question_runtime="torch"))
 t2 = time.perf_counter()
 settings = Settings(corpus_dir=Path("/nonexistent"), index_dir=Path({index!r}), question_runtime="torch")
-reranker = CrossEncoder() if settings.rerank_depth else None
 t3 = time.perf_counter()
 bot.cli._serving()  # what `bot ask` applies first
 # one question: `bot ask` reads it with torch (bot/cli.py)
-bot = CaseBot(settings, embedder=embedder, reranker=reranker)
+bot = CaseBot(settings, models)
 bot.open(build_if_missing=False)
 t4 = time.perf_counter()
 bot.ask({question!r})
@@ -288,17 +289,17 @@ def main() -> None:
 
     tune_for_questions()  # what a serving process runs under: `bot ask/chat/run` apply it (bot/cli.py)
     from bench.corpus import generate
-    from index.embed import load_embedder
+    from index.models.models import ModelChoice, load_models
 
     corpus = WORK / f"corpus-{args.documents}x{args.paragraphs}"
     if not corpus.is_dir():
         generate(corpus, args.documents, args.paragraphs)
     index_dir = WORK / f"index-{args.documents * args.paragraphs}"
     header("Question latency and cold start")
-    embedder = load_embedder("minilm")  # what the bot loads by default
-    ensure_index(corpus, index_dir, embedder)
+    models = load_models(ModelChoice(reranker=False, question_runtime="torch"))  # the bot's by default
+    ensure_index(corpus, index_dir, models)
     if args.repeats:
-        warm(index_dir, embedder, args.repeats)
+        warm(index_dir, models, args.repeats)
     if args.cold:
         cold(index_dir, args.cold)
 

@@ -85,10 +85,11 @@ def main() -> None:
 
     from bot.service import CaseBot
     from bot.settings import Settings
-    from index.embed import load_embedder
-    from index.retrieval_models import CrossEncoder
+    from index.models.models import ModelChoice, load_models
+    from index.models.retrieval_models import CrossEncoder
 
-    embedder = load_embedder("minilm")  # what the bot loads by default (the index must be built with it)
+    # what the bot loads by default (the index must be built with it)
+    models = load_models(ModelChoice(reranker=False, question_runtime="torch"))
     settings = Settings(corpus_dir=Path("/nonexistent"), index_dir=args.index, model_cache_dir=MODELS)
     if args.rerank_depth is not None:
         settings = replace(settings, rerank_depth=args.rerank_depth)
@@ -107,7 +108,7 @@ def main() -> None:
         batches = [pool[i :: args.askers] for i in range(args.askers)]
         modes = list(results) if repeat % 2 == 0 else list(reversed(results))
         for mode in modes:
-            casebot = CaseBot(settings, embedder=embedder, reranker=reranker)
+            casebot = CaseBot(settings, models.replace(reranker=reranker))
             casebot.open(build_if_missing=False)
             casebot.ask("warm up")
             if mode == "ask_async, 1 model thread":

@@ -1,4 +1,4 @@
-"""Why the INT8 retrieval models read one text at a time (index/retrieval_models.py).
+"""Why the INT8 retrieval models read one text at a time (index/models/retrieval_models.py).
 
     PYTHONPATH=. python -m bench.one_at_a_time
 
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from index.chunk import chunk_document
-from index.ingest import scan_corpus
-from index.retrieval_models import ColbertPieces, CrossEncoder
+from index.ingest.chunk import chunk_document
+from index.ingest.documents import scan_corpus
+from index.models.retrieval_models import ColbertPieces, CrossEncoder
 
 CORPUS = Path(__file__).resolve().parents[1] / "tests" / "eval" / "case" / "corpus"
 QUESTION = "Which judge ordered Telegram blocked in April 2018?"

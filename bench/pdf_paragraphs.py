@@ -10,7 +10,7 @@ header, page numbers, navigation), and the time per page. Readers compared:
 * pypdf ``extract_text()``: what casebot used before (page texts joined; no paragraphs);
 * pypdf ``extraction_mode="layout"``: blank lines where the layout has gaps, lines then joined;
 * pdfminer.six text boxes, each box one paragraph, lines joined (no furniture or page handling);
-* casebot's reader (index/readers/pdf.py: pdfminer's layout plus furniture, paragraphs across
+* casebot's reader (index/ingest/readers/pdf.py: pdfminer's layout plus furniture, paragraphs across
   pages and columns, hyphenation).
 
 ``--pages N`` also times casebot's reader on the Chromium print repeated to N pages.
@@ -25,7 +25,7 @@ import time
 
 from bench._common import header, table
 
-from index.readers.pdf import read_pdf
+from index.ingest.readers.pdf import read_pdf
 from tests.support.documents import DOCUMENTS, normalised, share_found, source_paragraphs
 
 PDFS = {

@@ -1,4 +1,4 @@
-"""The question's MiniLM pass: today's hand-exported onnxruntime copy (index.onnx_model) against
+"""The question's MiniLM pass: today's hand-exported onnxruntime copy (index.models.onnx_model) against
 sentence-transformers' own ONNX backend (``SentenceTransformer(path, backend="onnx")``, via optimum).
 
     python bench/question_onnx.py [--repeats 50] [--rounds 3] [--extra-path DIR]
@@ -48,8 +48,8 @@ def child(runtime: str, repeats: int, export_dir: Path, out: Path) -> None:
     started = time.perf_counter()
     sys.path.insert(0, str(ROOT))
     if runtime == "today":
-        from index.embed import SentenceTransformerEmbedder
-        from index.onnx_model import question_embedder
+        from index.models.embed import SentenceTransformerEmbedder
+        from index.models.onnx_model import question_embedder
 
         questions = question_embedder(SentenceTransformerEmbedder(), MODELS)
         assert questions is not None, "the onnxruntime copy is not usable"
@@ -60,7 +60,7 @@ def child(runtime: str, repeats: int, export_dir: Path, out: Path) -> None:
         import onnxruntime as ort
         from sentence_transformers import SentenceTransformer
 
-        options = ort.SessionOptions()  # the same options as index.onnx_model
+        options = ort.SessionOptions()  # the same options as index.models.onnx_model
         options.intra_op_num_threads = os.cpu_count() or 1
         options.inter_op_num_threads = 1
         options.log_severity_level = 3

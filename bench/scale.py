@@ -8,7 +8,7 @@ vectors are SYNTHETIC (embedding a million texts takes hours on two cores): each
 own covariance (``synthetic_vectors``). Recall is also measured on real MiniLM vectors alone
 (``--real``: the 10,000 vectors of that index, 300 of them held out as queries).
 
-1. Build: chunking, BM25, the FAISS index chosen by size (index.vectors), and the store's write.
+1. Build: chunking, BM25, the FAISS index chosen by size (index.store.vectors), and the store's write.
 2. Recall@10 of the chosen index against exact search, over nprobe, on held-out query vectors.
 3. Serving: a fresh process loads the index through IndexStore and CaseBot with the real models
    (the default embedder: MiniLM vectors + ColBERT pieces, and the cross-encoder), reports its
@@ -54,7 +54,7 @@ def synthetic_vectors(n: int, anchors: np.ndarray, spread: float = 1.0, seed: in
 
 def real_anchors() -> np.ndarray:
     """The real MiniLM vectors of the 10,000-chunk index of bench/latency.py (built if missing)."""
-    from index.store import IndexStore
+    from index.store.files import IndexStore
 
     index_dir = WORK / "index-10000"
     if not (index_dir / "current").exists():
@@ -110,11 +110,11 @@ def build(args) -> None:
 
     from bench.corpus import generate
     from index.build import chunk_hash
-    from index.chunk import chunk_document
-    from index.ingest import scan_corpus
-    from index.lexical import build_bm25
-    from index.store import FORMAT_VERSION, IndexStore, Manifest
-    from index.vectors import build_vector_index, index_kind
+    from index.ingest.chunk import chunk_document
+    from index.ingest.documents import scan_corpus
+    from index.text.lexical import build_bm25
+    from index.store.files import FORMAT_VERSION, IndexStore, Manifest
+    from index.store.vectors import build_vector_index, index_kind
 
     documents_n = args.chunks // 20
     corpus = WORK / f"corpus-{documents_n}x20"
@@ -179,8 +179,8 @@ def add_synthetic_pieces(index_dir: Path) -> None:
     in place (bench only); serving then matches the question with them instead of asking the model."""
     import json
 
-    from index.store import IndexStore
-    from index.pieces import PIECE_CHUNKS_FILE, PIECES_FILE, PieceTable
+    from index.store.files import IndexStore
+    from index.store.pieces import PIECE_CHUNKS_FILE, PIECES_FILE, PieceTable
 
     real_build = IndexStore(WORK / "index-10000").current_build()
     real_units = np.load(real_build / PIECE_CHUNKS_FILE)
@@ -220,9 +220,9 @@ def add_synthetic_pieces(index_dir: Path) -> None:
 
 
 def _model_name() -> str:
-    """The name the default embedder (``load_embedder("minilm")``: MiniLM vectors + ColBERT pieces)
+    """The name the default embedder (``load_models``: MiniLM vectors + ColBERT pieces)
     gives itself, without loading the models: the one bench/latency.py's index was built with."""
-    from index.store import IndexStore
+    from index.store.files import IndexStore
 
     real_anchors()  # builds that index when missing
     return IndexStore(WORK / "index-10000").read_manifest().model
@@ -230,7 +230,7 @@ def _model_name() -> str:
 
 def real_recall(args) -> None:
     """Recall of the IVF index on real MiniLM vectors: the 10,000-chunk index, 300 held out as queries."""
-    from index.vectors import build_vector_index
+    from index.store.vectors import build_vector_index
 
     vectors = real_anchors()
     order = np.random.default_rng(0).permutation(len(vectors))
@@ -253,24 +253,22 @@ from bot.settings import Settings
 from bot.service import CaseBot
 from bot.render.terminal import render_answer
 from bot.answer import Answer
-from index.embed import load_embedder
-from index.retrieval_models import CrossEncoder
+from index.models.models import load_models
 settings = Settings(corpus_dir=Path("/nonexistent"), index_dir=Path({index!r}),
                     model_cache_dir=Path({models!r}))
-embedder = load_embedder("minilm")
-reranker = CrossEncoder() if settings.rerank_depth else None
+models = load_models(settings.model_choice())
+models.warm_up()
 t1 = time.perf_counter(); rss_model = rss_mb()
 from bot.runtime import tune_for_questions; tune_for_questions()  # what `bot ask/chat/run` apply (bot/cli.py)
-bot = CaseBot(settings, embedder=embedder, reranker=reranker)
-from index.search import Searcher
-t = time.perf_counter(); index = bot.store.load(embedder); store_s = time.perf_counter() - t
-bot._searcher = bot._searcher_for(index, bot._question_model())  # what CaseBot.open does, timed in two parts
+bot = CaseBot(settings, models)
+from index.search.searcher import Searcher
+t = time.perf_counter(); index = bot.store.load(models); store_s = time.perf_counter() - t
+bot.index._searcher = bot.index._searcher_for(index)  # what CaseBot.open does, timed in two parts
 t2 = time.perf_counter(); rss_loaded = rss_mb()
 questions = json.loads({questions!r})
 searcher = bot.searcher
 # bench only: the same index and models without the cross-encoder (late interaction alone ranks)
-plain = Searcher(searcher.index, searcher.embedder, searcher.late.model if searcher.late else None, None,
-                 replace(searcher.params, rerank_depth=0))
+plain = Searcher(searcher.index, models, replace(searcher.params, rerank_depth=0))
 result = dict(model_s=t1 - t0, load_s=t2 - t1, store_s=store_s, rss_model=rss_model, rss_loaded=rss_loaded,
               kind=type(searcher.index.vector_index).__name__, pieces=searcher.index.pieces is not None,
               depth=searcher.params.rerank_depth)

@@ -4,7 +4,7 @@
 
 Question vectors are embedded once up front (real model), then each stage is timed per question:
 ``search_vectors`` (the index chosen by size), ``bm25_scores`` (bm25s), and picking the 10 best
-BM25 chunks with a full ``argsort`` (what index/search.py does), ``argpartition``, or
+BM25 chunks with a full ``argsort`` (what index/search/searcher.py does), ``argpartition``, or
 ``argpartition`` over the chunks that hold a question word at all.
 """
 
@@ -27,16 +27,16 @@ def main() -> None:
     parser.add_argument("--index", type=Path, default=WORK / "index-1000000")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    from index.embed import SentenceTransformerEmbedder
-    from index.lexical import bm25_scores
-    from index.store import IndexStore
-    from index.vectors import index_kind, search_vectors
+    from index.models.embed import SentenceTransformerEmbedder
+    from index.text.lexical import bm25_scores
+    from index.store.files import IndexStore
+    from index.store.vectors import index_kind, search_vectors
 
-    embedder = SentenceTransformerEmbedder()
-    loaded = IndexStore(args.index).load(embedder)
+    minilm = SentenceTransformerEmbedder()
+    loaded = IndexStore(args.index).load()
     n = len(loaded.chunks)
     qs = questions()
-    vectors = embedder.encode_queries(qs)
+    vectors = minilm.encode_queries(qs)
     header(
         f"Search side at {n} chunks ({index_kind(loaded.vector_index)}), {len(qs)} questions x {args.repeats}"
     )

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.links import quote_link
-from index.language import name as language_name
+from index.text.language import name as language_name
 from index.types import Passage, Retrieval
 
 
@@ -21,7 +21,7 @@ class Answer:
     suggestions: tuple[str, ...] = field(default=())
     # When declined because the question names things no document mentions: those names, as asked.
     unknown_names: tuple[str, ...] = field(default=())
-    language: str = "en"  # the question's language (index.language)
+    language: str = "en"  # the question's language (index.text.language)
     # When declined because casebot does not read the question's language: that language's name.
     unserved_language: str = ""
     # When declined because no passage holds the kind of answer asked: "date", "amount" or "name".

@@ -19,7 +19,7 @@ from bot.cli_context import Context
 from bot.cli_eval import eval_command, eval_followups
 from bot.settings import Settings, unknown_keys
 from index.errors import CasebotError, QuestionRejected
-from index.shown import shown
+from index.text.shown import shown
 
 log = logging.getLogger("bot")
 
@@ -37,7 +37,7 @@ def _check_folders(settings: Settings, corpus_needed: bool) -> None:
                            "read-only or not yours): set INDEX_DIR to a folder casebot may write.")
     if settings.corpus_dir.is_dir():
         return
-    from index.store import IndexStore
+    from index.store.files import IndexStore
 
     if corpus_needed or IndexStore(index_dir).current_build() is None:
         raise CasebotError(f"The corpus folder {shown(str(settings.corpus_dir))} does not exist "
@@ -47,7 +47,7 @@ def _check_folders(settings: Settings, corpus_needed: bool) -> None:
 
 
 class _ShownNames(logging.Filter):
-    """Every log line is one line whatever a file or document is called (index.shown)."""
+    """Every log line is one line whatever a file or document is called (index.text.shown)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -238,14 +238,14 @@ def index_build(obj: Context, full: bool, no_wait: bool, watch: bool) -> None:
     started = time.perf_counter()
     _check_folders(obj.settings, corpus_needed=True)
     if no_wait:  # say so before spending seconds on loading the model
-        from index.lock import BuildLock
+        from index.store.lock import BuildLock
 
         BuildLock(obj.settings.index_dir).check_free()
     casebot = obj.casebot(open_index=False)
 
     def build(full: bool, started: float) -> None:
         """One build; ``started`` is when the command (the first time) or the rebuild began."""
-        # Each warning is already one log line (index.ingest): not printed a second time here.
+        # Each warning is already one log line (index.ingest.documents): not printed a second time here.
         report = casebot.rebuild(full=full, progress=sys.stderr.isatty(), wait=not no_wait,
                                  on_wait=lambda line: click.echo(line, err=True))
         whole = time.perf_counter() - started
@@ -258,7 +258,7 @@ def index_build(obj: Context, full: bool, no_wait: bool, watch: bool) -> None:
         return
     import threading
 
-    from index.watch import watch_corpus
+    from index.ingest.watch import watch_corpus
 
     def settled(paths: set[Path]) -> None:
         click.echo(
@@ -282,8 +282,8 @@ def index_build(obj: Context, full: bool, no_wait: bool, watch: bool) -> None:
 @click.pass_obj
 def index_status(obj: Context, as_json: bool) -> None:
     """Documents, chunks, model, age and size of the current index."""
-    from index.builds import serving_status
-    from index.store import IndexStore
+    from index.store.builds import serving_status
+    from index.store.files import IndexStore
 
     status, damaged = serving_status(IndexStore(obj.settings.index_dir))
     if damaged:

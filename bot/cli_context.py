@@ -7,7 +7,7 @@ import dataclasses
 import click
 
 from bot.settings import Settings
-from index.shown import shown
+from index.text.shown import shown
 
 
 class Context:

@@ -47,7 +47,7 @@ class EvalReport:
     unanswerable_declined: float = 1.0  # share of in-domain unanswerable questions declined
     right_document: float = 0.0  # share of on-topic questions whose top passage is of the gold document
     # Share of on-topic questions with a right passage anywhere in the answer: the top 3, or a passage
-    # of another language added after them (index.crosslingual).
+    # of another language added after them (index.search.crosslingual).
     in_answer: float = 0.0
     misses: tuple[str, ...] = field(default=())  # on-topic questions without a correct passage in the top 3
     answered_off_topic: tuple[str, ...] = field(default=())  # off-topic questions that were answered

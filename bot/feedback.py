@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bot.answer import Answer
-from index.atomic import sync
+from index.store.atomic import sync
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from index.builds import Fingerprint, Serving, load_serving
-from index.embed import Embedder
-from index.store import IndexStore
+from index.store.builds import Fingerprint, Serving, load_serving
+from index.types import ModelIdentity
+from index.store.files import IndexStore
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +25,9 @@ class IndexFollower:
     """Remembers what was loaded (where ``current`` pointed, the served build's fingerprint) and
     loads the build to serve when that changes. Not thread-safe: the caller serialises calls."""
 
-    def __init__(self, store: IndexStore, embedder: Embedder) -> None:
+    def __init__(self, store: IndexStore, models: ModelIdentity) -> None:
         self.store = store
-        self.embedder = embedder
+        self.models = models
         self.link: Path | None = None  # where ``current`` pointed at the last load
         self.fingerprint: Fingerprint | None = None  # of the build served since then
         self._warned: set[Path] = set()  # damaged builds already warned about
@@ -49,7 +49,7 @@ class IndexFollower:
         (warned about once per damaged build). Raises IndexMissing, IndexCorrupt, ModelMismatch."""
         link = self.store.current_build()
         try:
-            serving = load_serving(self.store, self.embedder)
+            serving = load_serving(self.store, self.models)
         except Exception:
             # Nothing loads: keep serving what is loaded and try again when ``current`` moves.
             self.link = link

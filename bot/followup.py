@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from index.lexical import STOPWORDS, WORD
+from index.text.lexical import STOPWORDS, WORD
 
 REFERRING_MAX_CONTENT = 3
 
@@ -50,7 +50,7 @@ _OPENERS = tuple(sorted((
     "а насчёт", "а насчет", "тогда", "но",
     "و", "اما", "پس", "چطور", "درباره", "در مورد", "و درباره",
 ), key=len, reverse=True))
-# Persian function words (bm25s has English and Russian lists; index.lexical keeps Persian words whole).
+# Persian function words (bm25s has English and Russian lists; index.text.lexical keeps Persian words whole).
 _PERSIAN_STOPWORDS = frozenset(
     "از به با در را که و یا تا بر برای این آن است بود شد شده کرد کرده می هست نیست های ها یک دیگر "
     "هم چه چرا کی کجا کدام چگونه چطور چند آیا بود؟ شد؟ کرد؟ است؟".split()

@@ -1,9 +1,9 @@
 """Documents added to and removed from the corpus from a chat, by the bot's admins.
 
-An upload goes through the corpus's own readers (index.ingest.read_documents, with their size, type
+An upload goes through the corpus's own readers (index.ingest.documents.read_documents, with their size, type
 and hostile-file limits) before anything is saved: a file the build would skip is refused with the
 build's reason and never enters the corpus folder. An accepted file is saved atomically
-(index.atomic) beside a sidecar recording who added it, when and from which room, and the index is
+(index.store.atomic) beside a sidecar recording who added it, when and from which room, and the index is
 rebuilt incrementally in a worker thread: questions keep being answered from the current index until
 the new one is swapped in (bot.service).
 """
@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING
 import yaml
 
 from bot.render import wording
-from index.atomic import write_atomic
+from index.store.atomic import write_atomic
 from index.errors import CasebotError, UnreadableDocument
-from index.ingest import MIB, SUPPORTED_SUFFIXES, read_documents
-from index.readers.limits import IngestLimits
-from index.readers.metadata import SIDECAR_SUFFIXES, sidecar_of
+from index.ingest.documents import MIB, SUPPORTED_SUFFIXES, read_documents
+from index.ingest.readers.limits import IngestLimits
+from index.ingest.readers.metadata import SIDECAR_SUFFIXES, sidecar_of
 from index.types import Document
 
 if TYPE_CHECKING:

@@ -11,7 +11,8 @@ from typing import Mapping
 from dotenv import dotenv_values
 
 from index.errors import CasebotError
-from index.readers.limits import IngestLimits
+from index.ingest.readers.limits import IngestLimits
+from index.models.models import ModelChoice
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 NO_DISCORD_TOKEN = ("DISCORD_TOKEN is not set: put the bot's token in .env or the environment "
@@ -45,7 +46,7 @@ class Settings:
     index_dir: Path = Path("var/index")
     embedder: str = "minilm"
     top_k: int = 3
-    min_score: float = 0.0  # 0 means "use the calibrated threshold" (index.abstention)
+    min_score: float = 0.0  # 0 means "use the calibrated threshold" (index.search.abstention)
     # Candidates the cross-encoder reads per question (0: off, rank by late interaction alone).
     rerank_depth: int = 12
     max_question_chars: int = 2000
@@ -65,7 +66,7 @@ class Settings:
     corpus_watch: bool = False
     # Per-user limit for chat platforms: at most this many questions per minute.
     rate_limit_per_minute: int = 6
-    # How much of one file a build reads (index.readers.limits; each documented in .env.example).
+    # How much of one file a build reads (index.ingest.readers.limits; each documented in .env.example).
     max_file_mib: int = IngestLimits.file_mib
     max_unzipped_mib: int = IngestLimits.unzipped_mib
     max_zip_members: int = IngestLimits.zip_members
@@ -156,6 +157,9 @@ class Settings:
         return IngestLimits(self.max_file_mib, self.max_unzipped_mib, self.max_zip_members,
                             self.max_export_messages, self.max_html_line_kib, self.max_html_depth,
                             self.max_pdf_pages)
+
+    def model_choice(self) -> ModelChoice:
+        return ModelChoice(self.embedder, self.rerank_depth > 0, self.question_runtime, self.model_cache_dir)
 
     def require_platform(self, platform: str) -> None:
         """Raise SettingsError when ``platform``'s own settings cannot work: checked before any model

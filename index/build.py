@@ -1,11 +1,11 @@
 """Build the index from the corpus, incrementally.
 
 Every chunk is keyed by a hash of the embedder's name, its exact text and the context the piece model
-reads in front of it (its document's title, index.late_interaction): a rebuild reuses the
+reads in front of it (its document's title, index.search.late_interaction): a rebuild reuses the
 vectors (and word pieces, and terms) of every chunk whose hash is already in the current index and
 embeds only the rest. Unchanged documents therefore cost no model time, changed
 ones are replaced and deleted ones disappear. The new index is written beside the old one and
-swapped in atomically (see index.store).
+swapped in atomically (see index.store.files).
 """
 
 from __future__ import annotations
@@ -23,31 +23,32 @@ from typing import Any
 
 import numpy as np
 
-from index.chunk import chunk_document
-from index.embed import Embedder, TokenEmbedder
-from index.builds import load_serving, prune_builds
+from index.ingest.chunk import chunk_document
+from index.models.encoded import Embedder
+from index.models.models import Models
+from index.store.builds import load_serving, prune_builds
 from index.errors import CorpusError, DiskFull, IndexCorrupt, IndexMissing, ModelMismatch
-from index.ingest import PROGRESS_EVERY, IngestLimits, IngestWarning, scan_corpus
-from index.late_interaction import context_of, read_in_context
-from index.lock import BuildLock
-from index.lexical import bm25_from_terms, chunk_terms
-from index.store import FORMAT_VERSION, IndexStore, LoadedIndex, Manifest, stored_terms
-from index.pieces import PieceSpill, PieceTable, write_piece_table
+from index.ingest.documents import PROGRESS_EVERY, IngestLimits, IngestWarning, scan_corpus
+from index.search.late_interaction import context_of, read_in_context
+from index.store.lock import BuildLock
+from index.text.lexical import bm25_from_terms, chunk_terms
+from index.store.files import FORMAT_VERSION, IndexStore, LoadedIndex, Manifest, stored_terms
+from index.store.pieces import PieceSpill, PieceTable, write_piece_table
 from index.types import Chunk, Document
-from index.vectors import build_vector_index
+from index.store.vectors import build_vector_index
 
 log = logging.getLogger(__name__)
 
 # One vector per chunk, so that a build costs what one model.encode of the chunk texts costs.
-# Sentences are scored at question time, word by word, for the few candidates (index.search);
+# Sentences are scored at question time, word by word, for the few candidates (index.search.searcher);
 # separate sentence vectors did not rank better with it (docs/performance.md, bench/build.py).
 
-# Up to this many chunks a build also stores every chunk's word-piece vectors (index.pieces, about
+# Up to this many chunks a build also stores every chunk's word-piece vectors (index.store.pieces, about
 # 34 kB a chunk, read only for a question's candidates), so re-scoring candidates needs no model pass
 # per question; above it the searcher has the model read its few candidates, much slower
 # (bench/scale.py --pieces, docs/performance.md).
 TOKEN_STORE_MAX_CHUNKS = 2_000_000
-# Texts whose word pieces the model reads before they are written out 8-bit (index.pieces.PieceSpill):
+# Texts whose word pieces the model reads before they are written out 8-bit (index.store.pieces.PieceSpill):
 # about 170 MB of float32 pieces at most.
 EMBED_BLOCK = 1024
 
@@ -91,10 +92,10 @@ def chunk_hash(model_name: str, text: str, context: str = "") -> bytes:
     ).digest()
 
 
-def _previous(store: IndexStore, embedder: Embedder, full: bool) -> tuple[LoadedIndex | None, bool]:
+def _previous(store: IndexStore, models: Models, full: bool) -> tuple[LoadedIndex | None, bool]:
     """The build to reuse vectors from (None: embed everything), and whether the current one is damaged."""
     try:
-        serving = load_serving(store, embedder)
+        serving = load_serving(store, models)
     except IndexMissing:
         return None, False
     except (IndexCorrupt, ModelMismatch) as exc:
@@ -107,7 +108,7 @@ def _previous(store: IndexStore, embedder: Embedder, full: bool) -> tuple[Loaded
     return serving.index, serving.damaged is not None
 
 
-def build_index(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool = False,
+def build_index(corpus_dir: Path, store: IndexStore, models: Models, full: bool = False,
                 progress: bool = False, on_embedded: Callable[[int], None] | None = None,
                 piece_limit: int = TOKEN_STORE_MAX_CHUNKS, wait: bool = True,
                 on_wait: Callable[[str], None] | None = None,
@@ -115,17 +116,17 @@ def build_index(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: b
     """Bring the index in ``store`` up to date with ``corpus_dir``, reading each file within
     ``limits``. Returns what was done.
 
-    One build at a time per index folder, across processes (index.lock): when another one runs,
+    One build at a time per index folder, across processes (index.store.lock): when another one runs,
     wait for it (telling ``on_wait`` who it is) or, unless ``wait``, raise IndexBusy."""
     with BuildLock(store.root).hold(wait=wait, on_wait=on_wait or log.warning):
-        return _build(corpus_dir, store, embedder, full, progress, on_embedded, piece_limit, limits)
+        return _build(corpus_dir, store, models, full, progress, on_embedded, piece_limit, limits)
 
 
-def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, progress: bool,
+def _build(corpus_dir: Path, store: IndexStore, models: Models, full: bool, progress: bool,
            on_embedded: Callable[[int], None] | None, piece_limit: int, limits: IngestLimits) -> BuildReport:
     started = time.perf_counter()
     timings: dict[str, float] = {}
-    previous, damaged = _previous(store, embedder, full)
+    previous, damaged = _previous(store, models, full)
     timings["load previous"] = time.perf_counter() - started
     scan = scan_corpus(corpus_dir, known={d.doc_id: d for d in previous.documents} if previous else None,
                        limits=limits)
@@ -144,17 +145,13 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
     added = tuple(sorted(set(hashes) - set(old_hashes)))
     removed = tuple(sorted(set(old_hashes) - set(hashes)))
     changed = tuple(sorted(d for d in hashes if d in old_hashes and old_hashes[d] != hashes[d]))
-    wants_pieces = (
-        isinstance(embedder, TokenEmbedder)
-        and previous is not None
-        and previous.manifest.chunks <= piece_limit
-    )
+    wants_pieces = previous is not None and previous.manifest.chunks <= piece_limit
     if (
         previous is not None
         and not damaged
         and old_hashes == hashes
         and (previous.pieces is not None or not wants_pieces)
-        and (previous.aligned is not None or getattr(embedder, "aligned", None) is None)
+        and (previous.aligned is not None or models.aligned is None)
     ):
         prune_builds(store)  # what a build killed after its swap left (an extra build, an unfinished one)
         return BuildReport(len(documents), previous.manifest.chunks, 0, previous.manifest.chunks,
@@ -168,14 +165,14 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
     texts = [c.text for c in chunks]
     by_id = documents_by_id(documents)
     contexts = [context_of(by_id[c.doc_id]) for c in chunks]
-    hashes_of_chunks = [chunk_hash(embedder.name, t, c) for t, c in zip(texts, contexts)]
+    hashes_of_chunks = [chunk_hash(models.name, t, c) for t, c in zip(texts, contexts)]
     timings["chunk"] = time.perf_counter() - t
 
-    store_pieces = isinstance(embedder, TokenEmbedder) and 0 < len(chunks) <= piece_limit
+    store_pieces = 0 < len(chunks) <= piece_limit
     if previous is not None and store_pieces and previous.pieces is None:
         log.info("the current index has no word vectors: embedding every chunk again to store them")
         previous = None
-    vectors = np.empty((len(texts), embedder.dimension), dtype=np.float32)
+    vectors = np.empty((len(texts), models.dimension), dtype=np.float32)
     old_rows = np.full(len(texts), -1, dtype=np.int64)  # the previous build's chunk with the same hash
     if previous is not None:
         known = dict(zip(previous.hashes.tolist(), range(len(previous.hashes))))
@@ -190,20 +187,23 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
     t = time.perf_counter()
     # Beyond one block the new pieces go to an unnamed file in INDEX_DIR, which the system frees when
     # the build returns, fails or is killed; a smaller build keeps them in memory, 8-bit.
-    spill = (PieceSpill(store.root, embedder.dimension, on_disk=len(missing) > EMBED_BLOCK)
+    spill = (PieceSpill(store.root, models.pieces.dimension, on_disk=len(missing) > EMBED_BLOCK)
              if store_pieces and missing else None)
     if missing:
         try:
             vectors[missing] = _embed([texts[i] for i in missing], [contexts[i] for i in missing], missing,
-                                      embedder, spill, progress, on_embedded)
+                                      models, spill, progress, on_embedded)
         except OSError as exc:  # the spill file filled the disk
             if _disk_full(exc):
                 raise _no_space(store, "the build stopped") from None
             raise
     new_pieces = spill.records() if spill is not None else {}
-    multilingual = _second_vectors(embedder, "multilingual", texts, missing, vectors, previous, old_rows,
+    multilingual = _second_vectors(models.multilingual, "multilingual", texts, missing,
+                                   vectors if models.multilingual is models.vectors else None,
+                                   previous.multilingual if previous is not None else None, old_rows,
                                    progress)
-    aligned = _second_vectors(embedder, "aligned", texts, missing, vectors, previous, old_rows, progress)
+    aligned = _second_vectors(models.aligned, "aligned", texts, missing, None,
+                              previous.aligned if previous is not None else None, old_rows, progress)
     timings["embed"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -222,8 +222,8 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
         format=FORMAT_VERSION,
         build_id="",
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        model=embedder.name,
-        dimension=embedder.dimension,
+        model=models.name,
+        dimension=models.dimension,
         documents=len(documents),
         chunks=len(chunks),
         vector_index=type(vector_index).__name__,
@@ -233,9 +233,9 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
     try:
         token_pieces = 0
         if store_pieces:
-            write_piece_table(build, embedder.dimension, previous.pieces if previous else None,
+            write_piece_table(build, models.pieces.dimension, previous.pieces if previous else None,
                               previous.path if previous else None, reused, new_pieces)
-            token_pieces = PieceTable.load(build, embedder.dimension, len(chunks)).live_records  # type: ignore[union-attr]
+            token_pieces = PieceTable.load(build, models.pieces.dimension, len(chunks)).live_records  # type: ignore[union-attr]
         manifest = Manifest(**{**manifest.__dict__, "build_id": build.name, "token_pieces": token_pieces,
                                "multilingual": 0 if multilingual is None else multilingual.shape[1],
                                "aligned": 0 if aligned is None else aligned.shape[1]})
@@ -259,35 +259,33 @@ def _build(corpus_dir: Path, store: IndexStore, embedder: Embedder, full: bool, 
 
 
 def _second_vectors(
-    embedder: Embedder,
-    model_name: str,
+    model: Embedder | None,
+    label: str,
     texts: list[str],
     missing: list[int],
-    vectors: np.ndarray,
-    previous: LoadedIndex | None,
+    same: np.ndarray | None,
+    stored: np.ndarray | None,
     old_rows: np.ndarray,
     progress: bool,
 ) -> np.ndarray | None:
-    """Every chunk's vector from the embedder's ``model_name`` model (``multilingual``: e5,
-    ``aligned``: USE; None when it has none): from the previous build for unchanged chunks, from the
-    main vectors when they are that model's, else embedded (every chunk when the previous build has
-    none of that model's)."""
-    model = getattr(embedder, model_name, None)
+    """Every chunk's vector from ``model`` (e5 across languages, USE for which language answers; None
+    when there is no such model): from the previous build's ``stored`` ones for unchanged chunks, from
+    ``same`` when the main vectors are that model's, else embedded (every chunk when the previous build
+    has none of that model's)."""
     if model is None:
         return None
     result = np.empty((len(texts), model.dimension), dtype=np.float32)
-    stored = getattr(previous, model_name, None) if previous is not None else None
     if stored is not None and stored.shape[1] == model.dimension:
         hit = old_rows >= 0
         result[hit] = stored[old_rows[hit]]
-    elif previous is not None:
+    elif (old_rows >= 0).any():  # reused chunks without this model's vectors: all of them are read
         missing = list(range(len(texts)))
     if missing:
-        if model is getattr(embedder, "vectors", None):
-            result[missing] = vectors[missing]
+        if same is not None:
+            result[missing] = same[missing]
         else:
             result[missing] = _model_pass(model.encode_passages, [texts[i] for i in missing],
-                                          f"embedding ({model_name})", progress, None)
+                                          f"embedding ({label})", progress, None)
     return result
 
 
@@ -305,28 +303,22 @@ def _disk_full(exc: BaseException) -> bool:
     )
 
 
-def _embed(texts: list[str], contexts: list[str], rows: list[int], embedder: Embedder,
+def _embed(texts: list[str], contexts: list[str], rows: list[int], models: Models,
            spill: PieceSpill | None, progress: bool, on_embedded: Callable[[int], None] | None) -> np.ndarray:
     """The texts' vectors; with a ``spill``, their piece vectors, read after ``contexts``, go into it (as
     chunks ``rows``), a block at a time, so that memory holds one block's float32 pieces, whatever the
     corpus holds."""
-    if spill is None:
-        return _model_pass(embedder.encode_passages, texts, "embedding", progress, on_embedded)
-    pooled: list[np.ndarray | None] = []
+    if spill is not None:
+        def encode_tokens(texts: list[str], progress: Callable[[int], None]) -> None:
+            for start in range(0, len(texts), EMBED_BLOCK):
+                end = start + EMBED_BLOCK
+                block = read_in_context(models.pieces, texts[start:end], contexts[start:end], progress)
+                for row, pieces in zip(rows[start:end], block):
+                    spill.add(row, pieces)
 
-    def encode_tokens(texts: list[str], progress: Callable[[int], None]) -> None:
-        for start in range(0, len(texts), EMBED_BLOCK):
-            end = start + EMBED_BLOCK
-            block = read_in_context(embedder, texts[start:end], contexts[start:end], progress)  # type: ignore[arg-type]
-            for row, pieces in zip(rows[start:end], block):
-                spill.add(row, pieces)
-                pooled.append(pieces.pooled)
-
-    _model_pass(encode_tokens, texts, "embedding", progress, on_embedded)
-    if all(p is not None for p in pooled):
-        return np.stack(pooled)  # type: ignore[arg-type]
-    # The vectors come from another model than the pieces (index.embed.VectorsWithPieces).
-    return _model_pass(embedder.encode_passages, texts, "embedding (vectors)", progress, None)
+        _model_pass(encode_tokens, texts, "embedding", progress, on_embedded)
+    return _model_pass(models.vectors.encode_passages, texts, "embedding (vectors)", progress,
+                       None if spill is not None else on_embedded)
 
 
 def _model_pass(encode: Callable[..., Any], texts: list[str], label: str, progress: bool,

@@ -7,6 +7,18 @@ always ``document.text[start:end]`` and nothing downstream re-derives offsets.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class ModelIdentity(Protocol):
+    """What an index records of the models that built it (index.models.models.Models): its vectors
+    are usable only by the same models."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,18 @@ class Chunk:
     # Sentence spans inside the chunk, as absolute (start, end) offsets into the document text.
     sentences: tuple[tuple[int, int], ...] = field(default=())
     page: int | None = None
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A candidate chunk with what each stage said of it (index.search: stages 1-3)."""
+
+    chunk: int
+    score: float  # what ranks the passages and what abstention compares with its threshold
+    dense: float  # cosine of the question's vector with the chunk's (stage 1)
+    words: float  # BM25 (stage 1)
+    match: float  # late interaction (stage 2)
+    logit: float | None = None  # cross-encoder (stage 3), when it read this chunk
 
 
 @dataclass(frozen=True)
@@ -97,9 +121,9 @@ class Retrieval:
     unknown: tuple[str, ...] = ()
     # What abstention compared with its threshold: the best cross-encoder logit (or ranking score).
     confidence: float = float("-inf")
-    language: str = "en"  # the question's language (index.language)
+    language: str = "en"  # the question's language (index.text.language)
     # True when the question's language is one casebot does not read: declined for that alone.
     unserved: bool = False
-    # When declined for it: the kind of answer the question asks (index.answer_types: "date", "amount",
+    # When declined for it: the kind of answer the question asks (index.search.answer_types: "date", "amount",
     # "name") that none of the best passages holds.
     missing: str = ""

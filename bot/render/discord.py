@@ -25,8 +25,8 @@ from bot.answer import Answer
 from bot.links import quote_link
 from bot.sources import SourcesPage, file_name
 from bot.render import isolated, wording
-from index.language import is_rtl
-from index.shown import shown
+from index.text.language import is_rtl
+from index.text.shown import shown
 from index.types import Passage
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).

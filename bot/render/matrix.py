@@ -20,7 +20,7 @@ from bot.answer import Answer
 from bot.links import quote_link, web_address
 from bot.sources import SourcesPage, file_name
 from bot.render import isolated, wording
-from index.shown import shown
+from index.text.shown import shown
 from index.types import Passage
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def _link(url: str | None, label: str) -> str:
 
 
 def attribution(passage: Passage) -> str:
-    """``Title, 2017-06-28, Source, p. 3, ¶ 4`` (plain text; names as data, index.shown)."""
+    """``Title, 2017-06-28, Source, p. 3, ¶ 4`` (plain text; names as data, index.text.shown)."""
     parts = [shown(passage.title)]
     parts += [shown(value) for value in (passage.date, passage.source) if value]
     if passage.page is not None:

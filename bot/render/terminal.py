@@ -5,8 +5,8 @@ from __future__ import annotations
 from bot.answer import Answer
 from bot.links import quote_link
 from bot.render import isolated, wording
-from index.language import is_rtl
-from index.shown import shown
+from index.text.language import is_rtl
+from index.text.shown import shown
 from index.types import Passage
 
 BOLD, RESET, DIM = "\x1b[1m", "\x1b[0m", "\x1b[2m"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from index.language import name as language_name
+from index.text.language import name as language_name
 
 CASE = "the Telegram case (Iran and Russia's FSB, 2017)"
 QUESTION_LANGUAGES = "English, Russian and Persian"
@@ -118,7 +118,7 @@ ADD_HOW = ("To add a document, send the file with the caption !add (!add replace
 
 
 def too_large(size: int, limit: int) -> str:
-    """Why a file is refused before it is read; ``limit`` is the corpus's (index.ingest)."""
+    """Why a file is refused before it is read; ``limit`` is the corpus's (index.ingest.documents)."""
     return f"it is too large ({size / 1e6:.0f} MB; the limit is {limit / 1e6:.0f} MB)"
 
 
@@ -133,7 +133,7 @@ def upload_bad_type(suffix: str) -> str:
 
 
 def upload_unreadable(name: str, reason: str) -> str:
-    """``reason`` is the corpus reader's, the same a build gives (index.ingest)."""
+    """``reason`` is the corpus reader's, the same a build gives (index.ingest.documents)."""
     return f"I did not add {name}: {reason}."
 
 

@@ -77,7 +77,7 @@ def test_question_naming_what_no_document_mentions_is_declined_with_the_name(
 ])
 def test_a_name_standing_for_one_the_corpus_writes_is_not_unknown(casebot: CaseBot, question: str) -> None:
     """The article writes "Russia", "Iran" and "Saint Petersburg", never "Moscow", "the Kremlin", "the
-    Islamic Republic" or "St Petersburg" (index.aliases; "the X" is a description, not a name)."""
+    Islamic Republic" or "St Petersburg" (index.search.aliases; "the X" is a description, not a name)."""
     assert casebot.searcher.unknown_terms(question) == ()
 
 

@@ -6,9 +6,9 @@ import subprocess
 
 import pytest
 
+from index.models.models import Models
 from index.build import build_index
-from index.embed import Embedder
-from index.store import IndexStore
+from index.store.files import IndexStore
 from tests.support import REPO, build_in_another_process, cli_command, make_corpus
 
 pytestmark = pytest.mark.slow
@@ -17,8 +17,8 @@ FINE = ("---\ntitle: Court fine\n---\n"
         "A Moscow court fined Telegram 800,000 rubles for refusing to hand over keys.\n")
 
 
-def test_chat_answers_from_a_build_made_by_another_process(tmp_path, embedder: Embedder) -> None:
-    build_index(make_corpus(tmp_path / "corpus"), IndexStore(tmp_path / "index"), embedder)
+def test_chat_answers_from_a_build_made_by_another_process(tmp_path, models: Models) -> None:
+    build_index(make_corpus(tmp_path / "corpus"), IndexStore(tmp_path / "index"), models)
     command, env = cli_command(tmp_path, "-v", "chat", env={"MODEL_CACHE_DIR": str(REPO / "var" / "models")})
     chat = subprocess.Popen(command, cwd=tmp_path, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)

@@ -114,13 +114,13 @@ def test_corrupt_index_prints_one_line_with_the_rebuild_command(workdir: Path, t
     assert cli(tmp_path / "w", "ask", QUESTION, "--json").returncode == 0
 
 
-def test_index_status_and_build_report(workdir: Path, cli, fast_embedder) -> None:  # noqa: ANN001  # noqa: ANN001
+def test_index_status_and_build_report(workdir: Path, cli, fast_models) -> None:  # noqa: ANN001  # noqa: ANN001
     result = cli(workdir, "index", "build")
     assert result.returncode == 0 and "up to date" in result.stdout
     status = cli(workdir, "index", "status", "--json")
     data = json.loads(status.stdout)
     assert data["documents"] == 1 and data["chunks"] == 16
-    assert data["model"] == fast_embedder.name and data["dimension"] == fast_embedder.dimension
+    assert data["model"] == fast_models.name and data["dimension"] == fast_models.dimension
     assert data["size_bytes"] > 0
 
 

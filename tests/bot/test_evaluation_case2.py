@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.evaluation import load_questions
-from index.ingest import scan_corpus
+from index.ingest.documents import scan_corpus
 from tests.support import REPO
 
 EVAL = REPO / "tests" / "eval"

@@ -19,10 +19,10 @@ from bot.render import matrix as matrix_render
 from bot.render import terminal
 from bot.render.wording import QUESTION_LANGUAGES
 from bot.service import CaseBot
-from index.embed import Embedder
-from index.ingest import scan_corpus
-from index.search import SearchParams, Searcher
-from index.retrieval_models import CrossEncoder
+from index.models.models import Models
+from index.ingest.documents import scan_corpus
+from index.search.searcher import SearchParams, Searcher
+from index.models.retrieval_models import CrossEncoder
 from tests.support import ARTICLE, settings_for
 
 CASE = Path(__file__).resolve().parents[1] / "eval" / "case" / "corpus"
@@ -46,8 +46,8 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def bot(root: Path, embedder: Embedder, reranker: CrossEncoder) -> CaseBot:
-    casebot = CaseBot(settings_for(root), embedder=embedder, reranker=reranker)
+def bot(root: Path, models: Models, reranker: CrossEncoder) -> CaseBot:
+    casebot = CaseBot(settings_for(root), models.replace(reranker=reranker))
     casebot.open(build_if_missing=True)
     return casebot
 
@@ -95,10 +95,9 @@ def test_persian_quotes_are_laid_out_right_to_left_everywhere(bot: CaseBot, root
     assert len(persian_embed.description) <= discord_render.DESCRIPTION_LIMIT
 
 
-def test_without_the_cross_encoder_every_language_is_still_answered(bot: CaseBot, embedder: Embedder) -> None:
+def test_without_the_cross_encoder_every_language_is_still_answered(bot: CaseBot, models: Models) -> None:
     index = bot.searcher.index
-    searcher = Searcher(index, embedder, embedder.pieces, None, SearchParams(rerank_depth=0),  # type: ignore[attr-defined]
-                        embedder.multilingual, embedder.aligned)  # type: ignore[attr-defined]
+    searcher = Searcher(index, models, SearchParams(rerank_depth=0))
     english = searcher.search("What did Roskomnadzor demand from Durov in May?", 3)
     assert english.answered and english.passages[0].language == "en"
     russian = searcher.search(ASKED_IN_RUSSIAN, 3)

@@ -66,11 +66,11 @@ def test_answer_from_a_scanned_page_says_it_came_from_ocr(make_casebot: Callable
 
 
 def test_a_rebuild_does_not_read_an_unchanged_pdf_again(
-    tmp_path, fast_embedder, monkeypatch: pytest.MonkeyPatch
+    tmp_path, fast_models, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from index import build
-    from index.readers import pdf
-    from index.store import IndexStore
+    from index.ingest.readers import pdf
+    from index.store.files import IndexStore
 
     calls: list[int] = []
     read_layout = pdf.read_layout
@@ -80,14 +80,14 @@ def test_a_rebuild_does_not_read_an_unchanged_pdf_again(
     corpus.mkdir()
     shutil.copy(DOCUMENTS / "iran-ban-2018.libreoffice.pdf", corpus / "iran.pdf")
     store = IndexStore(tmp_path / "index")
-    build.build_index(corpus, store, fast_embedder)
+    build.build_index(corpus, store, fast_models)
     assert len(calls) == 1
-    again = build.build_index(corpus, store, fast_embedder)
+    again = build.build_index(corpus, store, fast_models)
     assert again.up_to_date and len(calls) == 1  # layout analysis (and OCR) run once per file version
     (corpus / "iran.pdf.yml").write_text("source: Example Courts\n", encoding="utf-8")
-    changed = build.build_index(corpus, store, fast_embedder)
+    changed = build.build_index(corpus, store, fast_models)
     assert changed.changed == ("iran.pdf",) and len(calls) == 2
-    (document,) = store.load(fast_embedder).documents
+    (document,) = store.load(fast_models).documents
     assert (
         document.source == "Example Courts" and document.page_at(document.text.index("Some officials")) == 2
     )

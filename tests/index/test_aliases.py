@@ -1,9 +1,9 @@
-"""The corpus's names (index.aliases): read from the documents themselves, and near or not."""
+"""The corpus's names (index.search.aliases): read from the documents themselves, and near or not."""
 
 from __future__ import annotations
 
 from bot.service import CaseBot
-from index.aliases import Aliases, corpus_names
+from index.search.aliases import Aliases, corpus_names
 
 
 def test_names_are_the_capitalised_runs_inside_sentences(fast_casebot: CaseBot) -> None:

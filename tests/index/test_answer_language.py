@@ -1,13 +1,13 @@
-"""Which language's passage comes first (index.answer_language): the decision's logic on made-up
+"""Which language's passage comes first (index.search.answer_language): the decision's logic on made-up
 standouts; the real models' figures are the slow tests' (tests/bot/test_evaluation.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from index.answer_language import FIRST, INCLUDE, Choice, arrange, best_of_each, choose
-from index.crosslingual import LanguageMatches
-from index.passages import Scored
+from index.search.answer_language import FIRST, INCLUDE, Choice, arrange, best_of_each, choose
+from index.search.crosslingual import LanguageMatches
+from index.types import Scored
 
 
 def matches(standout: float, chunk: int = 0) -> LanguageMatches:

@@ -1,11 +1,11 @@
-"""What kind of answer a question asks, and whether a text holds one (index.answer_types), in the three
+"""What kind of answer a question asks, and whether a text holds one (index.search.answer_types), in the three
 languages casebot reads."""
 
 from __future__ import annotations
 
 import pytest
 
-from index.answer_types import AMOUNT, DATE, NAME, asked_kind, holds
+from index.search.answer_types import AMOUNT, DATE, NAME, asked_kind, holds
 
 
 @pytest.mark.parametrize(("question", "kind"), [

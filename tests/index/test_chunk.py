@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.chunk import MAX_SENTENCE_CHARS, chunk_document, paragraph_spans, sentence_spans
-from index.ingest import scan_corpus
+from index.ingest.chunk import MAX_SENTENCE_CHARS, chunk_document, paragraph_spans, sentence_spans
+from index.ingest.documents import scan_corpus
 from index.types import Document
 from tests.support import ARTICLE
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from index.ingest import read_documents, scan_corpus
+from index.ingest.documents import read_documents, scan_corpus
 from tests.support.documents import (DOCUMENTS, assert_chunks_are_exact_slices, paragraphs, share_found,
                                      source_paragraphs)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from index.errors import CorpusError
-from index.ingest import scan_corpus
+from index.ingest.documents import scan_corpus
 from tests.support import ARTICLE
 from tests.support import write_file as write
 from tests.support.pdf_maker import make_pdf
@@ -135,7 +135,7 @@ def test_broken_sidecar_is_named_and_its_document_indexed_without_it(tmp_path: P
 
 def test_build_summary_counts_skipped_files_apart_from_files_indexed_with_a_warning() -> None:
     from index.build import BuildReport
-    from index.ingest import IngestWarning
+    from index.ingest.documents import IngestWarning
 
     warnings = (
         IngestWarning("a.png", "unsupported file type"),

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from index.calendars import ascii_digits, gregorian_years
-from index.chunk import chunk_document
-from index.ingest import scan_corpus
-from index.language import detect, question_language
-from index.lexical import terms_of
-from index.rerank import years
-from index.transliteration import Skeletons, skeleton
+from index.text.calendars import ascii_digits, gregorian_years
+from index.ingest.chunk import chunk_document
+from index.ingest.documents import scan_corpus
+from index.text.language import detect, question_language
+from index.text.lexical import terms_of
+from index.search.rerank import years
+from index.text.transliteration import Skeletons, skeleton
 
 CASE = Path(__file__).resolve().parents[1] / "eval" / "case" / "corpus"
 RUSSIAN = "telegram-apple-privacy-2018.md"
@@ -68,7 +68,7 @@ def test_russian_and_persian_sentences_keep_exact_offsets(name: str) -> None:
 
 
 def test_russian_abbreviations_and_quotes_do_not_end_sentences() -> None:
-    from index.chunk import sentence_spans
+    from index.ingest.chunk import sentence_spans
 
     text = ("20 марта 2018 г. Верховный суд отклонил жалобу, т. е. признал приказ законным. Суд сослался на "
             "ст. 13.31 КоАП РФ. Юрист сказал: «Мы обратимся в ЕСПЧ». Штраф составил 800 тыс. руб. Решение "

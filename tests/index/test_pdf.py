@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from index.chunk import chunk_document
-from index.ingest import read_documents, scan_corpus
-from index.readers import ocr
-from index.readers.pdf import join_lines
+from index.ingest.chunk import chunk_document
+from index.ingest.documents import read_documents, scan_corpus
+from index.ingest.readers import ocr
+from index.ingest.readers.pdf import join_lines
 from tests.support.documents import (DOCUMENTS, assert_chunks_are_exact_slices, normalised, paragraphs,
                                   share_found, source_paragraphs)
 

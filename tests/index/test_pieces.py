@@ -1,25 +1,23 @@
-"""Stored word-piece vectors (index.pieces): exact enough, incremental, shared safely, checked on load
+"""Stored word-piece vectors (index.store.pieces): exact enough, incremental, shared safely, checked on load
 (with the stand-in models: storage does not depend on what the model finds)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bot.answer import Answer
+from index.models.models import Models
 from index.build import build_index
-from index.embed import Embedder
-from index.encoded import TokenVectors
 from index.errors import IndexCorrupt
-from index.store import IndexStore
-from index.pieces import PIECE_CHUNKS_FILE, PIECES_FILE, record_dtype
-from index.search import SearchParams, Searcher
+from index.store.files import IndexStore
+from index.store.pieces import PIECE_CHUNKS_FILE, PIECES_FILE, record_dtype
+from index.search.searcher import SearchParams, Searcher
 from tests.support import make_corpus, searcher_for
-from tests.support import CountingEmbedder
+from tests.support import CountingPieces, counted
 
 QUESTIONS = (
     "What did Iran's communications ministry demand from Telegram?",
@@ -31,54 +29,22 @@ EXTRA = ("---\ntitle: Court fine\ndate: 2017-10-16\n---\nA Moscow court fined Te
          "refusing to hand over encryption keys.\n\nThe company said it would appeal.\n")
 
 
-class CountingTokenEmbedder(CountingEmbedder):
-    """An embedder, recording every text it reads (for vectors, questions or word pieces)."""
-
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        self.embedded.extend(texts)
-        return self.inner.encode_queries(texts)
-
-    def encode_tokens(self, texts: Sequence[str], progress=None) -> list[TokenVectors]:
-        self.embedded.extend(texts)
-        return self.inner.encode_tokens(texts, progress)  # type: ignore[attr-defined]
-
-
-class CountingPieces:
-    """A pieces model (ColBERT's role), recording every text it reads."""
-
-    def __init__(self, inner) -> None:  # noqa: ANN001
-        self.inner = inner
-        self.read: list[str] = []
-
-    def encode_tokens(self, texts: Sequence[str], progress=None) -> list[TokenVectors]:
-        self.read.extend(texts)
-        return self.inner.encode_tokens(texts, progress)
-
-    def encode_question(self, question: str) -> np.ndarray:
-        self.read.append(question)
-        return self.inner.encode_question(question)
-
-
-@pytest.fixture
-def counting(fast_embedder: Embedder) -> CountingTokenEmbedder:
-    return CountingTokenEmbedder(fast_embedder)
-
-
 def test_stored_pieces_match_the_model_and_the_vectors_match_encode(
-    tmp_path: Path, fast_embedder: Embedder
+    tmp_path: Path, fast_models: Models
 ) -> None:
     corpus = make_corpus(tmp_path / "corpus")
     store = IndexStore(tmp_path / "index")
-    build_index(corpus, store, fast_embedder)
-    index = store.load(fast_embedder)
+    build_index(corpus, store, fast_models)
+    index = store.load(fast_models)
     assert index.pieces is not None and index.manifest.token_pieces == index.pieces.live_records > 0
     texts = [chunk.text for chunk in index.chunks]
     # One model pass gave each chunk's vector too: the same as sentence-transformers' encode.
-    np.testing.assert_allclose(np.asarray(index.vectors), fast_embedder.encode_passages(texts), atol=1e-5)
+    expected = fast_models.vectors.encode_passages(texts)
+    np.testing.assert_allclose(np.asarray(index.vectors), expected, atol=1e-5)
     titles = {d.doc_id: d.title for d in index.documents}
     contexts = [f"{titles[chunk.doc_id]}. " for chunk in index.chunks]
     # The model reads each chunk after its title; the title's pieces are stored with the span -1.
-    fresh = fast_embedder.encode_tokens([c + t for c, t in zip(contexts, texts)])  # type: ignore[attr-defined]
+    fresh = fast_models.pieces.encode_tokens([c + t for c, t in zip(contexts, texts)])
     for chunk, expected in enumerate(fresh):
         stored = index.pieces.get(chunk)
         in_title = expected.spans[:, 0] < len(contexts[chunk])
@@ -92,19 +58,18 @@ def test_stored_pieces_match_the_model_and_the_vectors_match_encode(
 
 
 def test_questions_cost_one_model_pass_and_rank_as_with_the_model(
-    tmp_path: Path, fast_embedder: Embedder
+    tmp_path: Path, fast_models: Models
 ) -> None:
     """Oracle: the same index without stored pieces, re-scoring with the model at question time."""
     corpus = make_corpus(tmp_path / "corpus", {"fine.md": EXTRA})
     stored_store, model_store = IndexStore(tmp_path / "stored"), IndexStore(tmp_path / "model")
-    build_index(corpus, stored_store, fast_embedder)
-    build_index(corpus, model_store, fast_embedder, piece_limit=0)
-    assert model_store.load(fast_embedder).pieces is None
-    pieces = CountingPieces(fast_embedder.pieces)  # type: ignore[attr-defined]
-    stored = Searcher(
-        stored_store.load(fast_embedder), fast_embedder, pieces, params=SearchParams(rerank_depth=0)
-    )
-    oracle = searcher_for(model_store.load(fast_embedder), fast_embedder)
+    build_index(corpus, stored_store, fast_models)
+    build_index(corpus, model_store, fast_models, piece_limit=0)
+    assert model_store.load(fast_models).pieces is None
+    pieces = CountingPieces(fast_models.pieces)
+    stored = Searcher(stored_store.load(fast_models), Models.of(fast_models.vectors, pieces),
+                      SearchParams(rerank_depth=0))
+    oracle = searcher_for(model_store.load(fast_models), fast_models)
     for question in QUESTIONS:
         pieces.read.clear()
         ours, theirs = stored.rank(question), oracle.rank(question)
@@ -122,29 +87,30 @@ def test_questions_cost_one_model_pass_and_rank_as_with_the_model(
 
 
 def test_incremental_build_reads_only_new_text_and_appends_only_its_pieces(
-        tmp_path: Path, counting: CountingTokenEmbedder, fast_embedder: Embedder) -> None:
+        tmp_path: Path, fast_models: Models) -> None:
     corpus = make_corpus(tmp_path / "corpus")
     store = IndexStore(tmp_path / "index")
+    counting, read = counted(fast_models)
     build_index(corpus, store, counting)
-    before = store.load(fast_embedder)
+    before = store.load(fast_models)
     assert before.pieces is not None
     old_bytes = (before.path / PIECES_FILE).read_bytes()
     old_table = np.array(before.pieces.chunks)
 
     (corpus / "fine.md").write_text(EXTRA, encoding="utf-8")
-    counting.embedded.clear()
+    read.clear()
     report = build_index(corpus, store, counting)
-    after = store.load(fast_embedder)
+    after = store.load(fast_models)
     assert after.pieces is not None
     new_texts = [
         after.chunks[i].text for i in range(len(after.chunks)) if after.chunks[i].doc_id == "fine.md"
     ]
     # Each new chunk is read twice (its vector; its pieces, after its document's title), and nothing else is.
     read_for_pieces = [f"Court fine. {text}" for text in new_texts]
-    assert report.embedded == 2 and sorted(counting.embedded) == sorted(new_texts + read_for_pieces)
+    assert report.embedded == 2 and sorted(read) == sorted(new_texts + read_for_pieces)
     new_bytes = (after.path / PIECES_FILE).read_bytes()
     assert new_bytes[: len(old_bytes)] == old_bytes  # appended, not rewritten
-    appended = (len(new_bytes) - len(old_bytes)) // record_dtype(fast_embedder.dimension).itemsize
+    appended = (len(new_bytes) - len(old_bytes)) // record_dtype(fast_models.dimension).itemsize
     new_chunks = [c for c in range(len(after.chunks)) if after.chunks[c].doc_id == "fine.md"]
     assert appended == sum(int(after.pieces.chunks[c, 1]) for c in new_chunks) > 0
     # Every unchanged chunk points at its old records.
@@ -153,11 +119,11 @@ def test_incremental_build_reads_only_new_text_and_appends_only_its_pieces(
                for c in range(len(after.chunks)) if c not in new_chunks)
     # And the incremental index answers exactly like a full build of the same corpus.
     full = IndexStore(tmp_path / "full")
-    build_index(corpus, full, fast_embedder, full=True)
+    build_index(corpus, full, fast_models, full=True)
     for question in QUESTIONS:
-        ours = Answer.from_retrieval(searcher_for(after, fast_embedder).search(question, 3)).to_json()
+        ours = Answer.from_retrieval(searcher_for(after, fast_models).search(question, 3)).to_json()
         theirs = Answer.from_retrieval(
-            searcher_for(full.load(fast_embedder), fast_embedder).search(question, 3)
+            searcher_for(full.load(fast_models), fast_models).search(question, 3)
         ).to_json()
         assert _without_scores(ours) == _without_scores(theirs), question
         # Batches of other lengths pad differently: the same vectors to within float rounding.
@@ -170,55 +136,55 @@ def _without_scores(answer: dict) -> dict:
     return {**answer, "passages": [{k: v for k, v in p.items() if k != "score"} for p in answer["passages"]]}
 
 
-def test_a_file_mostly_of_deleted_pieces_is_compacted(tmp_path: Path, fast_embedder: Embedder) -> None:
+def test_a_file_mostly_of_deleted_pieces_is_compacted(tmp_path: Path, fast_models: Models) -> None:
     big = "\n\n".join(f"Paragraph {i} about the Roskomnadzor registry and the court in Moscow, case {i}."
                       for i in range(150))
     corpus = make_corpus(tmp_path / "corpus", {"big.md": big})
     store = IndexStore(tmp_path / "index")
-    build_index(corpus, store, fast_embedder)
+    build_index(corpus, store, fast_models)
     (corpus / "big.md").unlink()
-    build_index(corpus, store, fast_embedder)
-    index = store.load(fast_embedder)
+    build_index(corpus, store, fast_models)
+    index = store.load(fast_models)
     assert index.pieces is not None
     assert len(index.pieces.records) == index.pieces.live_records  # no dead records kept
     assert index.pieces.chunks[:, 0].min() == 0
 
 
 def test_a_torn_append_is_never_read_and_the_next_build_recovers(
-    tmp_path: Path, fast_embedder: Embedder
+    tmp_path: Path, fast_models: Models
 ) -> None:
     """What a build killed while appending leaves: bytes after the last record the index uses."""
     corpus = make_corpus(tmp_path / "corpus")
     store = IndexStore(tmp_path / "index")
-    build_index(corpus, store, fast_embedder)
+    build_index(corpus, store, fast_models)
     current = store.current_build()
     assert current is not None
-    expected = [searcher_for(store.load(fast_embedder), fast_embedder).search(q, 3) for q in QUESTIONS]
-    itemsize = record_dtype(fast_embedder.dimension).itemsize
+    expected = [searcher_for(store.load(fast_models), fast_models).search(q, 3) for q in QUESTIONS]
+    itemsize = record_dtype(fast_models.dimension).itemsize
     with open(current / PIECES_FILE, "ab") as fh:  # two whole garbage records and half of a third
         fh.write(os.urandom(itemsize * 2 + itemsize // 2))
     assert [
-        searcher_for(store.load(fast_embedder), fast_embedder).search(q, 3) for q in QUESTIONS
+        searcher_for(store.load(fast_models), fast_models).search(q, 3) for q in QUESTIONS
     ] == expected
 
     (corpus / "fine.md").write_text(EXTRA, encoding="utf-8")
-    build_index(corpus, store, fast_embedder)
-    index = store.load(fast_embedder)
+    build_index(corpus, store, fast_models)
+    index = store.load(fast_models)
     assert (
         index.pieces is not None
         and len(index.pieces.records) * itemsize == (index.path / PIECES_FILE).stat().st_size
     )
-    answer = searcher_for(index, fast_embedder).search("How much was Telegram fined by the Moscow court?", 3)
+    answer = searcher_for(index, fast_models).search("How much was Telegram fined by the Moscow court?", 3)
     assert answer.answered and answer.passages[0].doc_id == "fine.md"
 
 
 @pytest.mark.parametrize("damage", ["truncate-tokens", "delete-table", "delete-tokens"])
 def test_damaged_piece_files_are_detected_with_a_rebuild_hint(
-    tmp_path: Path, fast_embedder: Embedder, damage: str
+    tmp_path: Path, fast_models: Models, damage: str
 ) -> None:
     corpus = make_corpus(tmp_path / "corpus")
     store = IndexStore(tmp_path / "index")
-    build_index(corpus, store, fast_embedder)
+    build_index(corpus, store, fast_models)
     build = store.current_build()
     assert build is not None
     if damage == "truncate-tokens":
@@ -228,6 +194,6 @@ def test_damaged_piece_files_are_detected_with_a_rebuild_hint(
     else:
         (build / PIECES_FILE).unlink()
     with pytest.raises(IndexCorrupt, match="index build --full"):
-        store.load(fast_embedder)
-    build_index(corpus, store, fast_embedder, full=True)
-    assert store.load(fast_embedder).pieces is not None
+        store.load(fast_models)
+    build_index(corpus, store, fast_models, full=True)
+    assert store.load(fast_models).pieces is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from index.ingest import scan_corpus
+from index.ingest.documents import scan_corpus
 from tests.support.documents import DOCUMENTS, assert_chunks_are_exact_slices
 
 EXPORT = DOCUMENTS / "telegram" / "result.json"

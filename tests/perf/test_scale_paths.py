@@ -13,13 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.service import BatchingEmbedder, BatchingTokenEmbedder, CaseBot, batching_embedder
+from bot.service import CaseBot
+from index.models.batching import BatchingEmbedder
+from index.models.models import Models
 from index.build import build_index
-from index.embed import Embedder
-from index.store import IndexStore
-from index.tables import ChunkTable
+from index.store.files import IndexStore
+from index.store.tables import ChunkTable
 from index.types import Chunk, Document
-from index.vectors import (EXACT_LIMIT, FLAT, IVF_SQ8, build_vector_index, choose_kind, index_kind,
+from index.store.vectors import (EXACT_LIMIT, FLAT, IVF_SQ8, build_vector_index, choose_kind, index_kind,
                            search_many, search_vectors)
 from tests.support import make_corpus, settings_for, wait_until
 
@@ -143,8 +144,7 @@ class GatedEmbedder(SlowFakeEmbedder):
 
 def test_concurrent_model_calls_are_batched_and_each_caller_gets_its_own_rows() -> None:
     inner = GatedEmbedder()
-    batching = batching_embedder(inner)
-    assert isinstance(batching, BatchingEmbedder) and not isinstance(batching, BatchingTokenEmbedder)
+    batching = BatchingEmbedder(inner)
     batching.workers = 1  # one model thread: while it runs the first call, the 19 others wait for it
     texts = [f"question {i}" + "x" * (i % 7) for i in range(20)]
     results: dict[int, np.ndarray] = {}
@@ -175,7 +175,7 @@ def test_a_failing_model_call_reaches_every_waiting_caller_and_the_thread_lives_
                 raise RuntimeError("model failed")
             return super().encode_queries(texts)
 
-    batching = batching_embedder(Failing())
+    batching = BatchingEmbedder(Failing())
     with pytest.raises(RuntimeError, match="model failed"):
         batching.encode_queries(["boom"])
     assert batching.encode_queries(["fine"]).shape == (1, 8)
@@ -196,31 +196,32 @@ async def test_concurrent_async_questions_get_the_same_answers_as_sequential_one
         "What is the recipe for a chocolate cake?",
     ]
     sequential = [casebot.ask(q) for q in questions]
-    before = casebot._batching.batches
+    assert casebot._batching is None  # made by the first ask_async
     concurrent = await asyncio.gather(*(casebot.ask_async(q) for q in questions))
     for one, other in zip(sequential, concurrent):
         assert one.answered == other.answered
         assert [(p.doc_id, p.start, p.end, p.highlight) for p in one.passages] == \
                [(p.doc_id, p.start, p.end, p.highlight) for p in other.passages]
         assert [p.score for p in one.passages] == pytest.approx([p.score for p in other.passages], abs=1e-4)
-    assert casebot._batching.batches - before <= 2 * len(questions)  # never more model calls than alone
+    assert casebot._batching is not None
+    assert casebot._batching[1].batches <= 2 * len(questions)  # never more model calls than alone
 
 
 def test_an_index_over_the_limit_is_built_approximate_and_answers(
     tmp_path: Path,
-    fast_embedder: Embedder,
+    fast_models: Models,
     fast_reranker,  # noqa: ANN001
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import index.vectors as vectors
+    import index.store.vectors as vectors
 
     monkeypatch.setattr(vectors, "EXACT_LIMIT", 10)  # the article has 16 chunks
     settings = settings_for(tmp_path)
     make_corpus(settings.corpus_dir)
     store = IndexStore(settings.index_dir)
-    build_index(settings.corpus_dir, store, fast_embedder)
+    build_index(settings.corpus_dir, store, fast_models)
     assert store.read_manifest().vector_index == "IndexIVFScalarQuantizer"
-    bot = CaseBot(settings, embedder=fast_embedder, reranker=fast_reranker)
+    bot = CaseBot(settings, fast_models.replace(reranker=fast_reranker))
     bot.open(build_if_missing=False)
     answer = bot.ask("Why did Iran open a criminal case against Pavel Durov?")
     assert answer.answered and "Durov" in answer.passages[0].text
@@ -228,14 +229,14 @@ def test_an_index_over_the_limit_is_built_approximate_and_answers(
 
 @pytest.mark.parametrize("damage", ["truncate-texts", "garbage-chunk-columns"])
 def test_damaged_columnar_files_are_detected_with_a_rebuild_hint(
-    tmp_path: Path, fast_embedder: Embedder, damage: str
+    tmp_path: Path, fast_models: Models, damage: str
 ) -> None:
     from index.errors import IndexCorrupt
 
     settings = settings_for(tmp_path)
     make_corpus(settings.corpus_dir)
     store = IndexStore(settings.index_dir)
-    build_index(settings.corpus_dir, store, fast_embedder)
+    build_index(settings.corpus_dir, store, fast_models)
     build = store.current_build()
     assert build is not None
     path = build / ("texts.bin" if damage == "truncate-texts" else "chunks.npy")
@@ -244,12 +245,12 @@ def test_damaged_columnar_files_are_detected_with_a_rebuild_hint(
     else:
         path.write_bytes(b"\x00garbage{")
     with pytest.raises(IndexCorrupt, match="index build --full"):
-        store.load(fast_embedder)
+        store.load(fast_models)
 
 
 @pytest.mark.parametrize("old_format", [1, 2, 3])
 def test_an_index_of_an_older_format_is_explained_in_one_line_and_rebuilt(
-        tmp_path: Path, fast_embedder: Embedder, old_format: int) -> None:
+        tmp_path: Path, fast_models: Models, old_format: int) -> None:
     """What casebot wrote before format 4 (pieces without their title, embedding units) is not read: the
     format mismatch tells how to rebuild, and a build does so."""
     from index.errors import IndexCorrupt
@@ -257,25 +258,25 @@ def test_an_index_of_an_older_format_is_explained_in_one_line_and_rebuilt(
     settings = settings_for(tmp_path)
     make_corpus(settings.corpus_dir)
     store = IndexStore(settings.index_dir)
-    build_index(settings.corpus_dir, store, fast_embedder)
+    build_index(settings.corpus_dir, store, fast_models)
     build = store.current_build()
     assert build is not None
     manifest = json.loads((build / "manifest.json").read_text())
     old = {**manifest, "format": old_format, "unit_kind": "chunk/v2", "units": manifest["chunks"]}
     (build / "manifest.json").write_text(json.dumps(old))
     with pytest.raises(IndexCorrupt) as raised:
-        store.load(fast_embedder)
+        store.load(fast_models)
     message = str(raised.value)
     assert f"has format {old_format}" in message and "index build --full" in message and "\n" not in message
-    report = build_index(settings.corpus_dir, store, fast_embedder)
+    report = build_index(settings.corpus_dir, store, fast_models)
     assert (
         report.embedded == report.chunks > 0
-        and store.load(fast_embedder).manifest.format == manifest["format"]
+        and store.load(fast_models).manifest.format == manifest["format"]
     )
 
 
 def test_chunk_hashes_ending_in_zero_bytes_come_back_whole(tmp_path: Path) -> None:
-    from index.tables import load_hashes, write_hashes
+    from index.store.tables import load_hashes, write_hashes
 
     hashes = [b"\x07" * 15 + b"\x00", b"\x01" + b"\x00" * 15, bytes(range(1, 17))]
     write_hashes(tmp_path / "hashes.npy", hashes)
@@ -286,7 +287,7 @@ def test_chunk_hashes_ending_in_zero_bytes_come_back_whole(tmp_path: Path) -> No
 def test_read_rows_of_a_mapped_array_equal_its_slice(tmp_path: Path) -> None:
     """The searcher reads a few vectors per question with pread instead of through the mapping (which
     maps whole page-cache folios into the process); the rows must be exactly the slice's."""
-    from index.tables import read_rows
+    from index.store.tables import read_rows
 
     vectors = np.random.default_rng(1).standard_normal((50, 7)).astype(np.float32)
     np.save(tmp_path / "v.npy", vectors)
@@ -299,8 +300,8 @@ def test_read_rows_of_a_mapped_array_equal_its_slice(tmp_path: Path) -> None:
 
 def test_read_ranges_of_mapped_records_equal_their_slices(tmp_path: Path) -> None:
     """Word-piece records (a structured dtype) of a question's candidates, read with pread."""
-    from index.tables import read_ranges
-    from index.pieces import record_dtype
+    from index.store.tables import read_ranges
+    from index.store.pieces import record_dtype
 
     records = np.zeros(30, dtype=record_dtype(5))
     records["code"] = np.arange(150).reshape(30, 5) % 120
@@ -317,7 +318,7 @@ def test_read_ranges_of_mapped_records_equal_their_slices(tmp_path: Path) -> Non
 def test_largest_picks_the_same_chunks_with_torch_and_with_numpy() -> None:
     """The best BM25 chunks of a big index come from torch.topk, of a small one from argpartition:
     the same set either way (scores with ties and zeros, as BM25 gives)."""
-    from index.candidates import TOPK_WITH_TORCH_ABOVE, largest
+    from index.search.candidates import TOPK_WITH_TORCH_ABOVE, largest
 
     rng = np.random.default_rng(3)
     values = np.zeros(TOPK_WITH_TORCH_ABOVE + 1000, dtype=np.float32)

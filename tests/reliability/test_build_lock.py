@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 
+from index.models.models import Models
 from index.build import build_index
-from index.embed import Embedder
-from index.lock import BuildLock
-from index.store import IndexStore
+from index.store.lock import BuildLock
+from index.store.files import IndexStore
 from tests.support import REPO, build_lock_held_elsewhere, cli_command, make_corpus, searcher_for
 
 BUILD_SERVER = textwrap.dedent(
@@ -31,10 +31,10 @@ BUILD_SERVER = textwrap.dedent(
     import torch
     torch.set_num_threads(1)  # no thread pool to carry across fork
     from index.build import build_index
-    from index.embed import load_embedder
-    from index.store import IndexStore
+    from index.models.models import ModelChoice, load_models
+    from index.store.files import IndexStore
     corpus, index_dir = Path(sys.argv[1]), Path(sys.argv[2])
-    embedder = load_embedder("minilm")
+    embedder = load_models(ModelChoice(reranker=False, question_runtime="torch"))
     embedder.encode_passages(["warm up"])
     print("ready", flush=True)
     for line in sys.stdin:
@@ -61,7 +61,7 @@ def document(n: int) -> str:
 
 
 def test_two_builds_started_together_with_random_sigkills_leave_a_complete_unlocked_index(
-        tmp_path: Path, embedder: Embedder) -> None:
+        tmp_path: Path, models: Models) -> None:
     corpus, index_dir = make_corpus(tmp_path / "corpus"), tmp_path / "index"
     store = IndexStore(index_dir)
     server = subprocess.Popen([sys.executable, "-c", BUILD_SERVER, str(corpus), str(index_dir)], cwd=REPO,
@@ -89,19 +89,19 @@ def test_two_builds_started_together_with_random_sigkills_leave_a_complete_unloc
             kills += sum(code == -signal.SIGKILL for code in codes)
             assert BuildLock(index_dir).holder() is None, f"run {run} left the lock held"
             if run > 0:
-                store.load(embedder)  # the current build is whole after every run
+                store.load(models)  # the current build is whole after every run
     finally:
         server.kill()
         server.wait()
     assert kills >= 3, kills  # kills did land, mid-build (8 of about 20 sent, with this seed, here)
 
-    report = build_index(corpus, store, embedder, wait=False)  # no lock left behind
-    index = store.load(embedder)
+    report = build_index(corpus, store, models, wait=False)  # no lock left behind
+    index = store.load(models)
     assert {d.doc_id for d in index.documents} == {"iran-fsb-telegram-2017.md"} | {
         f"ledger-{n}.md" for n in range(20)
     }
     assert report.documents == 21
-    answer = searcher_for(index, embedder).search("How many sealed letters did pigeon loft 17 send?", 3)
+    answer = searcher_for(index, models).search("How many sealed letters did pigeon loft 17 send?", 3)
     assert answer.answered and answer.passages[0].doc_id == "ledger-17.md"
     assert len([p for p in (index_dir / "builds").iterdir()]) <= store.keep
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.service import CaseBot
-from index.embed import Embedder
-from index.pieces import PIECES_FILE
+from index.models.models import Models
+from index.store.pieces import PIECES_FILE
 from tests.support import make_corpus, run_cli, settings_for
 
 pytestmark = pytest.mark.slow
@@ -43,10 +43,10 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_a_build_that_fills_the_disk_leaves_the_previous_index_answering(
-        tmp_path: Path, small_disk: Path, embedder: Embedder) -> None:
+        tmp_path: Path, small_disk: Path, models: Models) -> None:
     settings = settings_for(tmp_path, index_dir=small_disk / "index")
     make_corpus(settings.corpus_dir)
-    bot = CaseBot(settings, embedder=embedder)
+    bot = CaseBot(settings, models)
     bot.open()
     before = bot.ask(QUESTION).to_json()
     [build] = list(bot.store.builds.iterdir())
@@ -63,6 +63,6 @@ def test_a_build_that_fills_the_disk_leaves_the_previous_index_answering(
     ]
     assert list(bot.store.builds.iterdir()) == [build]  # no partial folder
     assert (build / PIECES_FILE).stat().st_size == tokens_size  # what the failed build appended is given back
-    survivor = CaseBot(settings, embedder=embedder)
+    survivor = CaseBot(settings, models)
     survivor.open(build_if_missing=False)
     assert survivor.ask(QUESTION).to_json() == before

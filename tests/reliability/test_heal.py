@@ -22,14 +22,14 @@ from pathlib import Path
 
 import pytest
 
-from bot import service as bot_service
+from bot import serving as bot_serving
 from bot.follow import Poller
 from bot.service import CaseBot
+from index.models.models import Models
 from index.build import build_index
-from index.builds import serving_status
-from index.embed import Embedder
-from index.store import IndexStore
-from index.pieces import PIECES_FILE
+from index.store.builds import serving_status
+from index.store.files import IndexStore
+from index.store.pieces import PIECES_FILE
 from bot.answer import Answer
 from tests.support import make_corpus, searcher_for, settings_for, wait_until
 from tests.support.models import WordOverlap
@@ -68,19 +68,19 @@ def damage(build: Path, kind: str) -> None:
 
 @pytest.fixture(scope="module")
 def two_builds(
-    tmp_path_factory: pytest.TempPathFactory, fast_embedder: Embedder, fast_reranker: WordOverlap
+    tmp_path_factory: pytest.TempPathFactory, fast_models: Models, fast_reranker: WordOverlap
 ) -> tuple[Path, dict]:
     """An index folder with the article's build and, current, one with a court fine added."""
     root = tmp_path_factory.mktemp("heal")
     settings = settings_for(root)
     make_corpus(settings.corpus_dir)
     store = IndexStore(settings.index_dir)
-    build_index(settings.corpus_dir, store, fast_embedder)
+    build_index(settings.corpus_dir, store, fast_models)
     expected = Answer.from_retrieval(
-        searcher_for(store.load(fast_embedder), fast_embedder, fast_reranker).search(ARTICLE_QUESTION, 3)
+        searcher_for(store.load(fast_models), fast_models, fast_reranker).search(ARTICLE_QUESTION, 3)
     ).to_json()
     (settings.corpus_dir / "fine.md").write_text(NEW_DOCUMENT, encoding="utf-8")
-    build_index(settings.corpus_dir, store, fast_embedder, full=True)
+    build_index(settings.corpus_dir, store, fast_models, full=True)
     return root, expected
 
 
@@ -97,10 +97,10 @@ def assert_same_answer(ours: dict, expected: dict) -> None:
 
 
 def serving(
-    root: Path, fast_embedder: Embedder, fast_reranker: WordOverlap, two_builds: tuple[Path, dict]
+    root: Path, fast_models: Models, fast_reranker: WordOverlap, two_builds: tuple[Path, dict]
 ) -> CaseBot:
     shutil.copytree(two_builds[0], root, symlinks=True)
-    bot = CaseBot(settings_for(root), embedder=fast_embedder, reranker=fast_reranker)
+    bot = CaseBot(settings_for(root), fast_models.replace(reranker=fast_reranker))
     bot.open(build_if_missing=False)
     assert bot.ask(NEW_QUESTION).passages[0].doc_id == "fine.md"
     return bot
@@ -109,15 +109,15 @@ def serving(
 @pytest.mark.parametrize("kind", list(DAMAGES))
 def test_damage_to_the_current_build_while_serving_falls_back_then_a_build_repairs(
     tmp_path: Path,
-    fast_embedder: Embedder,
+    fast_models: Models,
     fast_reranker: WordOverlap,
     two_builds: tuple[Path, dict],
     kind: str,
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(bot_service, "Poller", functools.partial(Poller, interval=POLL))
-    bot = serving(tmp_path / "root", fast_embedder, fast_reranker, two_builds)
+    monkeypatch.setattr(bot_serving, "Poller", functools.partial(Poller, interval=POLL))
+    bot = serving(tmp_path / "root", fast_models, fast_reranker, two_builds)
     store = bot.store
     damaged_build = store.current_build()
     previous = next(b for b in store.builds.iterdir() if b != damaged_build)
@@ -165,13 +165,13 @@ def test_index_status_warns_about_a_damaged_current_build(
 @pytest.mark.parametrize("kind", ["truncate-tokens", "delete-tokens"])  # what every question reads from disk
 def test_a_read_error_while_answering_falls_back_without_a_crash_or_a_hang(
     tmp_path: Path,
-    fast_embedder: Embedder,
+    fast_models: Models,
     fast_reranker: WordOverlap,
     two_builds: tuple[Path, dict],
     kind: str,
 ) -> None:
     """No follower here: the question itself meets the damage (a short read, a missing file)."""
-    bot = serving(tmp_path / "root", fast_embedder, fast_reranker, two_builds)
+    bot = serving(tmp_path / "root", fast_models, fast_reranker, two_builds)
     damage(bot.store.current_build(), kind)
 
     async def ask() -> dict:
@@ -182,22 +182,22 @@ def test_a_read_error_while_answering_falls_back_without_a_crash_or_a_hang(
 
 
 def test_removing_an_old_build_never_frees_what_a_kept_build_shares(
-    tmp_path: Path, fast_embedder: Embedder
+    tmp_path: Path, fast_models: Models
 ) -> None:
     settings = settings_for(tmp_path)
     make_corpus(settings.corpus_dir)
     store = IndexStore(settings.index_dir, keep=2)
-    build_index(settings.corpus_dir, store, fast_embedder)
+    build_index(settings.corpus_dir, store, fast_models)
     first = store.current_build()
     (settings.corpus_dir / "fine.md").write_text(NEW_DOCUMENT, encoding="utf-8")
-    build_index(settings.corpus_dir, store, fast_embedder)  # links the first build's word pieces, appends
+    build_index(settings.corpus_dir, store, fast_models)  # links the first build's word pieces, appends
     middle = store.current_build()
     (settings.corpus_dir / "more.md").write_text(
         "---\ntitle: More\n---\nRoskomnadzor threatened to block Telegram.\n", encoding="utf-8"
     )
-    build_index(settings.corpus_dir, store, fast_embedder)
+    build_index(settings.corpus_dir, store, fast_models)
     assert first is not None and middle is not None and not first.exists()  # beyond KEEP_BUILDS=2
     assert (middle / PIECES_FILE).stat().st_ino == (store.current_build() / PIECES_FILE).stat().st_ino
-    kept = store.load(fast_embedder, middle)  # the kept build still reads every piece it had
-    answer = searcher_for(kept, fast_embedder).search(NEW_QUESTION, 3)
+    kept = store.load(fast_models, middle)  # the kept build still reads every piece it had
+    answer = searcher_for(kept, fast_models).search(NEW_QUESTION, 3)
     assert answer.passages[0].doc_id == "fine.md"

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from bot.answer import Answer
 from bot.render.terminal import render_answer
 from bot.service import CaseBot
-from index.chunk import chunk_document
+from index.ingest.chunk import chunk_document
 from index.errors import QuestionRejected
-from index.ingest import MAX_FILE_BYTES, scan_corpus
+from index.ingest.documents import MAX_FILE_BYTES, scan_corpus
 from index.types import Document, Passage
 
 NAME_CHARS = string.ascii_letters + string.digits + " -_.,'()[]{}!@#$%^&+=~`;éüñ中文ДЖ\u200b\u202e"

@@ -17,7 +17,7 @@ from bot.answer import Answer
 from bot.render import discord as discord_render, matrix as matrix_render
 from bot.render.terminal import render_answer
 from bot.service import CaseBot
-from index.ingest import scan_corpus
+from index.ingest.documents import scan_corpus
 from index.types import Passage
 from tests.support import ARTICLE, settings_for
 from tests.support.hostile import EVIL_NAME, build_as_nobody, make_hostile_corpus
@@ -45,7 +45,7 @@ def hostile_root() -> Path:
 
 @needs_root
 def test_each_hostile_file_gets_one_warning_and_the_rest_answers_in_bounded_memory(
-    hostile_root: Path, fast_embedder, fast_reranker  # noqa: ANN001
+    hostile_root: Path, fast_models, fast_reranker  # noqa: ANN001
 ) -> None:
     corpus = hostile_root / "corpus"
     corpus.mkdir()
@@ -65,7 +65,7 @@ def test_each_hostile_file_gets_one_warning_and_the_rest_answers_in_bounded_memo
     assert sorted(logged) == sorted(warnings)  # each said once, each on one line
     assert peak < 2 * GIB, f"peak resident memory {peak / GIB:.2f} GiB"
 
-    bot = CaseBot(settings_for(hostile_root), embedder=fast_embedder, reranker=fast_reranker)
+    bot = CaseBot(settings_for(hostile_root), fast_models.replace(reranker=fast_reranker))
     bot.open(build_if_missing=False)
     documents = {s.doc_id for s in bot.sources()}
     assert ARTICLE.name in documents and EVIL_NAME in documents  # nothing indexed before is lost

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from bot.service import CaseBot
-from index.builds import is_intact
-from index.embed import Embedder
+from index.models.models import Models
+from index.store.builds import is_intact
 from tests.support import REPO, make_corpus, settings_for
 
 # A build server: it imports once, then per line of stdin ("N MARKER") forks a build that stops when
@@ -32,13 +32,13 @@ HANGING_BUILD = textwrap.dedent(
     import builtins, os, sys, tempfile, time
     from pathlib import Path
     from index.build import build_index
-    from index.store import IndexStore
-    from tests.support.models import fast_embedder
+    from index.store.files import IndexStore
+    from tests.support.models import fast_models
     corpus, index_dir, full = sys.argv[1], sys.argv[2], sys.argv[3] == "full"
-    embedder = fast_embedder()
+    models = fast_models()
     index_root = os.path.realpath(index_dir)
     with tempfile.TemporaryDirectory() as warm:  # every lazy import done once, before the forks
-        build_index(Path(corpus), IndexStore(Path(warm)), embedder)
+        build_index(Path(corpus), IndexStore(Path(warm)), models)
     print("ready", flush=True)
 
     def hanging_build(stop_at, marker):
@@ -69,7 +69,7 @@ HANGING_BUILD = textwrap.dedent(
             checkpoint(dst); return real_link(src, dst, *a, **k)
         builtins.open, os.replace, os.rename, os.symlink, os.link = open_, replace_, rename_, symlink_, link_
 
-        build_index(Path(corpus), IndexStore(Path(index_dir)), embedder, full=full)
+        build_index(Path(corpus), IndexStore(Path(index_dir)), models, full=full)
         builtins.open, os.replace, os.rename = real_open, real_replace, real_rename
         os.symlink, os.link = real_symlink, real_link
         Path(marker + ".done").write_text(f"completed {count}")
@@ -96,11 +96,11 @@ EXTRA = ("---\ntitle: Court fine\n---\n"
 # incremental: links and appends to the shared tokens.bin
 @pytest.mark.parametrize("kind", ["full", "incremental"])
 def test_build_killed_at_every_write_point_leaves_the_old_index_answering(
-    tmp_path: Path, fast_embedder: Embedder, fast_reranker, kind: str
+    tmp_path: Path, fast_models: Models, fast_reranker, kind: str
 ) -> None:  # noqa: ANN001
     settings = settings_for(tmp_path)
     make_corpus(settings.corpus_dir)
-    bot = CaseBot(settings, embedder=fast_embedder, reranker=fast_reranker)
+    bot = CaseBot(settings, fast_models.replace(reranker=fast_reranker))
     bot.open()
     question = "What did Durov say about weakening encryption?"
     expected = bot.ask(question).to_json()
@@ -135,7 +135,7 @@ def test_build_killed_at_every_write_point_leaves_the_old_index_answering(
             assert int(server.stdout.readline()) == -signal.SIGKILL
             killed_at.append(marker.read_text())
 
-            survivor = CaseBot(settings, embedder=fast_embedder, reranker=fast_reranker)
+            survivor = CaseBot(settings, fast_models.replace(reranker=fast_reranker))
             survivor.open(build_if_missing=False)
             assert survivor.ask(question).to_json() == expected, (
                 f"answer changed after a kill at {killed_at[-1]}"
@@ -148,7 +148,7 @@ def test_build_killed_at_every_write_point_leaves_the_old_index_answering(
         server.wait()
     assert len(killed_at) >= 5, killed_at  # documents, chunks, units, vectors, FAISS/BM25, manifest, link
 
-    recovered = CaseBot(settings, embedder=fast_embedder, reranker=fast_reranker)
+    recovered = CaseBot(settings, fast_models.replace(reranker=fast_reranker))
     recovered.open(build_if_missing=False)
     assert {s.doc_id for s in recovered.sources()} == {"iran-fsb-telegram-2017.md", "fine.md"}
     # KEEP_BUILDS=2: the new build and the newest intact one before it; unfinished folders are gone.

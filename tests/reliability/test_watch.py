@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.service import CaseBot
-from index.embed import Embedder
-from index.watch import QUIET_SECONDS
+from index.models.models import Models
+from index.ingest.watch import QUIET_SECONDS
 from tests.support import make_corpus, settings_for
 
 PIECES = [f"Paragraph {n} of the pigeon appendix: loft {n} carried {n * 11} sealed letters to the court.\n\n"
@@ -18,10 +18,10 @@ PIECES = [f"Paragraph {n} of the pigeon appendix: loft {n} carried {n * 11} seal
 
 
 def test_a_file_copied_in_slowly_is_indexed_exactly_once_and_complete(
-        tmp_path: Path, fast_embedder: Embedder, fast_reranker, caplog: pytest.LogCaptureFixture) -> None:  # noqa: ANN001
+        tmp_path: Path, fast_models: Models, fast_reranker, caplog: pytest.LogCaptureFixture) -> None:  # noqa: ANN001
     settings = settings_for(tmp_path, corpus_watch=True)
     corpus = make_corpus(settings.corpus_dir)
-    bot = CaseBot(settings, embedder=fast_embedder, reranker=fast_reranker)
+    bot = CaseBot(settings, fast_models.replace(reranker=fast_reranker))
     bot.open()
     bot.start_background()
     try:

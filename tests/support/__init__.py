@@ -18,9 +18,10 @@ import numpy as np
 
 from bot.evaluation import EvalReport
 from bot.settings import Settings
-from index.embed import Embedder
-from index.search import SearchParams, Searcher
-from index.store import LoadedIndex
+from index.models.models import Models
+from index.models.encoded import Embedder
+from index.search.searcher import SearchParams, Searcher
+from index.store.files import LoadedIndex
 
 REPO = Path(__file__).resolve().parents[2]
 ARTICLE = REPO / "corpus" / "iran-fsb-telegram-2017.md"
@@ -31,17 +32,11 @@ EXTRA = ("---\ntitle: Court fine\ndate: 2017-10-16\n---\nA Moscow court fined Te
          "refusing to hand over encryption keys.\n\nThe company said it would appeal.\n")
 
 
-def searcher_for(index: LoadedIndex, embedder: Embedder, reranker=None, **params: object) -> Searcher:  # noqa: ANN001
-    """A Searcher over ``index`` with the embedder's ColBERT pieces (and ``reranker`` when given)."""
-    return Searcher(
-        index,
-        embedder,
-        getattr(embedder, "pieces", None),
-        reranker,
-        SearchParams(**params) if reranker is not None else SearchParams(rerank_depth=0, **params),
-        getattr(embedder, "multilingual", None),
-        getattr(embedder, "aligned", None),
-    )
+def searcher_for(index: LoadedIndex, models: Models, reranker=None, **params: object) -> Searcher:  # noqa: ANN001
+    """A Searcher over ``index`` with ``models`` (and ``reranker`` when given; else none reads pairs)."""
+    if reranker is None:
+        return Searcher(index, models, SearchParams(rerank_depth=0, **params))  # type: ignore[arg-type]
+    return Searcher(index, models.replace(reranker=reranker), SearchParams(**params))  # type: ignore[arg-type]
 
 
 def assert_floors(report: EvalReport, recall_at_1: float, recall_at_3: float, highlight: float,
@@ -96,7 +91,7 @@ def settings_for(root: Path, **overrides: object) -> Settings:
 
 def assert_passages_are_document_slices(answer: dict, corpus: Path) -> None:
     """Every passage of an ``ask --json`` object is its document's text[start:end]; its highlight is in it."""
-    from index.ingest import scan_corpus
+    from index.ingest.documents import scan_corpus
 
     documents = {d.doc_id: d for d in scan_corpus(corpus).documents}
     for p in answer["passages"]:
@@ -119,6 +114,36 @@ class CountingEmbedder:
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self.inner.encode_queries(texts)
+
+
+class CountingPieces:
+    """A pieces model (ColBERT's role), recording every text it reads in ``read``."""
+
+    def __init__(self, inner, read: list[str] | None = None) -> None:  # noqa: ANN001
+        self.inner = inner
+        self.name = inner.name
+        self.dimension = inner.dimension
+        self.read: list[str] = read if read is not None else []
+
+    def encode_tokens(self, texts: Sequence[str], progress=None) -> list:  # noqa: ANN001
+        self.read.extend(texts)
+        return self.inner.encode_tokens(texts, progress)
+
+    def encode_question(self, question: str) -> np.ndarray:
+        self.read.append(question)
+        return self.inner.encode_question(question)
+
+
+def counted(models: Models) -> tuple[Models, list[str]]:
+    """``models`` whose vectors and pieces record every passage text they read, in the list returned."""
+    vectors = CountingEmbedder(models.vectors)
+    pieces = CountingPieces(models.pieces, vectors.embedded)
+    return Models.of(vectors, pieces, models.multilingual, models.aligned, models.reranker), vectors.embedded
+
+
+def renamed(models: Models, name: str, dimension: int | None = None) -> Models:
+    """``models`` with vectors under another model's name (and, optionally, dimension)."""
+    return Models.of(RenamedEmbedder(models.vectors, name, dimension), models.pieces)
 
 
 class RenamedEmbedder(CountingEmbedder):
@@ -163,7 +188,7 @@ def build_in_another_process(root: Path) -> str:
     return result.stdout
 
 
-HOLD_LOCK = ("import sys, time; from index.lock import BuildLock\n"
+HOLD_LOCK = ("import sys, time; from index.store.lock import BuildLock\n"
              "with BuildLock(sys.argv[1]).hold():\n    print('held', flush=True); time.sleep(600)")
 
 

@@ -89,8 +89,8 @@ BUILD = """
 import json, sys
 from bot.service import CaseBot
 from bot.settings import Settings
-from tests.support.models import WordOverlap, fast_embedder
-bot = CaseBot(Settings.load(None), embedder=fast_embedder(), reranker=WordOverlap())
+from tests.support.models import WordOverlap, fast_models
+bot = CaseBot(Settings.load(None), fast_models().replace(reranker=WordOverlap()))
 report = bot.rebuild()
 print(json.dumps({"warnings": [str(w) for w in report.warnings], "documents": report.documents}))
 """

@@ -9,7 +9,7 @@ a hash of the word, so equal words match exactly (cosine 1) and different words 
 * ``HashedPieces``: every word is one "word piece" (ColBERT's role), with its character span;
 * ``WordOverlap``: the cross-encoder's role, a logit from the share of the question's content words
   that the passage contains (-10 for none, +10 for all; the calibrated threshold is -9.5);
-* ``fast_embedder()``: the two together, built as the real default is (``VectorsWithPieces``).
+* ``fast_models()``: the two together as ``Models`` (index.models.models), as the real default has them.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from index.embed import VectorsWithPieces
-from index.encoded import ProgressCallback, TokenVectors
+from index.models.encoded import ProgressCallback, TokenVectors
+from index.models.models import Models
 
 DIMENSION = 64
 WORD = re.compile(r"\w+")
@@ -67,7 +67,7 @@ class HashedWords:
 
 
 class HashedPieces:
-    """Every word a piece (``TokenEmbedder`` and index.late_interaction's ``PieceModel``)."""
+    """Every word a piece (index.models.encoded.PieceModel)."""
 
     name = f"hashed-pieces-{DIMENSION} (tests/support/models.py)"
     dimension = DIMENSION
@@ -109,6 +109,6 @@ class WordOverlap:
         return np.array(logits, dtype=np.float32)
 
 
-def fast_embedder() -> VectorsWithPieces:
-    """Vectors and pieces, as the real default (index.embed.load_embedder("minilm")) has them."""
-    return VectorsWithPieces(HashedWords(), HashedPieces())
+def fast_models() -> Models:
+    """Vectors and pieces, as the real default (index.models.models.load_models) has them."""
+    return Models.of(HashedWords(), HashedPieces())

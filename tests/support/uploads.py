@@ -13,7 +13,7 @@ REPORT_TITLE = "Ruling of the Vologda arbitration court on the ferry operator"
 REPORT_QUESTION = "How much did the Vologda court order the ferry operator to pay the harbour master?"
 REPORT_FACT = "the ferry operator shall pay the harbour master 4,312 rubles in compensation"
 BOMB_NAME = "minutes.docx"
-BOMB_UNZIPPED_MIB = 160  # beyond the corpus's MAX_UNZIPPED_MIB (100 by default, index/readers/limits.py)
+BOMB_UNZIPPED_MIB = 160  # beyond MAX_UNZIPPED_MIB (100 by default, index/ingest/readers/limits.py)
 
 
 def report_pdf(pages: int = 20) -> bytes:

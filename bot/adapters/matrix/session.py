@@ -13,7 +13,7 @@ import logging
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from index.atomic import write_atomic
+from index.store.atomic import write_atomic
 
 log = logging.getLogger(__name__)
 

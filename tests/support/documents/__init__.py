@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from index.chunk import chunk_document
+from index.ingest.chunk import chunk_document
 from index.types import Document
 
 DOCUMENTS = Path(__file__).resolve().parent
