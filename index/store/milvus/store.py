@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import tempfile
 import time
 import uuid
@@ -37,6 +38,8 @@ from index.store.milvus.reader import MilvusIndex
 from index.store.tables import ChunkTable, documents_with_texts, load_hashes, write_documents, write_hashes
 from index.text.lexical import ChunkTerms, load_terms, save_terms
 from index.types import Chunk, Document, ModelIdentity
+
+log = logging.getLogger(__name__)
 
 INSERT_ROWS = 128  # chunks inserted by one call (about 5 MB with their pieces)
 TABLES = ("documents.json", "texts.bin", "chunks.json", "chunks.npy", "sentences.npy", HASHES_FILE,
@@ -239,20 +242,26 @@ class MilvusStore:
         self.blobs.put(build, MANIFEST, json.dumps(asdict(manifest)).encode("utf-8"))  # last: finished
 
     def commit(self, build: Path) -> None:
-        """Publish ``build``: one write of the pointer row (then, on a server, the alias)."""
+        """Publish ``build``: one write of the pointer row; then the alias ``name`` follows it where the
+        server has aliases (milvus-lite 2.5.1 has none), for other tools; readers follow the pointer."""
         self.read_manifest(build)  # never publish an unfinished build
         self.blobs.point(build.name)
-        if not self.target.lite:  # milvus-lite 2.5.1 has no aliases
+        if not self.target.lite:
             self._follow_alias(build.name)
 
     def _follow_alias(self, collection: str) -> None:
-        from pymilvus.exceptions import MilvusException
-
         client = self.client
         try:
-            retrying(self.target, lambda: client.alter_alias(collection, self.name))
-        except MilvusException:
-            retrying(self.target, lambda: client.create_alias(collection, self.name))
+            try:
+                retrying(self.target, lambda: client.alter_alias(collection, self.name))
+            except Exception as exc:  # no such alias yet
+                if "UNIMPLEMENTED" in str(exc):
+                    raise
+                retrying(self.target, lambda: client.create_alias(collection, self.name))
+        except Exception as exc:
+            if "UNIMPLEMENTED" not in str(exc):
+                raise
+            log.info("this Milvus has no aliases: readers follow %s_blobs' pointer row only", self.name)
 
     def discard(self, build: Path) -> None:
         """Drop an unfinished build (never the published one); a failure is left to ``prune``."""
