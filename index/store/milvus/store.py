@@ -31,7 +31,7 @@ from index.store.base import ALIGNED, MULTILINGUAL, VECTORS
 from index.store.files import (FORMAT_VERSION, HASHES_FILE, REBUILD_HINT, TERMS_FILE, IndexStatus, IndexStore,
                                Manifest)
 from index.store.milvus.blobs import BlobTable
-from index.store.milvus.connection import MilvusTarget, connect, retrying
+from index.store.milvus.connection import MilvusTarget, StoreUnavailable, connect, retrying
 from index.store.milvus.layout import (bm25_field, bm25_text, chunk_schema, encode_pieces, index_params,
                                        ANALYZERS)
 from index.store.milvus.reader import MilvusIndex
@@ -113,11 +113,9 @@ class MilvusStore:
             self.check_model(manifest, models)
         try:
             return self._load_tables(build, manifest)
-        except (IndexCorrupt, IndexMissing):
+        except (IndexCorrupt, IndexMissing, StoreUnavailable):
             raise
-        except Exception as exc:
-            if type(exc).__name__ == "StoreUnavailable":
-                raise
+        except Exception as exc:  # any unreadable table means the same thing to a user
             message = f"The index build {build.name} in Milvus is damaged ({type(exc).__name__}: {exc})"
             raise IndexCorrupt(f"{message.splitlines()[0]}; {REBUILD_HINT}") from None
 
