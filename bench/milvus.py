@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import re
 import shutil
 import statistics
 import subprocess
+import sys
 import zlib
 from collections.abc import Sequence
 from functools import lru_cache
@@ -131,7 +133,6 @@ def engine_pid(data_file: Path) -> int | None:
 
 
 def scale(chunks: int) -> None:
-    from index.search.searcher import SearchParams, Searcher
 
     work = WORK / f"milvus-{chunks}"
     shutil.rmtree(work, ignore_errors=True)
@@ -139,17 +140,8 @@ def scale(chunks: int) -> None:
     generate(corpus, max(1, chunks // 20), 20)
     models = sized_models()
     data_file = work / "milvus" / "casebot.db"
-    stores = {
-        "files": IndexStore(work / "files"),
-        "milvus": MilvusStore(work / "index", MilvusTarget(str(data_file))),
-    }
+    stores = stores_in(work)
     rows, per_chunk = [], {}
-    questions = [
-        "When was Telegram blocked in Russia?",
-        "How many people in Iran use Telegram?",
-        "Why did Iran open a criminal case against Pavel Durov?",
-        "What did the FSB demand?",
-    ] * 5
     for name, store in stores.items():
         baseline = 0
         if isinstance(store, MilvusStore):
@@ -162,15 +154,9 @@ def scale(chunks: int) -> None:
         added_seconds, _ = timed(lambda: build_index(corpus, store, models))
         (corpus / f"doc-{10**6:06d}.md").unlink()
         build_index(corpus, store, models)
-        gc.collect()
-        before = rss(os.getpid())
-        load_seconds, index = timed(lambda: store.load(models))
-        searcher = Searcher(index, models, SearchParams(rerank_depth=0))
-        searcher.search(questions[0], 3)
-        latencies = [timed(lambda: searcher.search(q, 3))[0] for q in questions]
-        gc.collect()
-        memory = rss(os.getpid()) - before
-        n = len(index.chunks)
+        served = serve_elsewhere(work, name)
+        n = served["chunks"]
+        memory = served["memory"]
         per_chunk[name] = (disk / n, (max(memory, 0) + engine) / n)
         rows.append(
             [
@@ -178,14 +164,14 @@ def scale(chunks: int) -> None:
                 n,
                 f"{build_seconds:.1f} s",
                 f"{added_seconds:.1f} s",
-                f"{load_seconds:.2f} s",
-                f"{statistics.median(latencies) * 1000:.0f} / {percentile(latencies, 90) * 1000:.0f} ms",
+                f"{served['load']:.2f} s",
+                f"{served['median'] * 1000:.0f} / {served['p90'] * 1000:.0f} ms",
                 f"{disk / 2**20:.0f} MiB",
                 f"{memory / 2**20:.0f} MiB",
-                f"{engine / 2**20:.0f} MiB (+{baseline / 2**20:.0f} empty)" if engine else "-",
+                f"{baseline / 2**20:.0f} + {engine / 2**20:.0f} MiB" if engine else "-",
             ]
         )
-        pieces = index.piece_count
+        pieces = served["pieces"]
     print(
         table(
             [
@@ -197,7 +183,7 @@ def scale(chunks: int) -> None:
                 "search median / p90",
                 "disk (one build)",
                 "serving process (growth)",
-                "Milvus engine RSS, one build loaded",
+                "Milvus engine RSS: empty + one build",
             ],
             rows,
         )
@@ -213,6 +199,52 @@ def scale(chunks: int) -> None:
             "at 1,000,000 "
             f"chunks ≈ {disk * 1e6 / 2**30:.0f} GiB of disk, {memory * 1e6 / 2**30:.0f} GiB of memory"
         )
+
+
+QUESTIONS = ["When was Telegram blocked in Russia?", "How many people in Iran use Telegram?",
+             "Why did Iran open a criminal case against Pavel Durov?", "What did the FSB demand?"] * 5
+
+
+def stores_in(work: Path) -> dict[str, IndexStore | MilvusStore]:
+    data_file = work / "milvus" / "casebot.db"
+    milvus = MilvusStore(work / "index", MilvusTarget(str(data_file)))
+    return {"files": IndexStore(work / "files"), "milvus": milvus}
+
+
+def serve_elsewhere(work: Path, name: str) -> dict:
+    """``serve`` in a fresh process (milvus-lite: this process lets go of its data file first)."""
+    from milvus_lite.server_manager import server_manager_instance
+
+    server_manager_instance.release_all()
+    out = subprocess.run([sys.executable, "-W", "ignore", "-m", "bench.milvus", "--serve", str(work), name],
+                         capture_output=True, text=True, cwd=ROOT, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def serve(work: Path, name: str) -> None:
+    """Load the built index in this fresh process, answer ``QUESTIONS`` (stand-in models, no
+    cross-encoder): load time, latency, this process's growth, Milvus's engine (JSON on stdout)."""
+    from index.search.searcher import SearchParams, Searcher
+
+    import bm25s  # noqa: F401 - what loading imports, imported before the memory is read
+    import faiss  # noqa: F401
+    import pymilvus  # noqa: F401
+
+    models = sized_models()
+    store = stores_in(work)[name]
+    if isinstance(store, MilvusStore):
+        store.blobs.ensure()  # milvus-lite's engine started
+    gc.collect()
+    before = rss(os.getpid())
+    load_seconds, index = timed(lambda: store.load(models))
+    searcher = Searcher(index, models, SearchParams(rerank_depth=0))
+    searcher.search(QUESTIONS[0], 3)
+    latencies = [timed(lambda: searcher.search(q, 3))[0] for q in QUESTIONS]
+    gc.collect()
+    pid = engine_pid(work / "milvus" / "casebot.db") if name == "milvus" else None
+    print(json.dumps({"chunks": len(index.chunks), "load": load_seconds, "memory": rss(os.getpid()) - before,
+                      "median": statistics.median(latencies), "p90": percentile(latencies, 90),
+                      "engine": rss(pid) if pid else 0, "pieces": index.piece_count}))
 
 
 def evaluation() -> None:
@@ -291,7 +323,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=0, help="chunks of the generated corpus (0: skip)")
     parser.add_argument("--eval", action="store_true", help="the real models on both evaluation sets")
+    parser.add_argument("--serve", nargs=2, metavar=("WORK", "STORE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve:
+        serve(Path(args.serve[0]), args.serve[1])
+        return
     if args.scale:
         scale(args.scale)
     if args.eval:

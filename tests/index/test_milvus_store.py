@@ -24,8 +24,10 @@ from index.store.base import VECTORS
 from index.store.builds import serving_status
 from index.store.files import IndexStore
 from index.store.milvus.connection import MilvusTarget, StoreUnavailable
+from index.store.lock import IndexBusy
 from index.store.milvus.store import MilvusStore
-from tests.support import ARTICLE, EXTRA, REPO, counted, make_corpus, searcher_for, settings_for, wait_until
+from tests.support import (ARTICLE, EXTRA, REPO, build_lock_held_elsewhere, counted, make_corpus,
+                           searcher_for, settings_for, wait_until)
 from tests.support.milvus_server import MilvusServer
 from tests.support.models import WordOverlap
 
@@ -285,3 +287,12 @@ def test_a_running_bot_follows_a_build_published_by_another_process(
     finally:
         bot.close()
     assert ARTICLE.exists()
+
+
+def test_builds_into_milvus_take_turns_through_the_build_lock(tmp_path: Path, fast_models: Models) -> None:
+    corpus = make_corpus(tmp_path / "corpus")
+    store = lite_store(tmp_path)
+    with build_lock_held_elsewhere(store.root):
+        with pytest.raises(IndexBusy):
+            build_index(corpus, store, fast_models, wait=False)
+    assert build_index(corpus, store, fast_models, wait=False).chunks > 0
