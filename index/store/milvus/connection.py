@@ -11,6 +11,7 @@ published index is unchanged.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 import warnings
@@ -64,6 +65,9 @@ def quiet_client_logs() -> None:
     """pymilvus logs a traceback for every failed call, which the store reports in one line itself;
     milvus-lite 2.5.1 imports pkg_resources, which warns that it is deprecated."""
     logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
+    # grpc's core prints keepalive notices of milvus-lite's socket ("too_many_pings") on stderr;
+    # read when grpc loads, so only where it is not loaded yet.
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
 
 
