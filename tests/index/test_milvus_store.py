@@ -25,7 +25,7 @@ from index.store.builds import serving_status
 from index.store.files import IndexStore
 from index.store.milvus.connection import MilvusTarget, StoreUnavailable
 from index.store.lock import IndexBusy
-from index.store.milvus.store import MilvusStore
+from index.store.milvus.store import PLACE, MilvusStore
 from tests.support import (ARTICLE, EXTRA, REPO, build_lock_held_elsewhere, counted, make_corpus,
                            searcher_for, settings_for, wait_until)
 from tests.support.milvus_server import MilvusServer
@@ -127,6 +127,9 @@ def test_an_incremental_build_embeds_only_new_chunks_and_keeps_two_builds(
     build_index(corpus, store, fast_models)
     builds = build_collections(store)
     assert len(builds) == 2 and store.current_build().name in builds  # the oldest was dropped
+    kept = {h.tobytes().hex() for name in builds for h in store.load(fast_models, PLACE / name).hashes}
+    pieces = store.client.query("casebot_pieces", filter='key != ""', output_fields=["key"], limit=16384)
+    assert {p["key"] for p in pieces} == kept  # the pieces builds share: those of the kept builds only
     files = IndexStore(tmp_path / "files")
     build_index(corpus, files, fast_models)
     question = "How much was Telegram fined?"
@@ -208,9 +211,11 @@ BUILD_AND_HANG = textwrap.dedent(
     from index.store.milvus.store import MilvusStore
     from tests.support.models import fast_models
     corpus, index_dir, uri, step, marker = sys.argv[1:6]
-    owner, name = {"inserting": (MilvusStore, "_piece_blocks"), "tables": (MilvusStore, "_write_tables"),
-                   "commit": (BlobTable, "point"), "prune": (MilvusStore, "prune")}[step]
-    real = getattr(owner, name)
+    import index.store.milvus.store as store_module
+    from index.store.milvus.pieces import SharedPieces
+    owner, name = {"pieces": (SharedPieces, "put"), "rows": (store_module, "bm25_field"),
+                   "tables": (MilvusStore, "_write_tables"), "commit": (BlobTable, "point"),
+                   "prune": (MilvusStore, "prune")}[step]
 
     def hang(*args, **kwargs):
         Path(marker).write_text(step)
@@ -222,9 +227,9 @@ BUILD_AND_HANG = textwrap.dedent(
 )
 
 
-# Where a build is killed: while inserting its rows, before its tables (and manifest), before the
-# commit (all written), after the commit (before old builds are dropped).
-@pytest.mark.parametrize("step", ["inserting", "tables", "commit", "prune"])
+# Where a build is killed: before its new chunks' pieces, before its rows (the collection made), before
+# its tables (and manifest), before the commit (all written), after the commit (before old builds go).
+@pytest.mark.parametrize("step", ["pieces", "rows", "tables", "commit", "prune"])
 def test_a_killed_build_leaves_the_published_build_answering(
         tmp_path: Path, milvus_server: MilvusServer, fast_models: Models, fast_reranker: WordOverlap,
         step: str) -> None:

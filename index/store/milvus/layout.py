@@ -10,8 +10,12 @@
                  and 30 apart, which casebot's normalisation joins; Snowball's Persian stemmer cuts names
     sp_en/ru/fa  the BM25 functions' sparse vectors
     vectors      FLOAT_VECTOR: MiniLM; multilingual / aligned: e5 and USE-multilingual, when built
-    pieces       ARRAY<VARCHAR>: the chunk's 8-bit word pieces (index.store.pieces records) in base64
-                 blocks of at most 49,000 bytes (one block for a typical chunk of 85 pieces)
+
+The word pieces live beside, in one collection ``<name>_pieces`` that builds share, keyed by the chunk's
+content hash (as the files store's tokens.bin is shared): an incremental build inserts the pieces of its
+new chunks only. A row: ``key`` (the hash, hex), ``build`` (the build that inserted it: pruning removes
+what a killed build left), ``pieces`` (ARRAY<VARCHAR>: the chunk's 8-bit records, index.store.pieces, in
+base64 blocks of at most 49,000 bytes; one block for a typical chunk of 85 pieces).
 
 Per chunk rather than one row per piece: fetching 50 chunks' pieces took 24 ms this way and 693 ms as
 one FLOAT16 row per piece (milvus-lite 2.5.1, docs/milvus.md). Multi-vector MaxSim fields need Milvus
@@ -65,7 +69,7 @@ def _fit(text: str) -> str:
     return data[:TEXT_BYTES].decode("utf-8", "ignore")
 
 
-def chunk_schema(client: Any, dimensions: dict[str, int], pieces: bool) -> Any:
+def chunk_schema(client: Any, dimensions: dict[str, int]) -> Any:
     """The schema of a build's collection; ``dimensions``: each vector space's, 0 for none."""
     from pymilvus import DataType, Function, FunctionType
 
@@ -81,9 +85,19 @@ def chunk_schema(client: Any, dimensions: dict[str, int], pieces: bool) -> Any:
     for space in (VECTORS, MULTILINGUAL, ALIGNED):
         if dimensions.get(space):
             schema.add_field(space, DataType.FLOAT_VECTOR, dim=dimensions[space])
-    if pieces:
-        schema.add_field("pieces", DataType.ARRAY, element_type=DataType.VARCHAR, max_capacity=MAX_BLOCKS,
-                         max_length=TEXT_BYTES)
+    return schema
+
+
+def pieces_schema(client: Any) -> Any:
+    """The schema of the collection of word pieces that builds share (keyed by content hash)."""
+    from pymilvus import DataType
+
+    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("key", DataType.VARCHAR, max_length=32, is_primary=True)
+    schema.add_field("build", DataType.VARCHAR, max_length=255)
+    schema.add_field("pieces", DataType.ARRAY, element_type=DataType.VARCHAR, max_capacity=MAX_BLOCKS,
+                     max_length=TEXT_BYTES)
+    schema.add_field("unused", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field
     return schema
 
 

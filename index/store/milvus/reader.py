@@ -22,6 +22,7 @@ from index.store.base import ALIGNED, MULTILINGUAL, VECTORS, StoredPieces, TermC
 from index.store.files import Manifest
 from index.store.milvus.connection import MilvusTarget, retrying
 from index.store.milvus.layout import ANALYZERS, bm25_field, bm25_text, decode_pieces, sparse_field
+from index.store.milvus.pieces import SharedPieces, key as piece_key
 from index.store.tables import ChunkTable
 from index.text.lexical import ChunkTerms
 from index.types import Document
@@ -69,6 +70,7 @@ class MilvusIndex:
     terms: ChunkTerms | None  # every chunk's terms (the next build's, and the vocabulary)
     term_counts: np.ndarray  # chunks holding each term id
     piece_counts: np.ndarray  # (n,) stored pieces of each chunk
+    store_name: str = "casebot"  # MILVUS_COLLECTION: the shared pieces are <name>_pieces
     _cache: _Cache = field(default_factory=lambda: _Cache(CACHE_BYTES))
 
     def __post_init__(self) -> None:
@@ -133,7 +135,7 @@ class MilvusIndex:
         return rows[order], scores[order]
 
     def stored_pieces(self, rows: Sequence[int]) -> StoredPieces:
-        records = self._fetch("pieces", list(rows))
+        records = self._fetch_pieces(list(rows))
         counts = [len(r) for r in records]
         joined = np.concatenate(records) if records else decode_pieces([], self.manifest.dimension)
         return StoredPieces.of(joined, counts)
@@ -148,16 +150,6 @@ class MilvusIndex:
         dimension = {VECTORS: self.manifest.dimension, MULTILINGUAL: self.manifest.multilingual,
                      ALIGNED: self.manifest.aligned}[space]
         return np.stack(found) if found else np.zeros((0, dimension), dtype=np.float32)
-
-    def raw_pieces(self, rows: list[int]) -> list[list[str]]:
-        """The rows' stored piece blocks as stored (a build copies them into its collection)."""
-        out: list[list[str]] = []
-        for start in range(0, len(rows), FETCH):
-            batch = rows[start : start + FETCH]
-            got = self._call(lambda: self.client.get(self.collection, ids=batch, output_fields=["pieces"]))
-            by_row = {int(g["row"]): list(g["pieces"]) for g in got}
-            out.extend(by_row[r] for r in batch)
-        return out
 
     # -- reading ---------------------------------------------------------------------------------
     def _bm25(self, question: str, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -176,8 +168,23 @@ class MilvusIndex:
         rows = np.fromiter(best, dtype=np.int64, count=len(best))
         return rows, np.array([best[r] for r in rows.tolist()], dtype=np.float32)
 
+    def _fetch_pieces(self, rows: list[int]) -> list[np.ndarray]:
+        """Each row's piece records, from the pieces builds share (by content hash), cached."""
+        found = {r: v for r in rows if (v := self._cache.get(("pieces", r))) is not None}
+        missing = list(dict.fromkeys(r for r in rows if r not in found))
+        if missing:
+            keys = {r: piece_key(self.hashes[r]) for r in missing}
+            got = SharedPieces(self.client, self.target, self.store_name).get(list(keys.values()),
+                                                                               self.manifest.dimension)
+            for row in missing:
+                if keys[row] not in got:
+                    raise KeyError(f"the word pieces of chunk {row} are missing from Milvus")
+                found[row] = got[keys[row]]
+                self._cache.put(("pieces", row), found[row])
+        return [found[r] for r in rows]
+
     def _fetch(self, what: str, rows: list[int]) -> list[np.ndarray]:
-        """Each row's vector (``what``: a space) or piece records (``pieces``), cached."""
+        """Each row's vector in the space ``what``, cached."""
         found: dict[int, np.ndarray] = {}
         for row in rows:
             cached = self._cache.get((what, row))
@@ -188,8 +195,7 @@ class MilvusIndex:
             batch = missing[start : start + FETCH]
             got = self._call(lambda: self.client.get(self.collection, ids=batch, output_fields=[what]))
             for g in got:
-                value = (decode_pieces(g["pieces"], self.manifest.dimension) if what == "pieces"
-                         else np.asarray(g[what], dtype=np.float32))
+                value = np.asarray(g[what], dtype=np.float32)
                 found[int(g["row"])] = value
                 self._cache.put((what, int(g["row"])), value)
         if len(found) < len(set(rows)):

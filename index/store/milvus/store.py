@@ -1,11 +1,13 @@
 """The index in Milvus: one collection per build, published by pointing ``current`` at it.
 
 The write side follows the files store (index.store.files.IndexStore), so index.build drives both:
-``new_build`` names a build, ``write_pieces`` and ``write`` fill its collection (``<name>_b<time>_<id>``)
+``new_build`` names a build, ``write_pieces`` and ``write`` store its new chunks' word pieces in the
+collection builds share (index.store.milvus.pieces), fill its own collection (``<name>_b<time>_<id>``)
 and its tables (index.store.milvus.blobs; the manifest last), ``commit`` publishes it in one write (the
 pointer row; on a server the alias ``<name>`` follows), ``discard`` drops an unfinished one and
-``prune`` keeps the published build and the newest finished ones up to ``keep``. A build killed at any
-point leaves the published build answering: nothing a reader follows changes before the commit.
+``prune`` keeps the published build and the newest finished ones up to ``keep``, and the pieces they
+read. A build killed at any point leaves the published build answering: nothing a reader follows
+changes before the commit.
 
 One build at a time: the build lock is the files store's (index.store.lock) on INDEX_DIR, which also
 holds the word pieces a large build spills before they are written. Readers need nothing on disk.
@@ -32,8 +34,8 @@ from index.store.files import (FORMAT_VERSION, HASHES_FILE, REBUILD_HINT, TERMS_
                                Manifest)
 from index.store.milvus.blobs import BlobTable
 from index.store.milvus.connection import MilvusTarget, StoreUnavailable, connect, retrying
-from index.store.milvus.layout import (bm25_field, bm25_text, chunk_schema, encode_pieces, index_params,
-                                       ANALYZERS)
+from index.store.milvus.layout import ANALYZERS, bm25_field, bm25_text, chunk_schema, index_params
+from index.store.milvus.pieces import SharedPieces, key as piece_key
 from index.store.milvus.reader import MilvusIndex
 from index.store.tables import ChunkTable, documents_with_texts, load_hashes, write_documents, write_hashes
 from index.text.lexical import ChunkTerms, load_terms, save_terms
@@ -41,7 +43,7 @@ from index.types import Chunk, Document, ModelIdentity
 
 log = logging.getLogger(__name__)
 
-INSERT_ROWS = 128  # chunks inserted by one call (about 5 MB with their pieces)
+INSERT_ROWS = 256  # chunks inserted by one call (about 2 MB)
 TABLES = ("documents.json", "texts.bin", "chunks.json", "chunks.npy", "sentences.npy", HASHES_FILE,
           TERMS_FILE, "vocabulary.json", "term_counts.npy", "piece_counts.npy")
 MANIFEST = "manifest.json"
@@ -70,6 +72,19 @@ class MilvusStore:
     @property
     def blobs(self) -> BlobTable:
         return BlobTable(self.client, self.target, self.name)
+
+    @property
+    def shared_pieces(self) -> SharedPieces:
+        return SharedPieces(self.client, self.target, self.name)
+
+    def _hashes(self, build: str) -> np.ndarray:
+        """The content hashes of a finished build's chunks (none when its table is gone)."""
+        data = self.blobs.get(build, HASHES_FILE)
+        if data is None:
+            return np.zeros(0, dtype="V16")
+        with tempfile.TemporaryDirectory(prefix="casebot-milvus-") as tmp:
+            (Path(tmp) / HASHES_FILE).write_bytes(data)
+            return load_hashes(Path(tmp) / HASHES_FILE)
 
     @property
     def builds(self) -> Path:  # no build folders: index.store.builds finds none to fall back to
@@ -144,7 +159,7 @@ class MilvusStore:
             raise IndexCorrupt(f"The index build {build.name} in Milvus is inconsistent (counts {actual}, "
                                f"manifest says {expected}); {REBUILD_HINT}")
         return MilvusIndex(build, manifest, documents, chunks, hashes, self.client, self.target, terms,
-                           term_counts, piece_counts)
+                           term_counts, piece_counts, self.name)
 
     def status(self, build: Path | None = None) -> IndexStatus:
         build = build or self.current_build()
@@ -172,52 +187,51 @@ class MilvusStore:
               hashes: Sequence[bytes], vectors: np.ndarray, vector_index: Any, bm25: Any,
               terms: ChunkTerms | None = None, multilingual: tuple[np.ndarray, Any] | None = None,
               aligned: tuple[np.ndarray, Any] | None = None) -> None:
-        """Create the build's collection, insert one row per chunk, then its tables, manifest last.
-        (``vector_index`` and ``bm25`` are the files store's: Milvus indexes the rows itself.)"""
+        """Store the new chunks' pieces, create the build's collection, insert one row per chunk, then its
+        tables, manifest last. (``vector_index`` and ``bm25`` are the files store's: Milvus indexes the
+        rows itself.)"""
         pending = self._pending.pop(build.name, None)
+        piece_counts = self._store_pieces(build.name, pending, hashes) if pending is not None \
+            else np.zeros(len(chunks), dtype=np.int64)
         spaces = {VECTORS: vectors, MULTILINGUAL: multilingual[0] if multilingual else None,
                   ALIGNED: aligned[0] if aligned else None}
         dimensions = {s: (v.shape[1] if v is not None else 0) for s, v in spaces.items()}
         client = self.client
-        schema = chunk_schema(client, dimensions, pieces=pending is not None)
+        schema = chunk_schema(client, dimensions)
         params = index_params(client, dimensions, len(chunks))
         retrying(self.target, lambda: client.create_collection(build.name, schema=schema, index_params=params,
                                                                consistency_level="Strong"))
         language = {d.doc_id: (d.language or "en") for d in documents}
-        piece_counts = np.zeros(len(chunks), dtype=np.int64)
         for start in range(0, len(chunks), INSERT_ROWS):
-            rows = range(start, min(len(chunks), start + INSERT_ROWS))
-            blocks = self._piece_blocks(pending, list(rows), piece_counts) if pending is not None else None
             batch = []
-            for i, row in enumerate(rows):
+            for row in range(start, min(len(chunks), start + INSERT_ROWS)):
                 lang = language[chunks[row].doc_id]
                 own = bm25_field(lang)
                 item: dict[str, Any] = {"row": row, "lang": lang}
                 item.update({f: (bm25_text(f, chunks[row].text) if f == own else "") for f in ANALYZERS})
                 item.update({s: v[row].tolist() for s, v in spaces.items() if v is not None})
-                if blocks is not None:
-                    item["pieces"] = blocks[i]
                 batch.append(item)
             retrying(self.target, lambda: client.insert(build.name, batch), "inserting a build")
         retrying(self.target, lambda: client.flush(build.name))
         self._write_tables(build.name, manifest, documents, chunks, hashes, terms, piece_counts)
 
-    def _piece_blocks(self, pending: tuple[MilvusIndex | None, list[int | None], Mapping[int, np.ndarray]],
-                      rows: list[int], counts: np.ndarray) -> list[list[str]]:
+    def _store_pieces(self, build: str, pending: tuple[MilvusIndex | None, list[int | None], Any],
+                      hashes: Sequence[bytes]) -> np.ndarray:
+        """Put the pieces of the chunks the previous build did not have into the shared collection;
+        returns each chunk's piece count."""
         previous, reused, new_pieces = pending
-        old = [reused[r] for r in rows]
-        copied = previous.raw_pieces([o for o in old if o is not None]) if previous is not None else []
-        copied_iter = iter(copied)
-        blocks = []
-        for row, o in zip(rows, old):
-            if o is not None and previous is not None:
-                blocks.append(next(copied_iter))
-                counts[row] = previous.piece_counts[o]
+        counts = np.zeros(len(reused), dtype=np.int64)
+        fresh = []
+        for row, old in enumerate(reused):
+            if old is not None and previous is not None:
+                counts[row] = previous.piece_counts[old]
             else:
-                records = new_pieces[row]
-                blocks.append(encode_pieces(records))
-                counts[row] = len(records)
-        return blocks
+                counts[row] = len(new_pieces[row])
+                fresh.append(row)
+        shared = self.shared_pieces
+        shared.ensure()
+        shared.put(build, ((piece_key(hashes[row]), new_pieces[row]) for row in fresh))
+        return counts
 
     def _write_tables(self, build: str, manifest: Manifest, documents: list[Document], chunks: list[Chunk],
                       hashes: Sequence[bytes], terms: ChunkTerms | None, piece_counts: np.ndarray) -> None:
@@ -282,12 +296,15 @@ class MilvusStore:
         for name in names:
             if len(kept) < self.keep and name in finished and PLACE / name not in kept:
                 kept.append(PLACE / name)
+        dropped = [name for name in sorted(finished | set(names)) if PLACE / name not in kept]
+        dropped_keys = {piece_key(h) for name in dropped if name in finished for h in self._hashes(name)}
         for name in names:
             if PLACE / name not in kept:
                 retrying(self.target, lambda: self.client.drop_collection(name))
-        for name in finished | set(names):
-            if PLACE / name not in kept:
-                self.blobs.delete(name)
+        kept_keys = {piece_key(h) for build in kept for h in self._hashes(build.name)}
+        self.shared_pieces.remove(dropped_keys, dropped, kept_keys)
+        for name in dropped:
+            self.blobs.delete(name)
         return kept
 
 
