@@ -159,7 +159,7 @@ def export(path: Path) -> None:
     path = path.resolve()  # the child runs in casebot's own folder, not in the caller's working directory
     path.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    root = str(Path(__file__).resolve().parents[1])
+    root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     try:
         done = subprocess.run([sys.executable, "-m", "index.models.onnx_model", str(path)], env=env, cwd=root,
