@@ -16,7 +16,7 @@ Every stage can be switched off in ``SearchParams``; docs/evaluation.md has the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -32,7 +32,7 @@ from index.search.passages import highlight, make_passage, select
 from index.search.rerank import rerank, with_year_bonus
 from index.store.files import LoadedIndex
 from index.text.transliteration import Skeletons
-from index.types import Document, Retrieval, Scored
+from index.types import Chunk, Document, Retrieval, Scored
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,9 @@ class SearchParams:
     # cross-encoder reads the first passage only, for abstention (0: it always reads ``rerank_depth``).
     # Chosen on the tuning set (r@1 +0.007, half the questions read); bench/ablation.py.
     decisive_margin: float = 0.015
+    # The cross-encoder reads this many characters of a longer chunk, around the sentence late interaction
+    # matched best (0: the whole chunk, up to its 256 tokens); bench/ablation.py.
+    rerank_window: int = 0
     late_weight: float = 0.5  # weight of the late-interaction match (standardised) beside the logit
     year_bonus: float = 2.0  # added to the logit of a chunk of a year the question names
     unknown_terms: bool = True  # decline a question naming what no document contains
@@ -266,7 +269,7 @@ class Searcher:
         lead = scored[0].match - scored[1].match if matches is not None and len(scored) > 1 else 0.0
         depth = 1 if p.decisive_margin and lead >= p.decisive_margin else p.rerank_depth
         top, rest = scored[:depth], scored[depth:]
-        chunks = [self.index.chunks[s.chunk] for s in top]
+        chunks = [self._window(self.index.chunks[s.chunk], s.chunk, matches) for s in top]
         logits, judged = rerank(self.reranker, question, chunks, [self._doc_by_id[c.doc_id] for c in chunks],
                                 p.year_bonus)
         ordering = judged
@@ -280,6 +283,28 @@ class Searcher:
         floor = read[-1].score - 1.0
         return read + [Scored(s.chunk, floor - 1e-6 * i, s.dense, s.words, s.match)
                        for i, s in enumerate(rest)], matches
+
+    def _window(self, chunk: Chunk, chunk_index: int, matches: Matches | None) -> Chunk:
+        """What the cross-encoder reads of ``chunk``: its best-matched sentence and the better of its
+        neighbours in turn, up to ``rerank_window`` characters (the whole chunk when shorter)."""
+        size = self.params.rerank_window
+        if not size or len(chunk.text) <= size or matches is None or len(chunk.sentences) < 2:
+            return chunk
+        scores = matches.of(chunk_index)[1]
+        spans = chunk.sentences
+        first = last = int(np.argmax(scores))
+        while True:
+            options = [i for i in (first - 1, last + 1) if 0 <= i < len(spans)]
+            if not options:
+                break
+            take = max(options, key=lambda i: scores[i])
+            low, high = min(first, take), max(last, take)
+            if spans[high][1] - spans[low][0] > size:
+                break
+            first, last = low, high
+        start, end = spans[first][0], spans[last][1]
+        return replace(chunk, start=start, end=end, text=chunk.text[start - chunk.start : end - chunk.start],
+                       sentences=spans[first : last + 1])
 
     def _holds(self, kind: str, chunk: int, question: str, language: str) -> bool:
         """Whether the chunk holds an answer of ``kind``; what the question counts or pays is matched by
