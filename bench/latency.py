@@ -2,8 +2,9 @@
 
     python -m bench.latency [--documents 500 --paragraphs 20] [--repeats 3] [--cold 5]
 
-Uses a 10,000-chunk index of a generated corpus (bench/corpus.py), built first when missing with the
-default embedder (``load_models``: MiniLM vectors, ColBERT pieces stored by the build).
+Uses a 10,000-chunk index of a generated corpus (bench/corpus.py) with case A's documents beside it
+(English, Russian and Persian, tests/eval/case), built first when missing with the default models
+(``load_models``).
 1. Warm: one process, models and index loaded; every question asked once ("first time") and then
    again ("repeated": nothing of a question is cached by the search any more, the pieces being
    stored; only the page cache and the runtimes are warmer), end to end: ``CaseBot.ask`` + the
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -29,8 +31,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from bench._common import MODELS, ROOT, WORK, header, spread, table, timed
+from bench._common import MODELS, ROOT, WORK, header, percentile, rss_mb, spread, table, timed
 from bench.scale import questions
+
+CASE = ROOT / "tests" / "eval" / "case"
 
 
 class Timer:
@@ -244,6 +248,55 @@ print(t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)
 """
 
 
+def case_questions() -> dict[str, list[str]]:
+    """Case A's questions by the language they are asked in (tests/eval/case): English ones of
+    questions.jsonl, Russian and Persian ones of languages.jsonl."""
+    import json
+
+    from index.text.language import question_language
+
+    found: dict[str, list[str]] = {"en": [], "ru": [], "fa": []}
+    for name in ("questions.jsonl", "languages.jsonl"):
+        for line in (CASE / name).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                question = json.loads(line)["q"]
+                language = question_language(question)
+                if language in found and (language != "en" or name == "questions.jsonl"):
+                    found[language].append(question)
+    return found
+
+
+def by_language(index_dir: Path, models, repeats: int) -> None:
+    """Warm latency of case A's questions by their language, over the same index (case A's documents
+    are in it), as configured: p50 and p95 of ``CaseBot.ask`` + the terminal renderer."""
+    from bot.render.terminal import render_answer
+    from bot.service import CaseBot
+    from bot.settings import Settings
+    from index.models.models import reading_questions
+
+    settings = Settings(corpus_dir=Path("/nonexistent"), index_dir=index_dir, model_cache_dir=MODELS)
+    bot = CaseBot(settings, reading_questions(models, settings.model_choice()))
+    bot.open(build_if_missing=False)
+    sets = case_questions()
+    bot.ask(sets["en"][0])  # warm
+    rows, p50 = [], {}
+    for language, asked in sets.items():
+        times = []
+        for _ in range(repeats):
+            for question in asked:
+                seconds, answer = timed(lambda: bot.ask(question))
+                seconds += timed(lambda: render_answer(answer))[0]
+                times.append(seconds * 1000)
+        p50[language] = percentile(times, 50)
+        rows.append([language, str(len(asked)), f"{p50[language]:.0f}", f"{percentile(times, 95):.0f}",
+                     f"{p50[language] / p50['en']:.2f}"])
+    n = len(bot.searcher.index.chunks)
+    print(f"### Warm latency by the question's language, {n} chunks, case A's questions x {repeats}\n")
+    print(table(["asked in", "questions", "p50 ms", "p95 ms", "p50 / English p50"], rows))
+    memory = rss_mb()
+    print(f"\nprocess memory after these questions: {memory:.0f} MB ({memory * 1024 / n:.1f} KiB a chunk)\n")
+
+
 def cold(index_dir: Path, runs: int) -> None:
     question = "Why did the court in Tehran fine Telegram?"
     env = {**os.environ, "INDEX_DIR": str(index_dir), "CORPUS_DIR": "/nonexistent", "PYTHONPATH": str(ROOT)}
@@ -284,6 +337,8 @@ def main() -> None:
     parser.add_argument("--paragraphs", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--cold", type=int, default=5)
+    parser.add_argument("--no-case", dest="case", action="store_false",
+                        help="without case A's documents in the corpus (and no latency by language)")
     args = parser.parse_args()
     from bot.runtime import tune_for_questions
 
@@ -294,12 +349,16 @@ def main() -> None:
     corpus = WORK / f"corpus-{args.documents}x{args.paragraphs}"
     if not corpus.is_dir():
         generate(corpus, args.documents, args.paragraphs)
+    if args.case and not (corpus / "case-a").is_dir():  # real documents in three languages beside
+        shutil.copytree(CASE / "corpus", corpus / "case-a")
     index_dir = WORK / f"index-{args.documents * args.paragraphs}"
     header("Question latency and cold start")
     models = load_models(ModelChoice(reranker=False, question_runtime="torch"))  # the bot's by default
     ensure_index(corpus, index_dir, models)
     if args.repeats:
         warm(index_dir, models, args.repeats)
+        if args.case:
+            by_language(index_dir, models, args.repeats)
     if args.cold:
         cold(index_dir, args.cold)
 
