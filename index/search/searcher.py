@@ -42,6 +42,7 @@ class _Ranked:
     scored: list[Scored]
     matches: Matches | None  # late interaction of the English pairs
     vector: np.ndarray | None  # the question's multilingual vector
+    aligned_vector: np.ndarray | None  # its USE-multilingual vector, when USE reads its language
     by_language: dict[str, crosslingual.LanguageMatches]
     aligned: dict[str, crosslingual.LanguageMatches]  # the same by USE (index.search.answer_language)
 
@@ -86,6 +87,9 @@ class SearchParams:
     # Off: the cross-encoder picks the highlighted sentence barely better than ColBERT's MaxSim, for a
     # cross-encoder pass over each shown passage's sentences (docs/evaluation.md).
     highlight_by_pairs: bool = False
+    # Across languages, USE (when it reads both) picks the highlighted sentence instead of e5: a question
+    # 407 -> 84 ms on the languages set, but highlights 0.479 -> 0.396 there, so off (bench/ablation.py).
+    highlight_by_use: bool = False
     answer_kinds: bool = True  # decline a "when"/"how much"/"who" question none of whose passages holds one
     kind_bonus: float = 0.05  # added to the match of a sentence holding the kind asked, for highlights
 
@@ -200,7 +204,7 @@ class Searcher:
             if crosslingual.english_pair(language, document):
                 span = self._highlight(question, scored.chunk, found.matches, kind)
             else:
-                span = self._highlight_across(question, scored.chunk, found.vector, kind)
+                span = self._highlight_across(question, scored.chunk, found, kind)
             passages.append(make_passage(scored, chunk, document, span))
         return Retrieval(question, True, tuple(passages), confidence=best, language=language)
 
@@ -209,19 +213,19 @@ class Searcher:
         vector = self.embedder.encode_queries([question])[0]
         found = find_candidates(self.index, question, vector, p.dense_depth, p.lexical_depth,
                                 self.every_chunk)
-        across, by_language, aligned = None, {}, {}
+        across, by_language, aligned, use = None, {}, {}, None
         if self.multilingual is not None and self.languages is not None:
             across = self.multilingual.encode_queries([question])[0]
             by_language = self.languages.nearest(self.index.multilingual_index, across, p.per_language)
             if self.aligned is not None and language in answer_language.USE_READS:
-                aligned = self.languages.nearest(self.index.aligned_index,
-                                                 self.aligned.encode_queries([question])[0], p.per_language)
+                use = self.aligned.encode_queries([question])[0]
+                aligned = self.languages.nearest(self.index.aligned_index, use, p.per_language)
             known = {c.chunk for c in found}
             for matches in by_language.values():
                 found += [Candidate(c, -1.0, 0.0) for c in matches.chunks.tolist() if c not in known]
                 known.update(matches.chunks.tolist())
         if not found:
-            return _Ranked([], None, across, by_language, aligned)
+            return _Ranked([], None, across, use, by_language, aligned)
         english: list[Candidate] = []
         other: list[Candidate] = []
         for candidate in found:
@@ -232,7 +236,7 @@ class Searcher:
         scored, matches = self._rank_english(question, english) if english else ([], None)
         scored += self._score_across(question, language, other, across) if other else []
         scored.sort(key=lambda s: (-s.score, s.chunk))
-        return _Ranked(scored, matches, across, by_language, aligned)
+        return _Ranked(scored, matches, across, use, by_language, aligned)
 
     def _document_of(self, chunk: int) -> Document:
         return self._doc_by_id[self.index.chunks[chunk].doc_id]
@@ -323,16 +327,22 @@ class Searcher:
         bonus *= self.params.kind_bonus * scale
         return np.asarray(scores, dtype=np.float32) + bonus
 
-    def _highlight_across(self, question: str, chunk_index: int, vector: np.ndarray | None,
+    def _highlight_across(self, question: str, chunk_index: int, found: _Ranked,
                           kind: str | None = None) -> tuple[int, int]:
+        """The sentence of a passage the English-only models cannot read that best answers, by e5 (about
+        22 ms a sentence), or by USE with ``highlight_by_use`` when it reads both languages."""
         chunk = self.index.chunks[chunk_index]
         spans = list(chunk.sentences) or [(chunk.start, chunk.end)]
         sentences = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
-        if len(sentences) == 1 or vector is None or self.multilingual is None:
+        model, vector = self.multilingual, found.vector
+        written = self._doc_by_id[chunk.doc_id].language or "en"
+        if (self.params.highlight_by_use and self.aligned is not None and found.aligned_vector is not None
+                and written in answer_language.USE_READS):
+            model, vector = self.aligned, found.aligned_vector
+        if len(sentences) == 1 or vector is None or model is None:
             return int(sentences[0][0]), int(sentences[0][1])
         texts = [chunk.text[s - chunk.start : e - chunk.start] for s, e in sentences]
-        scores = self._with_kind(crosslingual.sentence_scores(self.multilingual, vector, texts), texts, kind,
-                                 question)
+        scores = self._with_kind(crosslingual.sentence_scores(model, vector, texts), texts, kind, question)
         return highlight(sentences, scores.tolist(), self.params.highlight_join_margin / 20)
 
     def _highlight(self, question: str, chunk_index: int, matches: Matches | None,
