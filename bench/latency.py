@@ -297,6 +297,41 @@ def by_language(index_dir: Path, models, repeats: int) -> None:
     print(f"\nprocess memory after these questions: {memory:.0f} MB ({memory * 1024 / n:.1f} KiB a chunk)\n")
 
 
+MEMORY = r"""
+import json
+from pathlib import Path
+from bench._common import rss_mb
+from bot.runtime import tune_for_questions
+from bot.service import CaseBot
+from bot.settings import Settings
+tune_for_questions()
+casebot = CaseBot(Settings(corpus_dir=Path("/nonexistent"), index_dir=Path({index!r}),
+                           model_cache_dir=Path({models!r})))
+casebot.models.warm_up()
+models = rss_mb()
+casebot.open(build_if_missing=False)
+for question in json.loads({questions!r}):
+    casebot.ask(question)
+print(models, rss_mb(), len(casebot.searcher.index.chunks))
+"""
+
+
+def memory(index_dir: Path) -> None:
+    """Resident memory of a fresh serving process: the models alone, then with the index after questions."""
+    import json
+
+    code = MEMORY.format(index=str(index_dir), models=str(MODELS), questions=json.dumps(questions()))
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True)
+    models, serving, chunks = out.stdout.split()[-3:]
+    extra = float(serving) - float(models)
+    print(f"### Memory of a serving process, {chunks} chunks\n")
+    per_chunk = f"the index's share: {extra * 1024 / int(chunks):.1f} KiB a chunk"
+    print(table(["", "MB"], [["the models, loaded", f"{float(models):.0f}"],
+                             ["with the index, after 40 questions", f"{float(serving):.0f}"],
+                             [per_chunk, f"{extra:.0f}"]]))
+    print()
+
+
 def cold(index_dir: Path, runs: int) -> None:
     question = "Why did the court in Tehran fine Telegram?"
     env = {**os.environ, "INDEX_DIR": str(index_dir), "CORPUS_DIR": "/nonexistent", "PYTHONPATH": str(ROOT)}
@@ -365,6 +400,7 @@ def main() -> None:
             by_language(index_dir, models, args.repeats)
     if args.cold:
         cold(index_dir, args.cold)
+        memory(index_dir)
 
 
 if __name__ == "__main__":
