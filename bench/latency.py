@@ -2,8 +2,9 @@
 
     python -m bench.latency [--documents 500 --paragraphs 20] [--repeats 3] [--cold 5]
 
-Uses a 10,000-chunk index of a generated corpus (bench/corpus.py), built first when missing with the
-default embedder (``load_models``: MiniLM vectors, ColBERT pieces stored by the build).
+Uses a 10,000-chunk index of a generated corpus (bench/corpus.py) with case A's documents beside it
+(English, Russian and Persian, tests/eval/case), built first when missing with the default models
+(``load_models``).
 1. Warm: one process, models and index loaded; every question asked once ("first time") and then
    again ("repeated": nothing of a question is cached by the search any more, the pieces being
    stored; only the page cache and the runtimes are warmer), end to end: ``CaseBot.ask`` + the
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -29,8 +31,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from bench._common import MODELS, ROOT, WORK, header, spread, table, timed
+from bench._common import MODELS, ROOT, WORK, header, percentile, rss_mb, spread, table, timed
 from bench.scale import questions
+
+CASE = ROOT / "tests" / "eval" / "case"
 
 
 class Timer:
@@ -221,33 +225,118 @@ def _wrap_clocks(candidates, search, searcher, reranker, seconds: dict[str, floa
 
 
 COLD = r"""
-import sys, time
+import dataclasses, sys, time
 t0 = time.perf_counter()
 import bot.cli, bot.service, index.search.searcher  # what `python -m bot ask` imports before the models
 t1 = time.perf_counter()
 from pathlib import Path
 from bot.settings import Settings
 from bot.service import CaseBot
-from index.models.models import ModelChoice, load_models
-models = load_models(ModelChoice(question_runtime="torch"))
-t2 = time.perf_counter()
-settings = Settings(corpus_dir=Path("/nonexistent"), index_dir=Path({index!r}), question_runtime="torch")
-t3 = time.perf_counter()
+from index.models.onnx_model import question_copy_ready
+settings = Settings(corpus_dir=Path("/nonexistent"), index_dir=Path({index!r}),
+                    model_cache_dir=Path({models!r}))
+if not question_copy_ready(settings.model_cache_dir):  # as `bot ask` does (bot/cli_context.py)
+    settings = dataclasses.replace(settings, question_runtime="torch")
 bot.cli._serving()  # what `bot ask` applies first
-# one question: `bot ask` reads it with torch (bot/cli.py)
-bot = CaseBot(settings, models)
-bot.open(build_if_missing=False)
+t2 = time.perf_counter()
+casebot = CaseBot(settings)
+casebot.open(build_if_missing=False)  # loads the index and the models it needs
+t3 = time.perf_counter()
+casebot.ask({question!r})
 t4 = time.perf_counter()
-bot.ask({question!r})
-t5 = time.perf_counter()
-print(t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)
+print(t1 - t0, t2 - t1, t3 - t2, t4 - t3, "torch" in sys.modules)
 """
+
+
+def case_questions() -> dict[str, list[str]]:
+    """Case A's questions by the language they are asked in (tests/eval/case): English ones of
+    questions.jsonl, Russian and Persian ones of languages.jsonl."""
+    import json
+
+    from index.text.language import question_language
+
+    found: dict[str, list[str]] = {"en": [], "ru": [], "fa": []}
+    for name in ("questions.jsonl", "languages.jsonl"):
+        for line in (CASE / name).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                question = json.loads(line)["q"]
+                language = question_language(question)
+                if language in found and (language != "en" or name == "questions.jsonl"):
+                    found[language].append(question)
+    return found
+
+
+def by_language(index_dir: Path, models, repeats: int) -> None:
+    """Warm latency of case A's questions by their language, over the same index (case A's documents
+    are in it), as configured: p50 and p95 of ``CaseBot.ask`` + the terminal renderer."""
+    from bot.render.terminal import render_answer
+    from bot.service import CaseBot
+    from bot.settings import Settings
+    from index.models.models import reading_questions
+
+    settings = Settings(corpus_dir=Path("/nonexistent"), index_dir=index_dir, model_cache_dir=MODELS)
+    bot = CaseBot(settings, reading_questions(models, settings.model_choice()))
+    bot.open(build_if_missing=False)
+    sets = case_questions()
+    bot.ask(sets["en"][0])  # warm
+    rows, p50 = [], {}
+    for language, asked in sets.items():
+        times = []
+        for _ in range(repeats):
+            for question in asked:
+                seconds, answer = timed(lambda: bot.ask(question))
+                seconds += timed(lambda: render_answer(answer))[0]
+                times.append(seconds * 1000)
+        p50[language] = percentile(times, 50)
+        rows.append([language, str(len(asked)), f"{p50[language]:.0f}", f"{percentile(times, 95):.0f}",
+                     f"{p50[language] / p50['en']:.2f}"])
+    n = len(bot.searcher.index.chunks)
+    print(f"### Warm latency by the question's language, {n} chunks, case A's questions x {repeats}\n")
+    print(table(["asked in", "questions", "p50 ms", "p95 ms", "p50 / English p50"], rows))
+    memory = rss_mb()
+    print(f"\nprocess memory after these questions: {memory:.0f} MB ({memory * 1024 / n:.1f} KiB a chunk)\n")
+
+
+MEMORY = r"""
+import json
+from pathlib import Path
+from bench._common import rss_mb
+from bot.runtime import tune_for_questions
+from bot.service import CaseBot
+from bot.settings import Settings
+tune_for_questions()
+casebot = CaseBot(Settings(corpus_dir=Path("/nonexistent"), index_dir=Path({index!r}),
+                           model_cache_dir=Path({models!r})))
+casebot.models.warm_up()
+models = rss_mb()
+casebot.open(build_if_missing=False)
+for question in json.loads({questions!r}):
+    casebot.ask(question)
+print(models, rss_mb(), len(casebot.searcher.index.chunks))
+"""
+
+
+def memory(index_dir: Path) -> None:
+    """Resident memory of a fresh serving process: the models alone, then with the index after questions."""
+    import json
+
+    code = MEMORY.format(index=str(index_dir), models=str(MODELS), questions=json.dumps(questions()))
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True)
+    models, serving, chunks = out.stdout.split()[-3:]
+    extra = float(serving) - float(models)
+    print(f"### Memory of a serving process, {chunks} chunks\n")
+    per_chunk = f"the index's share: {extra * 1024 / int(chunks):.1f} KiB a chunk"
+    print(table(["", "MB"], [["the models, loaded", f"{float(models):.0f}"],
+                             ["with the index, after 40 questions", f"{float(serving):.0f}"],
+                             [per_chunk, f"{extra:.0f}"]]))
+    print()
 
 
 def cold(index_dir: Path, runs: int) -> None:
     question = "Why did the court in Tehran fine Telegram?"
     env = {**os.environ, "INDEX_DIR": str(index_dir), "CORPUS_DIR": "/nonexistent", "PYTHONPATH": str(ROOT)}
     walls, phases = [], []
+    loaded_torch = False
     for _ in range(runs):
         t = time.perf_counter()
         subprocess.run([sys.executable, "-m", "bot", "ask", question], cwd=ROOT, env=env, check=True,
@@ -255,7 +344,7 @@ def cold(index_dir: Path, runs: int) -> None:
         walls.append(time.perf_counter() - t)
         t = time.perf_counter()
         out = subprocess.run(
-            [sys.executable, "-c", COLD.format(root=str(ROOT), index=str(index_dir), question=question)],
+            [sys.executable, "-c", COLD.format(index=str(index_dir), models=str(MODELS), question=question)],
             cwd=ROOT,
             env=env,
             check=True,
@@ -263,17 +352,20 @@ def cold(index_dir: Path, runs: int) -> None:
             text=True,
         )
         total = time.perf_counter() - t
-        phases.append([float(x) for x in out.stdout.split()] + [total])
+        *seconds, torch = out.stdout.split()
+        phases.append([float(x) for x in seconds] + [total])
+        loaded_torch = torch == "True"
     print(f"### Cold start: `python -m bot ask` on the {index_dir.name} index, {runs} runs\n")
     rows = [["`python -m bot ask QUESTION`, wall", spread(walls)]]
-    names = ("imports (click, numpy, faiss, bm25s, torch via the service)",
-             "embedder load (sentence-transformers MiniLM + ColBERT pieces, onnxruntime)",
-             "cross-encoder load (onnxruntime; none when RERANK_DEPTH=0)",
-             "index load (IndexStore.load + Searcher)", "first answer", "same steps in one script, wall")
+    names = ("imports (click, numpy, faiss, bm25s)", "settings",
+             "open: the index and the models it needs (ColBERT, e5, the question's reader)",
+             "first answer (and the models loaded on first use: cross-encoder, USE)",
+             "same steps in one script, wall")
     for i, name in enumerate(names):
         rows.append([f"  {name}", spread([p[i] for p in phases])])
     print(table(["step", "seconds"], rows))
-    print()
+    reader = "torch" if loaded_torch else "the checked onnxruntime copy"
+    print(f"\ntorch loaded: {loaded_torch} (the question read by {reader})\n")
 
 
 def main() -> None:
@@ -284,6 +376,8 @@ def main() -> None:
     parser.add_argument("--paragraphs", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--cold", type=int, default=5)
+    parser.add_argument("--no-case", dest="case", action="store_false",
+                        help="without case A's documents in the corpus (and no latency by language)")
     args = parser.parse_args()
     from bot.runtime import tune_for_questions
 
@@ -294,14 +388,19 @@ def main() -> None:
     corpus = WORK / f"corpus-{args.documents}x{args.paragraphs}"
     if not corpus.is_dir():
         generate(corpus, args.documents, args.paragraphs)
+    if args.case and not (corpus / "case-a").is_dir():  # real documents in three languages beside
+        shutil.copytree(CASE / "corpus", corpus / "case-a")
     index_dir = WORK / f"index-{args.documents * args.paragraphs}"
     header("Question latency and cold start")
     models = load_models(ModelChoice(reranker=False, question_runtime="torch"))  # the bot's by default
     ensure_index(corpus, index_dir, models)
     if args.repeats:
         warm(index_dir, models, args.repeats)
+        if args.case:
+            by_language(index_dir, models, args.repeats)
     if args.cold:
         cold(index_dir, args.cold)
+        memory(index_dir)
 
 
 if __name__ == "__main__":

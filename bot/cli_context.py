@@ -7,6 +7,7 @@ import dataclasses
 import click
 
 from bot.settings import Settings
+from index.models.onnx_model import question_copy_ready
 from index.text.shown import shown
 
 
@@ -25,8 +26,9 @@ class Context:
             from bot.service import CaseBot
 
             settings = self.settings
-            # loading onnxruntime costs more than it saves on one question (docs/performance.md)
-            if one_question:
+            # One question: the onnxruntime copy when it is ready (no torch to load), else torch, never an
+            # export of ten seconds (docs/performance.md)
+            if one_question and not question_copy_ready(settings.model_cache_dir):
                 settings = dataclasses.replace(settings, question_runtime="torch")
             if tell:
                 click.echo("loading the models (5-30 s)…", err=True)

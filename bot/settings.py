@@ -51,7 +51,7 @@ class Settings:
     top_k: int = 3
     min_score: float = 0.0  # 0 means "use the calibrated threshold" (index.search.abstention)
     # Candidates the cross-encoder reads per question (0: off, rank by late interaction alone).
-    rerank_depth: int = 12
+    rerank_depth: int = 8
     max_question_chars: int = 2000
     log_level: str = "INFO"
     feedback_file: Path = Path("var/feedback.jsonl")

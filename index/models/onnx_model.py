@@ -9,6 +9,7 @@ last-layer vectors differ from torch's by about 2e-6; anything above ``TOLERANCE
 the bot stays on torch.
 
     MODEL_CACHE_DIR/minilm-<key>.onnx     the exported transformer (about 90 MB); key: model, torch version
+    MODEL_CACHE_DIR/minilm-<key>.sha256   its digest, once it matched torch: then read without torch
     MODEL_CACHE_DIR/minilm-<key>.failed   why the last export failed: not tried again until `index build`
 
 Tokenizing, pooling and the word pieces stay in ``SentenceTransformerEmbedder.encode_tokens``; only
@@ -31,8 +32,9 @@ from pathlib import Path
 import numpy as np
 
 from index.store.atomic import replacing
-from index.models.embed import HiddenStates, SentenceTransformerEmbedder
-from index.models.encoded import ProgressCallback, TokenVectors
+from index.models.embed import (MINILM_DIMENSION, MINILM_WINDOW, HiddenStates, SentenceTransformerEmbedder,
+                                minilm_folder, minilm_name)
+from index.models.encoded import ProgressCallback, TokenVectors, normalised, package_version
 from index.errors import CasebotError
 
 log = logging.getLogger(__name__)
@@ -52,11 +54,74 @@ class OnnxUnavailable(CasebotError):
     """The onnxruntime copy cannot be made or used; the caller stays on torch."""
 
 
-def model_file(models_dir: Path, embedder: SentenceTransformerEmbedder) -> Path:
-    import torch
+def model_file(models_dir: Path) -> Path:
+    """Where the copy of MiniLM for this torch lives (found without importing torch)."""
+    key = f"{minilm_name()}|torch {package_version('torch')}|opset {OPSET}"
+    return Path(models_dir) / f"minilm-{hashlib.sha256(key.encode()).hexdigest()[:16]}.onnx"
 
-    key = hashlib.sha256(f"{embedder.name}|torch {torch.__version__}|opset {OPSET}".encode()).hexdigest()[:16]
-    return Path(models_dir) / f"minilm-{key}.onnx"
+
+def _digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class CheckedQuestions:
+    """The copy read without torch: ``tokenizers`` and onnxruntime only, for a copy that matched torch when
+    it was made (its digest is recorded beside it then, and checked here, so a damaged copy is refused).
+    The same tokenizer file, window and mean pooling as sentence-transformers (compared in
+    tests/index/test_onnx_questions.py); a one-question ``ask`` loads it in 0.3 s, torch in 4-5 s
+    (bench/latency.py)."""
+
+    def __init__(self, path: Path, threads: int | None = None) -> None:
+        from tokenizers import Tokenizer
+
+        recorded = path.with_suffix(".sha256")
+        if not recorded.is_file() or recorded.read_text(encoding="utf-8").strip() != _digest(path):
+            raise OnnxUnavailable(f"{path} is not the copy that was checked against torch")
+        self._forward = _session_forward(path, threads)
+        self._tokenizer = Tokenizer.from_file(str(minilm_folder() / "tokenizer.json"))
+        self._tokenizer.enable_truncation(MINILM_WINDOW)
+        self._tokenizer.enable_padding()
+        self.name = minilm_name()
+        self.dimension = MINILM_DIMENSION
+        self.path = path
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        encoded = self._tokenizer.encode_batch([str(t) for t in texts])
+        ids = np.array([e.ids for e in encoded], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+        hidden = self._forward({"input_ids": ids, "attention_mask": mask,
+                                "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64)})
+        pooled = (hidden * mask[:, :, None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
+        return normalised(pooled)
+
+    def encode_passages(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> np.ndarray:
+        vectors = self.encode_queries(texts)
+        if progress is not None:
+            progress(len(texts))
+        return vectors
+
+
+def question_copy_ready(cache_dir: Path) -> bool:
+    """Whether a copy that matched torch is in ``cache_dir`` (its digest is checked when it is loaded)."""
+    return model_file(cache_dir).with_suffix(".sha256").is_file()
+
+
+def checked_questions(cache_dir: Path) -> CheckedQuestions | None:
+    """The copy in ``cache_dir`` read without torch, when it matched torch when it was made; else None."""
+    path = model_file(cache_dir)
+    if not path.is_file():
+        return None
+    try:
+        return CheckedQuestions(path)
+    except (OnnxUnavailable, OSError) as exc:
+        log.debug("the onnxruntime copy is read beside torch: %s", exc)
+        return None
 
 
 class OnnxQuestionEmbedder:
@@ -128,7 +193,7 @@ def question_embedder(embedder: SentenceTransformerEmbedder, cache_dir: Path,
     """The onnxruntime copy of ``embedder`` from ``cache_dir``, exported first when missing; None
     (one warning; questions are then read by torch) when it cannot be made, loaded or trusted. A
     failure is remembered beside the copy and not tried again unless ``retry`` (the next build)."""
-    path = model_file(cache_dir, embedder)
+    path = model_file(cache_dir)
     failed = path.with_suffix(".failed")
     try:
         if not path.is_file():
@@ -138,12 +203,14 @@ def question_embedder(embedder: SentenceTransformerEmbedder, cache_dir: Path,
             log.info("exporting the model for onnxruntime to %s (once; about 10 s)", path)
             export(path)
         questions = OnnxQuestionEmbedder(embedder, path)
+        path.with_suffix(".sha256").write_text(_digest(path) + "\n", encoding="utf-8")  # checked: trusted
     except (OnnxUnavailable, OSError) as exc:
         log.warning(
             "questions are read by torch (slower): the onnxruntime copy of the model is not usable: %s", exc
         )
         try:
             path.unlink(missing_ok=True)
+            path.with_suffix(".sha256").unlink(missing_ok=True)
             failed.parent.mkdir(parents=True, exist_ok=True)
             failed.write_text(f"{exc}\n", encoding="utf-8")
         except OSError:
@@ -159,7 +226,7 @@ def export(path: Path) -> None:
     path = path.resolve()  # the child runs in casebot's own folder, not in the caller's working directory
     path.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    root = str(Path(__file__).resolve().parents[1])
+    root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     try:
         done = subprocess.run([sys.executable, "-m", "index.models.onnx_model", str(path)], env=env, cwd=root,

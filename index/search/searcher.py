@@ -16,7 +16,7 @@ Every stage can be switched off in ``SearchParams``; docs/evaluation.md has the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -32,7 +32,7 @@ from index.search.passages import highlight, make_passage, select
 from index.search.rerank import rerank, with_year_bonus
 from index.store.base import ALIGNED, MULTILINGUAL, SearchIndex
 from index.text.transliteration import Skeletons
-from index.types import Document, Retrieval, Scored
+from index.types import Chunk, Document, Retrieval, Scored
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ class _Ranked:
     scored: list[Scored]
     matches: Matches | None  # late interaction of the English pairs
     vector: np.ndarray | None  # the question's multilingual vector
+    aligned_vector: np.ndarray | None  # its USE-multilingual vector, when USE reads its language
     by_language: dict[str, crosslingual.LanguageMatches]
     aligned: dict[str, crosslingual.LanguageMatches]  # the same by USE (index.search.answer_language)
 
@@ -58,12 +59,17 @@ class SearchParams:
     lexical_depth: int = 10  # best BM25 chunks added to them
     per_language: int = crosslingual.PER_LANGUAGE  # nearest multilingual vectors of each language added
     dense_weight: float = 0.0  # share of the dense cosine beside the late-interaction match (stage 2)
-    rerank_depth: int = 12  # candidates the cross-encoder reads (0: off; model time per question)
+    # Candidates the cross-encoder reads when the cascade does not decide (0: off). 8 instead of 12: a third
+    # fewer pairs for recall@1 A -0.007, B +0.018, the article +0 (bench/ablation.py, docs/evaluation.md).
+    rerank_depth: int = 8
     late_interaction: bool = True  # ColBERT's match orders the candidates (off: benches of the rest)
     # When late interaction's best match leads the next by this much, its order stands and the
     # cross-encoder reads the first passage only, for abstention (0: it always reads ``rerank_depth``).
     # Chosen on the tuning set (r@1 +0.007, half the questions read); bench/ablation.py.
     decisive_margin: float = 0.015
+    # The cross-encoder reads this many characters of a longer chunk, around the sentence late interaction
+    # matched best (0: the whole chunk, up to its 256 tokens); bench/ablation.py.
+    rerank_window: int = 0
     late_weight: float = 0.5  # weight of the late-interaction match (standardised) beside the logit
     year_bonus: float = 2.0  # added to the logit of a chunk of a year the question names
     unknown_terms: bool = True  # decline a question naming what no document contains
@@ -81,6 +87,9 @@ class SearchParams:
     # Off: the cross-encoder picks the highlighted sentence barely better than ColBERT's MaxSim, for a
     # cross-encoder pass over each shown passage's sentences (docs/evaluation.md).
     highlight_by_pairs: bool = False
+    # Across languages, USE (when it reads both) picks the highlighted sentence instead of e5: a question
+    # 407 -> 84 ms on the languages set, but highlights 0.479 -> 0.396 there, so off (bench/ablation.py).
+    highlight_by_use: bool = False
     answer_kinds: bool = True  # decline a "when"/"how much"/"who" question none of whose passages holds one
     kind_bonus: float = 0.05  # added to the match of a sentence holding the kind asked, for highlights
 
@@ -195,7 +204,7 @@ class Searcher:
             if crosslingual.english_pair(language, document):
                 span = self._highlight(question, scored.chunk, found.matches, kind)
             else:
-                span = self._highlight_across(question, scored.chunk, found.vector, kind)
+                span = self._highlight_across(question, scored.chunk, found, kind)
             passages.append(make_passage(scored, chunk, document, span))
         return Retrieval(question, True, tuple(passages), confidence=best, language=language)
 
@@ -204,19 +213,19 @@ class Searcher:
         vector = self.embedder.encode_queries([question])[0]
         found = find_candidates(self.index, question, vector, p.dense_depth, p.lexical_depth,
                                 self.every_chunk)
-        across, by_language, aligned = None, {}, {}
+        across, by_language, aligned, use = None, {}, {}, None
         if self.multilingual is not None and self.languages is not None:
             across = self.multilingual.encode_queries([question])[0]
             by_language = self.languages.nearest(MULTILINGUAL, across, p.per_language)
             if self.aligned is not None and language in answer_language.USE_READS:
-                aligned = self.languages.nearest(ALIGNED,
-                                                 self.aligned.encode_queries([question])[0], p.per_language)
+                use = self.aligned.encode_queries([question])[0]
+                aligned = self.languages.nearest(ALIGNED, use, p.per_language)
             known = {c.chunk for c in found}
             for matches in by_language.values():
                 found += [Candidate(c, -1.0, 0.0) for c in matches.chunks.tolist() if c not in known]
                 known.update(matches.chunks.tolist())
         if not found:
-            return _Ranked([], None, across, by_language, aligned)
+            return _Ranked([], None, across, use, by_language, aligned)
         english: list[Candidate] = []
         other: list[Candidate] = []
         for candidate in found:
@@ -227,7 +236,7 @@ class Searcher:
         scored, matches = self._rank_english(question, english) if english else ([], None)
         scored += self._score_across(question, language, other, across) if other else []
         scored.sort(key=lambda s: (-s.score, s.chunk))
-        return _Ranked(scored, matches, across, by_language, aligned)
+        return _Ranked(scored, matches, across, use, by_language, aligned)
 
     def _document_of(self, chunk: int) -> Document:
         return self._doc_by_id[self.index.chunks[chunk].doc_id]
@@ -266,7 +275,7 @@ class Searcher:
         lead = scored[0].match - scored[1].match if matches is not None and len(scored) > 1 else 0.0
         depth = 1 if p.decisive_margin and lead >= p.decisive_margin else p.rerank_depth
         top, rest = scored[:depth], scored[depth:]
-        chunks = [self.index.chunks[s.chunk] for s in top]
+        chunks = [self._window(self.index.chunks[s.chunk], s.chunk, matches) for s in top]
         logits, judged = rerank(self.reranker, question, chunks, [self._doc_by_id[c.doc_id] for c in chunks],
                                 p.year_bonus)
         ordering = judged
@@ -280,6 +289,28 @@ class Searcher:
         floor = read[-1].score - 1.0
         return read + [Scored(s.chunk, floor - 1e-6 * i, s.dense, s.words, s.match)
                        for i, s in enumerate(rest)], matches
+
+    def _window(self, chunk: Chunk, chunk_index: int, matches: Matches | None) -> Chunk:
+        """What the cross-encoder reads of ``chunk``: its best-matched sentence and the better of its
+        neighbours in turn, up to ``rerank_window`` characters (the whole chunk when shorter)."""
+        size = self.params.rerank_window
+        if not size or len(chunk.text) <= size or matches is None or len(chunk.sentences) < 2:
+            return chunk
+        scores = matches.of(chunk_index)[1]
+        spans = chunk.sentences
+        first = last = int(np.argmax(scores))
+        while True:
+            options = [i for i in (first - 1, last + 1) if 0 <= i < len(spans)]
+            if not options:
+                break
+            take = max(options, key=lambda i: scores[i])
+            low, high = min(first, take), max(last, take)
+            if spans[high][1] - spans[low][0] > size:
+                break
+            first, last = low, high
+        start, end = spans[first][0], spans[last][1]
+        return replace(chunk, start=start, end=end, text=chunk.text[start - chunk.start : end - chunk.start],
+                       sentences=spans[first : last + 1])
 
     def _holds(self, kind: str, chunk: int, question: str, language: str) -> bool:
         """Whether the chunk holds an answer of ``kind``; what the question counts or pays is matched by
@@ -296,16 +327,22 @@ class Searcher:
         bonus *= self.params.kind_bonus * scale
         return np.asarray(scores, dtype=np.float32) + bonus
 
-    def _highlight_across(self, question: str, chunk_index: int, vector: np.ndarray | None,
+    def _highlight_across(self, question: str, chunk_index: int, found: _Ranked,
                           kind: str | None = None) -> tuple[int, int]:
+        """The sentence of a passage the English-only models cannot read that best answers, by e5 (about
+        22 ms a sentence), or by USE with ``highlight_by_use`` when it reads both languages."""
         chunk = self.index.chunks[chunk_index]
         spans = list(chunk.sentences) or [(chunk.start, chunk.end)]
         sentences = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
-        if len(sentences) == 1 or vector is None or self.multilingual is None:
+        model, vector = self.multilingual, found.vector
+        written = self._doc_by_id[chunk.doc_id].language or "en"
+        if (self.params.highlight_by_use and self.aligned is not None and found.aligned_vector is not None
+                and written in answer_language.USE_READS):
+            model, vector = self.aligned, found.aligned_vector
+        if len(sentences) == 1 or vector is None or model is None:
             return int(sentences[0][0]), int(sentences[0][1])
         texts = [chunk.text[s - chunk.start : e - chunk.start] for s, e in sentences]
-        scores = self._with_kind(crosslingual.sentence_scores(self.multilingual, vector, texts), texts, kind,
-                                 question)
+        scores = self._with_kind(crosslingual.sentence_scores(model, vector, texts), texts, kind, question)
         return highlight(sentences, scores.tolist(), self.params.highlight_join_margin / 20)
 
     def _highlight(self, question: str, chunk_index: int, matches: Matches | None,

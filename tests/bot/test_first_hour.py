@@ -7,7 +7,7 @@ import json
 import logging
 from pathlib import Path
 
-from index import build
+from index import build, passes
 from index.store.files import IndexStore
 from tests.support import ARTICLE, QUESTION, make_corpus
 
@@ -52,9 +52,9 @@ def test_usage_lines_name_the_program_casebot(workdir: Path, cli) -> None:  # no
 
 
 def test_a_build_off_a_terminal_logs_its_progress(tmp_path: Path, fast_models, monkeypatch, caplog) -> None:  # noqa: ANN001
-    monkeypatch.setattr(build, "PROGRESS_EVERY", 0.0)
+    monkeypatch.setattr(passes, "PROGRESS_EVERY", 0.0)
     (tmp_path / "corpus").mkdir()
     (tmp_path / "corpus" / ARTICLE.name).write_text(ARTICLE.read_text(encoding="utf-8"), encoding="utf-8")
-    with caplog.at_level(logging.INFO, logger="index.build"):
+    with caplog.at_level(logging.INFO, logger="index.passes"):
         build.build_index(tmp_path / "corpus", IndexStore(tmp_path / "index"), fast_models, progress=False)
     assert any(r.getMessage().startswith("embedding: ") and " of " in r.getMessage() for r in caplog.records)

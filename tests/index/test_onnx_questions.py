@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,8 @@ import pytest
 from bot.service import CaseBot
 from bot.settings import Settings
 from index.models.models import Models, reading_questions
-from index.models.onnx_model import OnnxQuestionEmbedder, model_file
+from index.models.onnx_model import (CheckedQuestions, OnnxQuestionEmbedder, checked_questions, model_file,
+                                     question_copy_ready)
 from index.models.retrieval_models import CrossEncoder
 from tests.support import EVAL_FILE, make_corpus, settings_for
 
@@ -44,21 +46,18 @@ def bot_with(settings: Settings, models: Models, reranker: CrossEncoder) -> Case
 
 def test_question_vectors_and_pieces_match_torch(bots: tuple[CaseBot, CaseBot]) -> None:
     onnx, torch = bots
-    assert isinstance(onnx.searcher.embedder, OnnxQuestionEmbedder)
-    assert not isinstance(torch.searcher.embedder, OnnxQuestionEmbedder)
+    assert isinstance(onnx.searcher.embedder, (OnnxQuestionEmbedder, CheckedQuestions))
+    assert not isinstance(torch.searcher.embedder, (OnnxQuestionEmbedder, CheckedQuestions))
     questions = _questions()
     minilm = torch.models.vectors  # the vectors' model; the pieces are ColBERT's
-    ours, theirs = onnx.searcher.embedder.encode_tokens(questions), minilm.encode_tokens(questions)
+    copy = OnnxQuestionEmbedder(minilm, model_file(onnx.settings.model_cache_dir))  # type: ignore[arg-type]
+    ours, theirs = copy.encode_tokens(questions), minilm.encode_tokens(questions)  # type: ignore[attr-defined]
     for a, b in zip(ours, theirs):
         assert np.array_equal(a.spans, b.spans)
         assert np.abs(a.vectors - b.vectors).max() < 1e-4
         assert float(a.pooled @ b.pooled) > 0.99999
-    assert (
-        np.abs(
-            onnx.searcher.embedder.encode_queries(questions) - torch.models.vectors.encode_queries(questions)
-        ).max()
-        < 1e-4
-    )
+    read = onnx.searcher.embedder.encode_queries(questions)
+    assert np.abs(read - minilm.encode_queries(questions)).max() < 1e-4
 
 
 def test_answers_are_the_same_as_with_torch(bots: tuple[CaseBot, CaseBot]) -> None:
@@ -75,7 +74,7 @@ def test_a_damaged_copy_means_torch_until_the_next_build_makes_a_good_one(
         models: Models, reranker: CrossEncoder, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     make_corpus(tmp_path / "corpus")
     settings = settings_for(tmp_path, model_cache_dir=tmp_path / "models", question_runtime="onnx")
-    path = model_file(settings.model_cache_dir, models.vectors)  # type: ignore[arg-type]
+    path = model_file(settings.model_cache_dir)
     path.parent.mkdir(parents=True)
     path.write_bytes(b"\x00not an onnx model" * 100)
     question = "How many people in Iran use Telegram?"
@@ -104,3 +103,22 @@ def test_question_runtime_setting_is_checked() -> None:
     assert Settings.from_mapping({"QUESTION_RUNTIME": "torch"}).question_runtime == "torch"
     with pytest.raises(SettingsError, match="QUESTION_RUNTIME"):
         Settings.from_mapping({"QUESTION_RUNTIME": "tensorrt"})
+
+
+def test_a_checked_copy_reads_questions_without_torch_as_torch_does(
+        bots: tuple[CaseBot, CaseBot], tmp_path: Path) -> None:
+    onnx, torch = bots
+    cache = onnx.settings.model_cache_dir
+    assert question_copy_ready(cache)  # the copy matched torch when it was loaded: its digest is recorded
+    checked = checked_questions(cache)
+    assert checked is not None and checked.name == torch.models.vectors.name
+    questions = _questions() + ["", "a " * 400]  # an empty text and one past the 256-piece window
+    expected = torch.models.vectors.encode_queries(questions)
+    assert np.abs(checked.encode_queries(questions) - expected).max() < 1e-4
+    # A copy that is not the one checked (one byte changed) is refused, and read beside torch instead.
+    damaged = tmp_path / model_file(cache).name
+    data = bytearray(model_file(cache).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    shutil.copy(model_file(cache).with_suffix(".sha256"), damaged.with_suffix(".sha256"))
+    assert checked_questions(tmp_path) is None and question_copy_ready(tmp_path)
