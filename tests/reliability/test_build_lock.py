@@ -35,7 +35,7 @@ BUILD_SERVER = textwrap.dedent(
     from index.store.files import IndexStore
     corpus, index_dir = Path(sys.argv[1]), Path(sys.argv[2])
     embedder = load_models(ModelChoice(reranker=False, question_runtime="torch"))
-    embedder.encode_passages(["warm up"])
+    embedder.vectors.encode_passages(["warm up"])
     print("ready", flush=True)
     for line in sys.stdin:
         pids = []
