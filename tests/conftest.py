@@ -4,7 +4,7 @@ Fast tier (``./dev test --fast``, ``pytest -m "not slow"``): the stand-in models
 tests/support/models.py (``fast_models``, ``fast_reranker``, ``fast_casebot``, ``make_fast_casebot``)
 and the command line in-process (``cli``: click's CliRunner with the stand-ins).
 
-Slow tier (``pytest -m slow``): the real models (``embedder``: all-MiniLM-L6-v2 with ColBERT's pieces;
+Slow tier (``pytest -m slow``): the real models (``models``: MiniLM, ColBERT's pieces, e5 and USE;
 ``reranker``: the cross-encoder; ``casebot`` / ``make_casebot`` over them), the command line in
 another process (``cli_process``: it loads the real models), a real Synapse (``synapse``) and Milvus's
 engine on a port (``milvus_server``, milvus-lite 2.5.1). A test

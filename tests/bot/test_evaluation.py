@@ -166,6 +166,10 @@ LANGUAGE_FLOORS = {  # direction: floors of EvalReport fields
     "ru→ru": {"recall_at_1": 0.70, "recall_at_3": 0.95}, "ru→en": {"recall_at_1": 0.55, "recall_at_3": 0.55},
     "fa→fa": {"recall_at_1": 0.65, "recall_at_3": 0.95}, "fa→en": {"recall_at_1": 0.45, "recall_at_3": 0.45},
 }
+# On-topic declines allowed per direction. English → Persian declines two "who" questions since the
+# cross-encoder reads 8 instead of 12 (issue 24); the second had been answered without the right passage
+# among the three (the set's recall is the same at either depth: docs/evaluation.md).
+DECLINED_AT_MOST = {"en→fa": 2}
 
 
 def test_default_settings_keep_the_measured_quality_in_each_language_direction(case_bot: CaseBot) -> None:
@@ -175,6 +179,6 @@ def test_default_settings_keep_the_measured_quality_in_each_language_direction(c
         report = evaluate([q for q in questions if q.group == direction], answers.__getitem__)
         for field, floor in floors.items():
             assert getattr(report, field) >= floor, (direction, field, dict(report.rows()))
-        assert report.on_topic_declined <= 1, (direction, report.misses)
+        assert report.on_topic_declined <= DECLINED_AT_MOST.get(direction, 1), (direction, report.misses)
     off_topic = evaluate([q for q in questions if not q.on_topic], answers.__getitem__)
     assert round(off_topic.off_topic_declined * off_topic.off_topic) >= 4, off_topic.answered_off_topic

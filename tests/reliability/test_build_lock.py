@@ -34,8 +34,8 @@ BUILD_SERVER = textwrap.dedent(
     from index.models.models import ModelChoice, load_models
     from index.store.files import IndexStore
     corpus, index_dir = Path(sys.argv[1]), Path(sys.argv[2])
-    embedder = load_models(ModelChoice(reranker=False, question_runtime="torch"))
-    embedder.vectors.encode_passages(["warm up"])
+    models = load_models(ModelChoice(reranker=False, question_runtime="torch"))
+    models.vectors.encode_passages(["warm up"])
     print("ready", flush=True)
     for line in sys.stdin:
         pids = []
@@ -43,7 +43,7 @@ BUILD_SERVER = textwrap.dedent(
             pid = os.fork()
             if pid == 0:
                 try:
-                    build_index(corpus, IndexStore(index_dir), embedder)
+                    build_index(corpus, IndexStore(index_dir), models)
                     os._exit(0)
                 except BaseException as exc:
                     print(f"build failed: {exc!r}", file=sys.stderr, flush=True)
