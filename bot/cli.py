@@ -37,9 +37,7 @@ def _check_folders(settings: Settings, corpus_needed: bool) -> None:
                            "read-only or not yours): set INDEX_DIR to a folder casebot may write.")
     if settings.corpus_dir.is_dir():
         return
-    from index.store.files import IndexStore
-
-    if corpus_needed or IndexStore(index_dir).current_build() is None:
+    if corpus_needed or settings.open_store().current_build() is None:
         raise CasebotError(f"The corpus folder {shown(str(settings.corpus_dir))} does not exist "
                            "(set CORPUS_DIR or create it).")
     click.echo(f"warning: the corpus folder {shown(str(settings.corpus_dir))} does not exist; answering "
@@ -283,15 +281,16 @@ def index_build(obj: Context, full: bool, no_wait: bool, watch: bool) -> None:
 def index_status(obj: Context, as_json: bool) -> None:
     """Documents, chunks, model, age and size of the current index."""
     from index.store.builds import serving_status
-    from index.store.files import IndexStore
 
-    status, damaged = serving_status(IndexStore(obj.settings.index_dir))
+    store = obj.settings.open_store()
+    status, damaged = serving_status(store)
     if damaged:
         click.echo(f"warning: the current build cannot be read ({damaged}); questions are answered from the "
                    f"previous build below until the next `python -m bot index build` repairs it", err=True)
     m = status.manifest
     data = {
-        "path": str(status.path), "documents": m.documents, "chunks": m.chunks, "vectors": m.chunks,
+        "store": store.describe(), "path": str(status.path), "documents": m.documents, "chunks": m.chunks,
+        "vectors": m.chunks,
         "model": m.model, "dimension": m.dimension, "vector_index": m.vector_index, "built": m.created,
         "age_seconds": round(status.age_seconds), "size_bytes": status.size_bytes,
         "word_pieces": m.token_pieces, "damaged": damaged,
@@ -306,8 +305,9 @@ def index_status(obj: Context, as_json: bool) -> None:
         f"documents  {m.documents}\nchunks     {m.chunks}\nvectors    {m.chunks} ({m.vector_index})\n"
         f"pieces     {pieces}\n"
         f"model      {m.model}, {m.dimension} dimensions\n"
-        f"built      {m.created} ({_age(status.age_seconds)} ago)\n"
-        f"size       {status.size_bytes / 2**20:.1f} MiB"
+        f"built      {m.created} ({_age(status.age_seconds)} ago)"
+        + (f"\nsize       {status.size_bytes / 2**20:.1f} MiB" if status.size_bytes else "")
+        + f"\nstore      {data['store']}"
     )
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from index.store.builds import Fingerprint, Serving, load_serving
 from index.types import ModelIdentity
 from index.store.files import IndexStore
+from index.store.milvus.store import MilvusStore
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ class IndexFollower:
     """Remembers what was loaded (where ``current`` pointed, the served build's fingerprint) and
     loads the build to serve when that changes. Not thread-safe: the caller serialises calls."""
 
-    def __init__(self, store: IndexStore, models: ModelIdentity) -> None:
+    def __init__(self, store: IndexStore | MilvusStore, models: ModelIdentity) -> None:
         self.store = store
         self.models = models
         self.link: Path | None = None  # where ``current`` pointed at the last load

@@ -29,6 +29,7 @@ from index.models.batching import BatchingEmbedder
 from index.models.models import Models, load_models
 from index.search.searcher import Searcher
 from index.store.files import IndexStore
+from index.store.milvus.store import MilvusStore
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class CaseBot:
 
     # -- the index (bot.serving) ---------------------------------------------------------------
     @property
-    def store(self) -> IndexStore:
+    def store(self) -> IndexStore | MilvusStore:
         return self.index.store
 
     @property

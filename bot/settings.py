@@ -13,6 +13,9 @@ from dotenv import dotenv_values
 from index.errors import CasebotError
 from index.ingest.readers.limits import IngestLimits
 from index.models.models import ModelChoice
+from index.store.choose import check_store, open_store
+from index.store.files import IndexStore
+from index.store.milvus.store import MilvusStore
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 NO_DISCORD_TOKEN = ("DISCORD_TOKEN is not set: put the bot's token in .env or the environment "
@@ -62,6 +65,12 @@ class Settings:
     # Intact builds kept in INDEX_DIR/builds, the current one included: when the current build is
     # damaged the newest older one answers until the next build repairs it. At least 1.
     keep_builds: int = 2
+    # Where the index lives: files (INDEX_DIR, the default) or milvus (MILVUS_URI: a data file for
+    # milvus-lite, or http://host:19530 with MILVUS_TOKEN for a server; docs/operations.md).
+    index_store: str = "files"
+    milvus_uri: str = "var/milvus/casebot.db"
+    milvus_token: str = field(default="", repr=False)
+    milvus_collection: str = "casebot"  # its builds' collections are named MILVUS_COLLECTION_b<time>_<id>
     # The running bots (and `chat`) rebuild the index a few seconds after files in CORPUS_DIR stop changing.
     corpus_watch: bool = False
     # Per-user limit for chat platforms: at most this many questions per minute.
@@ -131,6 +140,10 @@ class Settings:
         return settings
 
     def validate(self) -> None:
+        try:
+            check_store(self.index_store, self.milvus_uri, self.milvus_collection)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
         if self.top_k < 1:
             raise SettingsError("TOP_K must be at least 1.")
         if self.max_question_chars < 10:
@@ -152,6 +165,11 @@ class Settings:
         for f in fields(self):
             if f.name.startswith("max_") and getattr(self, f.name) < 1:
                 raise SettingsError(f"{f.name.upper()} must be at least 1.")
+
+    def open_store(self) -> IndexStore | MilvusStore:
+        """The index's store (index.store.choose): INDEX_DIR's files or Milvus."""
+        return open_store(self.index_store, self.index_dir, self.keep_builds, self.milvus_uri,
+                          self.milvus_token, self.milvus_collection)
 
     def ingest_limits(self) -> IngestLimits:
         return IngestLimits(self.max_file_mib, self.max_unzipped_mib, self.max_zip_members,

@@ -14,7 +14,6 @@ import datetime as dt
 import errno
 import hashlib
 import logging
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,7 +32,7 @@ from index.passes import Pass, run_passes
 from index.store.lock import BuildLock
 from index.text.lexical import bm25_from_terms, chunk_terms
 from index.store.files import FORMAT_VERSION, IndexStore, LoadedIndex, Manifest, stored_terms
-from index.store.pieces import PieceSpill, PieceTable, write_piece_table
+from index.store.pieces import PieceSpill
 from index.types import Chunk, Document
 from index.store.vectors import build_vector_index
 
@@ -153,7 +152,7 @@ def _build(corpus_dir: Path, store: IndexStore, models: Models, full: bool, prog
         and (previous.pieces is not None or not wants_pieces)
         and (previous.aligned is not None or models.aligned is None)
     ):
-        prune_builds(store)  # what a build killed after its swap left (an extra build, an unfinished one)
+        _prune(store)  # what a build killed after its swap left (an extra build, an unfinished one)
         return BuildReport(len(documents), previous.manifest.chunks, 0, previous.manifest.chunks,
                            warnings=scan.warnings, up_to_date=True,
                            seconds=time.perf_counter() - started, timings=timings)
@@ -246,9 +245,7 @@ def _build(corpus_dir: Path, store: IndexStore, models: Models, full: bool, prog
     try:
         token_pieces = 0
         if store_pieces:
-            write_piece_table(build, models.pieces.dimension, previous.pieces if previous else None,
-                              previous.path if previous else None, reused, new_pieces)
-            token_pieces = PieceTable.load(build, models.pieces.dimension, len(chunks)).live_records  # type: ignore[union-attr]
+            token_pieces = store.write_pieces(build, models.pieces.dimension, previous, reused, new_pieces)
         manifest = Manifest(**{**manifest.__dict__, "build_id": build.name, "token_pieces": token_pieces,
                                "multilingual": 0 if multilingual is None else multilingual[0].shape[1],
                                "aligned": 0 if aligned is None else aligned[0].shape[1]})
@@ -258,12 +255,11 @@ def _build(corpus_dir: Path, store: IndexStore, models: Models, full: bool, prog
         store.commit(build)
     except BaseException as exc:
         full_disk = _disk_full(exc)
-        if store.current_build() != build:  # not swapped in: the previous index keeps answering
-            shutil.rmtree(build, ignore_errors=True)
+        store.discard(build)  # unless swapped in: the previous index keeps answering
         if full_disk:
             raise _no_space(store, "the unfinished build was removed") from None
         raise
-    prune_builds(store)
+    _prune(store)
     timings["write"] = time.perf_counter() - t
     report = BuildReport(len(documents), len(chunks), len(missing), len(texts) - len(missing),
                          added if previous else tuple(sorted(hashes)), changed, removed, scan.warnings,
@@ -288,6 +284,12 @@ def _reusable(model: Embedder | None, stored: np.ndarray | None,
 
 def _nothing(texts: list[str], progress: ProgressCallback) -> None:
     return None
+
+
+def _prune(store: IndexStore) -> None:
+    """Remove what builds left behind (a store with its own rule: the Milvus store's ``prune``)."""
+    own = getattr(store, "prune", None)
+    own() if own is not None else prune_builds(store)
 
 
 def _no_space(store: IndexStore, what_happened: str) -> DiskFull:

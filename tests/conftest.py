@@ -6,7 +6,8 @@ and the command line in-process (``cli``: click's CliRunner with the stand-ins).
 
 Slow tier (``pytest -m slow``): the real models (``models``: MiniLM, ColBERT's pieces, e5 and USE;
 ``reranker``: the cross-encoder; ``casebot`` / ``make_casebot`` over them), the command line in
-another process (``cli_process``: it loads the real models) and a real Synapse (``synapse``). A test
+another process (``cli_process``: it loads the real models), a real Synapse (``synapse``) and Milvus's
+engine on a port (``milvus_server``, milvus-lite 2.5.1). A test
 is marked ``slow`` here, by the fixtures it uses, and only then: marking it by hand is refused.
 """
 
@@ -25,6 +26,7 @@ from bot.service import CaseBot  # noqa: E402
 from index.models.models import ModelChoice, Models, load_models  # noqa: E402
 from index.models.retrieval_models import CrossEncoder  # noqa: E402
 from tests.support import ARTICLE, make_corpus, run_cli, settings_for  # noqa: E402
+from tests.support.milvus_server import MilvusServer  # noqa: E402
 from tests.support.models import WordOverlap, fast_models as make_fast_models  # noqa: E402
 
 # The Matrix fixtures (a real Synapse, people on it, a bot on it) and the Discord ones (simcord).
@@ -32,7 +34,8 @@ pytest_plugins = ["tests.support.matrix", "tests.support.discord"]
 
 # The fixtures that load a real model or start a real server: a test using one (directly or through
 # another fixture) is in the slow tier.
-SLOW_FIXTURES = frozenset({"models", "reranker", "casebot", "make_casebot", "cli_process", "synapse"})
+SLOW_FIXTURES = frozenset({"models", "reranker", "casebot", "make_casebot", "cli_process", "synapse",
+                           "milvus_server"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -75,7 +78,8 @@ def _fast_tests_load_no_model(request: pytest.FixtureRequest, monkeypatch: pytes
 def _no_dotenv_leak(monkeypatch: pytest.MonkeyPatch) -> None:
     """A developer's own .env or environment must not change what tests see."""
     for key in list(os.environ):
-        if key.startswith(("DISCORD_", "MATRIX_")) or key in {
+        if key.startswith(("DISCORD_", "MATRIX_", "MILVUS_")) or key in {
+            "INDEX_STORE",
             "CORPUS_DIR",
             "INDEX_DIR",
             "EMBEDDER",
@@ -166,6 +170,15 @@ def models() -> Models:
 def reranker() -> CrossEncoder:
     """The real cross-encoder, loaded once."""
     return CrossEncoder()
+
+
+@pytest.fixture
+def milvus_server(tmp_path: Path) -> Iterator[MilvusServer]:
+    """Milvus's engine (milvus-lite 2.5.1) serving a fresh data file on a loopback port, for the
+    processes of one test (tests.support.milvus_server)."""
+    server = MilvusServer(tmp_path / "milvus-server" / "casebot.db").start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

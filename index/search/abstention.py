@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from index.text.lexical import STOPWORDS, WORD, document_frequency, terms_of
+from index.store.base import Lexicon
+from index.text.lexical import STOPWORDS, WORD, terms_of
 from index.types import Scored
 from index.search.rerank import YEAR
 from index.text.transliteration import Skeletons
@@ -41,7 +42,7 @@ def confidence(ranked: Sequence[Scored], read: bool = True) -> float:
     return max(judged) if judged else (ranked[0].score if ranked else float("-inf"))
 
 
-def unknown_terms(question: str, bm25, dates: set[str],  # bm25: bm25s.BM25 | None
+def unknown_terms(question: str, lexicon: Lexicon | None, dates: set[str],
                   other_scripts: Skeletons | None = None, english: bool = True,
                   known: Callable[[str], bool] | None = None, descriptions: bool = False) -> tuple[str, ...]:
     """The names and years the question asks about that no chunk contains (nor, for a year, any
@@ -56,7 +57,7 @@ def unknown_terms(question: str, bm25, dates: set[str],  # bm25: bm25s.BM25 | No
     unknown; with ``descriptions``, neither is one written after "the" ("the Kremlin", "the Islamic
     Republic": an institution or an epithet, like "American", rather than a name) unless a product's
     noun follows it ("the Signal protocol")."""
-    if bm25 is None:
+    if lexicon is None:
         return ()
     asked: list[re.Match[str]] = []
     for match in WORD.finditer(question):
@@ -76,7 +77,7 @@ def unknown_terms(question: str, bm25, dates: set[str],  # bm25: bm25s.BM25 | No
         ):
             asked.append(match)
     terms = [terms_of(m.group()) for m in asked]
-    found = document_frequency(bm25, [t[0] if t else "" for t in terms])
+    found = lexicon.frequency([t[0] if t else "" for t in terms])
     unknown = [m for m, t, df in zip(asked, terms, found)
                if t and not df and not (other_scripts and other_scripts.knows(m.group()))]
     names: list[str] = []

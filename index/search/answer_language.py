@@ -21,7 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from index.search.crosslingual import LanguageMatches
-from index.text.lexical import WORD, document_frequency, terms_of
+from index.store.base import Lexicon
+from index.text.lexical import WORD, terms_of
 from index.types import Scored
 from index.text.transliteration import Skeletons
 
@@ -59,11 +60,11 @@ def margin(e5: dict[str, LanguageMatches], aligned: dict[str, LanguageMatches], 
     return lead
 
 
-def named_only_in(question: str, bm25, skeletons: Skeletons | None) -> frozenset[str]:  # bm25: bm25s.BM25
+def named_only_in(question: str, lexicon: Lexicon | None, skeletons: Skeletons | None) -> frozenset[str]:
     """The languages whose documents alone write, in their script, a name the question uses: a
     capitalised word not opening a sentence (in Persian, which has no capitals, a Latin one) that no
     chunk holds as written."""
-    if bm25 is None or skeletons is None:
+    if lexicon is None or skeletons is None:
         return frozenset()
     names = []
     for match in WORD.finditer(question):
@@ -71,7 +72,7 @@ def named_only_in(question: str, bm25, skeletons: Skeletons | None) -> frozenset
         if word[0].isupper() and before and not before.endswith((".", "!", "?", ":")):
             names.append(word)
     terms = [terms_of(name) for name in names]
-    found = document_frequency(bm25, [t[0] if t else "" for t in terms])
+    found = lexicon.frequency([t[0] if t else "" for t in terms])
     return frozenset(SCRIPTS[written] for name, term, df in zip(names, terms, found) if term and not df
                      for written in skeletons.scripts_spelling(name) if written in SCRIPTS)
 

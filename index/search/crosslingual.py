@@ -16,15 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from index.models.encoded import Embedder
-from index.store.files import LoadedIndex
-from index.store.tables import read_rows
+from index.store.base import MULTILINGUAL, SearchIndex
 from index.types import Document
-from index.store.vectors import search_vectors
 
 CENTER = {"across": 0.78, "within": 0.81}  # a pair across languages / within one
 SCALE = 20.0
@@ -50,49 +47,40 @@ class LanguageMatches:
 
 
 class ChunkLanguages:
-    """Which chunks are in which language, and a FAISS selector for each language."""
+    """Which chunks are in which language, and each language's nearest chunks in a vector space."""
 
-    def __init__(self, index: LoadedIndex, documents: dict[str, Document]) -> None:
-        import faiss
-
+    def __init__(self, index: SearchIndex, documents: dict[str, Document]) -> None:
         per_document = {d: (doc.language or "en") for d, doc in documents.items()}
         of_chunk = (
             np.array([per_document[c.doc_id] for c in index.chunks]) if len(index.chunks) else np.array([])
         )
+        self._index = index
         self._of_chunk = of_chunk
         self.languages = tuple(sorted(set(of_chunk.tolist())))
-        self._ids = {lang: np.flatnonzero(of_chunk == lang).astype(np.int64) for lang in self.languages}
-        self._selectors = (
-            {lang: faiss.IDSelectorBatch(ids) for lang, ids in self._ids.items()}
-            if len(self.languages) > 1
-            else {}
-        )
 
     def of(self, chunk: int) -> str:
         """The language of a chunk's document."""
         return str(self._of_chunk[chunk])
 
-    def nearest(self, vectors: Any, vector: np.ndarray,
+    def nearest(self, space: str, vector: np.ndarray,
                 depth: int = PER_LANGUAGE) -> dict[str, LanguageMatches]:
-        """Each language's ``depth`` chunks nearest the question's ``vector`` in the FAISS index
-        ``vectors`` (a multilingual model's, one row per chunk; None: none)."""
-        if vectors is None:
+        """Each language's ``depth`` chunks nearest the question's ``vector`` in ``space`` (a multilingual
+        model's, one vector per chunk; none when the index has no such vectors)."""
+        if not self._index.has(space):
             return {}
         found = {}
+        several = len(self.languages) > 1
         for language in self.languages:
-            scores, rows = search_vectors(vectors, vector, depth, self._selectors.get(language))
+            scores, rows = self._index.dense_candidates(space, vector, depth, language if several else None)
             found[language] = LanguageMatches(rows.astype(np.int64), scores.astype(np.float32))
         return found
 
 
-def cosines(index: LoadedIndex, chunks: Sequence[int], vector: np.ndarray) -> np.ndarray:
+def cosines(index: SearchIndex, chunks: Sequence[int], vector: np.ndarray) -> np.ndarray:
     """The multilingual cosine of the question with each of ``chunks``."""
-    if index.multilingual is None:
+    if not index.has(MULTILINGUAL):
         return np.full(len(chunks), -1.0, dtype=np.float32)
-    return np.array(
-        [float(read_rows(index.multilingual, c, c + 1)[0].astype(np.float32) @ vector) for c in chunks],
-        dtype=np.float32,
-    )
+    return index.cosines(MULTILINGUAL, list(chunks), vector)
 
 
 def as_logit(cosine: np.ndarray | float, threshold: float, within: np.ndarray | bool = False,

@@ -23,8 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.models.encoded import PieceModel, ProgressCallback, TokenVectors
-from index.store.files import LoadedIndex
-from index.store.tables import read_ranges
+from index.store.base import SearchIndex
 from index.types import Document
 
 CONTEXT = -1  # the span (start and end) of a piece of a chunk's context, which is not in its text
@@ -66,7 +65,7 @@ class Matches:
 class LateInteraction:
     """Scores candidates of one loaded index with a piece model. Thread-safe."""
 
-    def __init__(self, index: LoadedIndex, model: PieceModel, cache_size: int = 256) -> None:
+    def __init__(self, index: SearchIndex, model: PieceModel, cache_size: int = 256) -> None:
         self.index = index
         self.model = model
         self._cache: OrderedDict[int, TokenVectors] = OrderedDict()
@@ -119,19 +118,16 @@ class LateInteraction:
         """The candidates' piece vectors (stored ones 8-bit, still to be multiplied by their scales),
         the scales (None: float vectors from the model), absolute spans (``CONTEXT`` for a context's
         pieces) and candidate positions, in order."""
-        table = self.index.pieces
-        if table is None:
+        if not self.index.piece_count:
             tokens = self._read_by_model(chunks)
             vectors = np.concatenate([t.vectors for t in tokens]).astype(np.float32)
             relative = np.concatenate([t.spans.reshape(-1, 2) for t in tokens]).astype(np.int64)
             owner = np.repeat(np.arange(len(chunks)), [len(t.spans) for t in tokens])
             return vectors, None, _absolute(relative, self.index.chunks.starts(chunks), owner), owner
-        first, count = table.chunks[chunks, 0], table.chunks[chunks, 1]
-        records = read_ranges(table.records, first.tolist(), count.tolist())
-        relative = np.stack([records["start"], records["end"]], axis=1).astype(np.int64)
-        owner = np.repeat(np.arange(len(chunks)), count)
+        stored = self.index.stored_pieces(chunks)
+        owner = np.repeat(np.arange(len(chunks)), stored.counts)
         starts = self.index.chunks.starts(chunks)  # stored spans are relative to the chunk's text
-        return records["code"], np.asarray(records["scale"]), _absolute(relative, starts, owner), owner
+        return stored.codes, stored.scales, _absolute(stored.spans, starts, owner), owner
 
     def _read_by_model(self, chunks: list[int]) -> list[TokenVectors]:
         """Each chunk's piece vectors from the model (an index without stored pieces), spans relative

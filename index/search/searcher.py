@@ -30,7 +30,7 @@ from index.text.language import SERVED, question_language
 from index.search.late_interaction import LateInteraction, Matches
 from index.search.passages import highlight, make_passage, select
 from index.search.rerank import rerank, with_year_bonus
-from index.store.files import LoadedIndex
+from index.store.base import ALIGNED, MULTILINGUAL, SearchIndex
 from index.text.transliteration import Skeletons
 from index.types import Chunk, Document, Retrieval, Scored
 
@@ -115,15 +115,15 @@ class SearchParams:
 class Searcher:
     """Answers questions from one loaded index. Immutable after construction; thread-safe."""
 
-    def __init__(self, index: LoadedIndex, models: Models, params: SearchParams | None = None) -> None:
+    def __init__(self, index: SearchIndex, models: Models, params: SearchParams | None = None) -> None:
         self.index = index
         self.params = params or SearchParams()
         self.embedder = models.questions  # question vectors (stage 1)
         # Questions' multilingual vectors, when the index has the passages' (index.search.crosslingual).
-        self.multilingual = models.multilingual if index.multilingual is not None else None
+        self.multilingual = models.multilingual if index.has(MULTILINGUAL) else None
         # Questions' USE-multilingual vectors, when the index has the passages'
         # (index.search.answer_language).
-        self.aligned = models.aligned if index.aligned is not None and self.multilingual is not None else None
+        self.aligned = models.aligned if index.has(ALIGNED) and self.multilingual is not None else None
         reranker = models.reranker if self.params.rerank_depth else None
         pieces = models.pieces if self.params.late_interaction else None
         embedder = self.embedder
@@ -141,8 +141,7 @@ class Searcher:
             self.languages = crosslingual.ChunkLanguages(index, self._doc_by_id)
         self._years = {d.date[:4] for d in index.documents if d.date}
         self._chunk_count: dict[str, int] = index.chunks.counts_by_document()
-        self.every_chunk = (self.late is not None and index.pieces is not None
-                            and index.pieces.live_records <= self.params.every_chunk_pieces)
+        self.every_chunk = (self.late is not None and 0 < index.piece_count <= self.params.every_chunk_pieces)
 
     def chunk_count(self, doc_id: str) -> int:
         return self._chunk_count.get(doc_id, 0)
@@ -157,15 +156,16 @@ class Searcher:
         english = (language or question_language(question)) == "en"
         across = not english or any((d.language or "en") != "en" for d in self.documents)
         return unknown_terms(
-            question, self.index.bm25, self._years, self._other_scripts() if across else None, english,
+            question, self.index.lexicon, self._years, self._other_scripts() if across else None, english,
             self.aliases.known if self.aliases is not None else None, self.params.descriptions,
         )
 
     def _other_scripts(self) -> Skeletons | None:
         """The corpus's words as skeletons, to match names across scripts (made on first use: a
         second or two at a million chunks)."""
-        if self._skeletons is None and self.index.bm25 is not None:
-            self._skeletons = Skeletons(self.index.bm25.vocab_dict)
+        lexicon = self.index.lexicon
+        if self._skeletons is None and lexicon is not None:
+            self._skeletons = Skeletons(lexicon.vocab_dict)
         return self._skeletons
 
     def search(self, question: str, top_k: int) -> Retrieval:
@@ -187,7 +187,7 @@ class Searcher:
         chosen = select(ranked, chunks, top_k, threshold, self.params.per_document)
         if self.languages is not None:
             best_of_language = answer_language.best_of_each(ranked, self.languages.of)
-            named = answer_language.named_only_in(question, self.index.bm25, self._other_scripts())
+            named = answer_language.named_only_in(question, self.index.lexicon, self._other_scripts())
             choice = answer_language.choose(
                 found.by_language, found.aligned, language,
                 lambda other: other in best_of_language and _judged(best_of_language[other]) >= threshold,
@@ -216,10 +216,10 @@ class Searcher:
         across, by_language, aligned, use = None, {}, {}, None
         if self.multilingual is not None and self.languages is not None:
             across = self.multilingual.encode_queries([question])[0]
-            by_language = self.languages.nearest(self.index.multilingual_index, across, p.per_language)
+            by_language = self.languages.nearest(MULTILINGUAL, across, p.per_language)
             if self.aligned is not None and language in answer_language.USE_READS:
                 use = self.aligned.encode_queries([question])[0]
-                aligned = self.languages.nearest(self.index.aligned_index, use, p.per_language)
+                aligned = self.languages.nearest(ALIGNED, use, p.per_language)
             known = {c.chunk for c in found}
             for matches in by_language.values():
                 found += [Candidate(c, -1.0, 0.0) for c in matches.chunks.tolist() if c not in known]

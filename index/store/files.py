@@ -33,6 +33,7 @@ import datetime as dt
 import json
 import logging
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Sequence
@@ -47,8 +48,10 @@ from index.errors import IndexCorrupt, IndexMissing, ModelMismatch
 from index.text.lexical import ChunkTerms, load_terms, save_terms
 from index.store.tables import (ChunkTable, documents_with_texts, load_hashes, random_access, write_documents,
                           write_hashes, write_json)
-from index.store.tables import read_rows  # noqa: F401 - where index.search.candidates reads it from
-from index.store.pieces import PieceTable
+from index.store.tables import read_ranges, read_rows
+from index.store.base import ALIGNED, MULTILINGUAL, VECTORS, Bm25Lexicon, StoredPieces
+from index.store.pieces import PieceTable, write_piece_table
+from index.store.vectors import search_vectors
 from index.types import Chunk, Document, ModelIdentity
 
 log = logging.getLogger(__name__)
@@ -59,6 +62,7 @@ FORMAT_VERSION = 4
 REBUILD_HINT = "run: python -m bot index build --full"
 TERMS_FILE = "terms.npz"
 HASHES_FILE = "hashes.npy"
+TOPK_WITH_TORCH_ABOVE = 50_000
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,71 @@ class LoadedIndex:
     multilingual_index: Any = None  # faiss.Index over them
     aligned: np.ndarray | None = None  # (chunks, dimension) USE-multilingual vectors, when stored
     aligned_index: Any = None  # faiss.Index over them
+
+    # -- what the search stages read (index.store.base.SearchIndex) ------------------------------
+    @property
+    def lexicon(self) -> Bm25Lexicon | None:
+        return Bm25Lexicon(self.bm25) if self.bm25 is not None else None
+
+    @property
+    def piece_count(self) -> int:
+        return self.pieces.live_records if self.pieces is not None else 0
+
+    def has(self, space: str) -> bool:
+        return self._space(space)[0] is not None
+
+    def dense_candidates(self, space: str, vector: np.ndarray, k: int,
+                         among: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        selector = self._selector(among) if among is not None else None
+        return search_vectors(self._space(space)[1], vector, k, selector)
+
+    def cosines(self, space: str, rows: Sequence[int], vector: np.ndarray) -> np.ndarray:
+        vectors = self._space(space)[0]
+        if len(rows) == len(self.chunks) and list(rows[:1]) == [0] and list(rows[-1:]) == [len(rows) - 1]:
+            block = read_rows(vectors, 0, len(rows))  # every chunk, in order: one read
+        else:
+            block = read_ranges(vectors, list(rows), [1] * len(rows))
+        return (block.astype(np.float32, copy=False) @ vector).astype(np.float32)
+
+    def lexical_scores(self, question: str) -> np.ndarray:
+        lexicon = self.lexicon
+        return lexicon.scores(question, len(self.chunks)) if lexicon is not None else np.zeros(0, np.float32)
+
+    def lexical_candidates(self, question: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+        words = self.lexical_scores(question)
+        if not k or not words.any():
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        top = largest(words, min(k, len(words)))
+        best = top[np.lexsort((top, -words[top]))]
+        best = best[words[best] > 0]
+        return best.astype(np.int64), words[best]
+
+    def stored_pieces(self, rows: Sequence[int]) -> StoredPieces:
+        assert self.pieces is not None
+        first, count = self.pieces.chunks[list(rows), 0], self.pieces.chunks[list(rows), 1]
+        return StoredPieces.of(read_ranges(self.pieces.records, first.tolist(), count.tolist()), count)
+
+    def stored_terms(self) -> ChunkTerms | None:
+        """The chunks' terms this build stored, or None (no chunks, another tokenizer, damage)."""
+        if self.bm25 is None:
+            return None
+        return load_terms(self.path / TERMS_FILE, self.bm25.vocab_dict, len(self.chunks))
+
+    def _space(self, space: str) -> tuple[Any, Any]:
+        return {VECTORS: (self.vectors, self.vector_index),
+                MULTILINGUAL: (self.multilingual, self.multilingual_index),
+                ALIGNED: (self.aligned, self.aligned_index)}[space]
+
+    def _selector(self, language: str) -> Any:
+        """A FAISS selector of the chunks of documents in ``language`` (made once per language)."""
+        import faiss
+
+        selectors = self.__dict__.setdefault("_selectors", {})
+        if language not in selectors:
+            of_document = np.array([(d.language or "en") == language for d in self.documents], dtype=bool)
+            rows = np.flatnonzero(of_document[self.chunks.document_index()]) if len(self.chunks) else []
+            selectors[language] = faiss.IDSelectorBatch(np.asarray(rows, dtype=np.int64))
+        return selectors[language]
 
 
 @dataclass(frozen=True)
@@ -252,6 +321,24 @@ class IndexStore:
         write_json(build / "manifest.json", asdict(manifest))
         fsync_dir(build)
 
+    def write_pieces(self, build: Path, dimension: int, previous: LoadedIndex | None,
+                     reused: Sequence[int | None], new_pieces: Any) -> int:
+        """Write ``build``'s word pieces (index.store.pieces.write_piece_table); returns how many it
+        holds."""
+        write_piece_table(build, dimension, previous.pieces if previous else None,
+                          previous.path if previous else None, reused, new_pieces)
+        table = PieceTable.load(build, dimension, len(reused))
+        return table.live_records if table is not None else 0
+
+    def discard(self, build: Path) -> None:
+        """Remove an unfinished ``build`` (never the one ``current`` points at)."""
+        if self.current_build() != build:
+            shutil.rmtree(build, ignore_errors=True)
+
+    def describe(self) -> str:
+        """Where the index lives, for ``index status``."""
+        return f"files in {self.root}"
+
     def commit(self, build: Path) -> None:
         """Point ``current`` at ``build`` atomically (old builds: index.store.builds.prune_builds)."""
         self.read_manifest(build)  # never swap in an incomplete build
@@ -273,8 +360,16 @@ def _per_chunk_vectors(build: Path, name: str, dimension: int, chunks: int, flag
     return vectors, index
 
 
+def largest(values: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` largest values, in no particular order; above ``TOPK_WITH_TORCH_ABOVE``
+    values torch.topk is quicker than numpy's argpartition (bench/search_side.py)."""
+    if len(values) > TOPK_WITH_TORCH_ABOVE:
+        import torch
+
+        return torch.topk(torch.from_numpy(np.ascontiguousarray(values)), k).indices.numpy()
+    return np.argpartition(-values, k - 1)[:k]
+
+
 def stored_terms(index: LoadedIndex) -> ChunkTerms | None:
     """The chunks' terms the build of ``index`` stored, or None (no chunks, another tokenizer, damage)."""
-    if index.bm25 is None:
-        return None
-    return load_terms(index.path / TERMS_FILE, index.bm25.vocab_dict, len(index.chunks))
+    return index.stored_terms()
