@@ -89,6 +89,15 @@ class Manifest:
         return cls(**{key: data[key] for key in fields})
 
 
+def check_model(manifest: Manifest, models: ModelIdentity) -> None:
+    """Raise ModelMismatch when ``models`` are not the ones that built the index (any store's)."""
+    if manifest.model != models.name or manifest.dimension != models.dimension:
+        raise ModelMismatch(
+            f"The index was built with {manifest.model} ({manifest.dimension} dimensions) but the "
+            f"configured models are {models.name} ({models.dimension} dimensions); {REBUILD_HINT}"
+        )
+
+
 @dataclass
 class LoadedIndex:
     path: Path
@@ -222,20 +231,13 @@ class IndexStore:
                 f"The index manifest in {build} is unreadable ({type(exc).__name__}); {REBUILD_HINT}"
             ) from None
 
-    def check_model(self, manifest: Manifest, models: ModelIdentity) -> None:
-        if manifest.model != models.name or manifest.dimension != models.dimension:
-            raise ModelMismatch(
-                f"The index was built with {manifest.model} ({manifest.dimension} dimensions) but the "
-                f"configured models is {models.name} ({models.dimension} dimensions); {REBUILD_HINT}"
-            )
-
     def load(self, models: ModelIdentity | None = None, build: Path | None = None) -> LoadedIndex:
         """Load the current build (or ``build``). Raises IndexMissing, IndexCorrupt or ModelMismatch."""
         build = build or self.current_build()
         manifest = self.read_manifest(build)
         assert build is not None
         if models is not None:
-            self.check_model(manifest, models)
+            check_model(manifest, models)
         try:
             return self._load_files(build, manifest)
         except (IndexCorrupt, IndexMissing):

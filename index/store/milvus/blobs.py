@@ -16,11 +16,10 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from index.store.milvus.connection import MilvusTarget, retrying
+from index.store.milvus.connection import QUERY_LIMIT, MilvusTarget, retrying
 
 PART_BYTES = 49_000
 CURRENT = "current"
-QUERY_LIMIT = 16_384  # Milvus's largest limit of one query
 
 
 class BlobTable:

@@ -84,6 +84,9 @@ def connect(target: MilvusTarget) -> Any:  # -> pymilvus.MilvusClient
         raise StoreUnavailable(f"Milvus at {target.uri} cannot be opened: {exc}") from None
 
 
+QUERY_LIMIT = 16_384  # Milvus's largest limit of one query
+
+
 def retrying(target: MilvusTarget, call: Callable[[], Any], what: str = "") -> Any:
     """``call()``, tried again while Milvus is unreachable; raises StoreUnavailable after ``TRIES``."""
     from pymilvus.exceptions import ConnectionConfigException, MilvusException

@@ -13,11 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from index.store.milvus.connection import MilvusTarget, retrying
+from index.store.milvus.connection import QUERY_LIMIT, MilvusTarget, retrying
 from index.store.milvus.layout import decode_pieces, encode_pieces, pieces_schema
 
 BATCH = 64  # chunks' pieces sent by one call (about 3 MB)
-QUERY_LIMIT = 16_384
 
 
 def key(content_hash: bytes | np.void) -> str:

@@ -30,8 +30,8 @@ import numpy as np
 
 from index.errors import IndexCorrupt, IndexMissing
 from index.store.base import ALIGNED, MULTILINGUAL, VECTORS
-from index.store.files import (FORMAT_VERSION, HASHES_FILE, REBUILD_HINT, TERMS_FILE, IndexStatus, IndexStore,
-                               Manifest)
+from index.store.files import (FORMAT_VERSION, HASHES_FILE, REBUILD_HINT, TERMS_FILE, IndexStatus, Manifest,
+                               check_model)
 from index.store.milvus.blobs import BlobTable
 from index.store.milvus.connection import MilvusTarget, StoreUnavailable, connect, retrying
 from index.store.milvus.layout import ANALYZERS, bm25_field, bm25_text, chunk_schema, index_params
@@ -117,15 +117,12 @@ class MilvusStore:
             raise IndexCorrupt(f"The manifest of {build.name} is unreadable ({type(exc).__name__}); "
                                f"{REBUILD_HINT}") from None
 
-    def check_model(self, manifest: Manifest, models: ModelIdentity) -> None:
-        IndexStore.check_model(self, manifest, models)  # type: ignore[arg-type]  # the same rule
-
     def load(self, models: ModelIdentity | None = None, build: Path | None = None) -> MilvusIndex:
         build = build or self.current_build()
         manifest = self.read_manifest(build)
         assert build is not None
         if models is not None:
-            self.check_model(manifest, models)
+            check_model(manifest, models)
         try:
             return self._load_tables(build, manifest)
         except (IndexCorrupt, IndexMissing, StoreUnavailable):
