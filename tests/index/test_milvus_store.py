@@ -301,3 +301,17 @@ def test_builds_into_milvus_take_turns_through_the_build_lock(tmp_path: Path, fa
         with pytest.raises(IndexBusy):
             build_index(corpus, store, fast_models, wait=False)
     assert build_index(corpus, store, fast_models, wait=False).chunks > 0
+
+
+def test_the_command_line_builds_and_answers_from_a_milvus_lite_file_named_in_the_environment(
+        tmp_path: Path, cli_process) -> None:  # noqa: ANN001
+    """pymilvus reads MILVUS_URI itself when imported and refuses a file there: a fresh process, as a user
+    starts one, with the variable set (and in ``.env``), builds and answers."""
+    make_corpus(tmp_path / "corpus")
+    uri = str(tmp_path / "m" / "casebot.db")
+    (tmp_path / ".env").write_text(f"INDEX_STORE=milvus\nMILVUS_URI={uri}\n", encoding="utf-8")
+    env = {"INDEX_STORE": "milvus", "MILVUS_URI": uri, "MODEL_CACHE_DIR": str(REPO / "var" / "models")}
+    built = cli_process(tmp_path, "index", "build", env=env)
+    assert built.returncode == 0, built.stderr
+    answer = cli_process(tmp_path, "ask", "How many people in Iran use Telegram?", env=env)
+    assert answer.returncode == 0 and "40 million" in answer.stdout, answer.stderr

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -71,10 +72,28 @@ def quiet_client_logs() -> None:
     warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
 
 
+def load_client() -> Any:  # -> the pymilvus module
+    """pymilvus, imported with casebot's MILVUS_URI hidden from it: at import it reads MILVUS_URI from the
+    environment and from ``.env`` itself and refuses any but an http one, so a milvus-lite file there
+    would stop casebot before it connects (tests/index/test_milvus_store.py runs the command line)."""
+    quiet_client_logs()
+    if "pymilvus" in sys.modules:
+        return sys.modules["pymilvus"]
+    ours = os.environ.get("MILVUS_URI")
+    os.environ["MILVUS_URI"] = ""  # python-dotenv's load_dotenv keeps a variable that is set
+    try:
+        import pymilvus
+    finally:
+        if ours is None:
+            del os.environ["MILVUS_URI"]
+        else:
+            os.environ["MILVUS_URI"] = ours
+    return pymilvus
+
+
 def connect(target: MilvusTarget) -> Any:  # -> pymilvus.MilvusClient
     """A client of ``target``; milvus-lite's data folder is made when missing. Raises StoreUnavailable."""
-    quiet_client_logs()
-    from pymilvus import MilvusClient
+    MilvusClient = load_client().MilvusClient  # noqa: N806 - the class
 
     if target.lite:
         Path(target.uri).parent.mkdir(parents=True, exist_ok=True)
